@@ -1,0 +1,1 @@
+"""ambi: a Python web framework in which def and async def are equals."""

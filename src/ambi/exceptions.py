@@ -1,0 +1,95 @@
+"""Every exception ambi raises, in one tree.
+
+```
+AmbiError
+ +-- ConfigurationError            a mistake in how the app is put together; raised at
+ |    |                            registration or startup, never at the first request
+ |    +-- RouteConflictError       two routes claim the same method and path shape
+ |    +-- SignatureError           a handler's signature cannot be served
+ +-- BridgeError                   smartasync / run_sync used where it cannot work
+ +-- HTTPException                 becomes an HTTP response (status, detail, headers)
+      +-- RequestValidationError   422: the request does not match the handler's plan
+```
+
+HTTP errors become responses in exactly one place: `ambi.app.App` (through its exception
+handler table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+__all__ = [
+    "AmbiError",
+    "BridgeError",
+    "ConfigurationError",
+    "HTTPException",
+    "RequestValidationError",
+    "RouteConflictError",
+    "SignatureError",
+]
+
+
+class AmbiError(Exception):
+    """Base class of every exception ambi defines."""
+
+
+class ConfigurationError(AmbiError):
+    """The application is put together in a way that cannot work."""
+
+
+class RouteConflictError(ConfigurationError):
+    """Two routes claim the same method and path shape."""
+
+
+class SignatureError(ConfigurationError):
+    """A handler's (or dependency's) signature cannot be served."""
+
+
+class BridgeError(AmbiError):
+    """Sync/async bridging was asked for where it cannot work (see `ambi.bridge`)."""
+
+
+def _reason(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Error"
+
+
+class HTTPException(AmbiError):
+    """An error that is answered with an HTTP response.
+
+    `detail` is any JSON-serialisable value; it defaults to the status phrase.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.detail = _reason(status_code) if detail is None else detail
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(status_code, self.detail)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class RequestValidationError(HTTPException):
+    """422: the request does not match what the handler declared.
+
+    `errors` follows pydantic's error list, with `loc` starting at the source
+    (`"query"`, `"path"`, `"header"`, `"cookie"`, `"body"`).
+    """
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        self.errors = [dict(e) for e in errors]
+        super().__init__(422, self.errors)
