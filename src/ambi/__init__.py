@@ -1,1 +1,68 @@
-"""ambi: a Python web framework in which def and async def are equals."""
+"""ambi: a Python web framework in which `def` and `async def` are equals."""
+
+from .app import App
+from .exceptions import (
+    AmbiError,
+    BridgeError,
+    ConfigurationError,
+    HTTPException,
+    RequestValidationError,
+    RouteConflictError,
+    SignatureError,
+)
+from .execution import ExecutionKind
+from .http import (
+    FileResponse,
+    FormData,
+    Headers,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    QueryParams,
+    RedirectResponse,
+    Request,
+    Response,
+    State,
+    StreamingResponse,
+    UploadFile,
+)
+from .params import BaseModel, Body, Cookie, Field, File, Form, Header, Path, Query
+from .routing import Router
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AmbiError",
+    "App",
+    "BaseModel",
+    "Body",
+    "BridgeError",
+    "ConfigurationError",
+    "Cookie",
+    "ExecutionKind",
+    "Field",
+    "File",
+    "FileResponse",
+    "Form",
+    "FormData",
+    "HTMLResponse",
+    "HTTPException",
+    "Header",
+    "Headers",
+    "JSONResponse",
+    "Path",
+    "PlainTextResponse",
+    "Query",
+    "QueryParams",
+    "RedirectResponse",
+    "Request",
+    "RequestValidationError",
+    "Response",
+    "RouteConflictError",
+    "Router",
+    "SignatureError",
+    "State",
+    "StreamingResponse",
+    "UploadFile",
+    "__version__",
+]

@@ -1,0 +1,91 @@
+"""A route compiled for serving: plan, invoker and result normalisation, built once."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from pydantic import BaseModel
+
+from ._signature import HandlerPlan, compile_plan
+from .exceptions import SignatureError
+from .execution import Engine, ExecutionKind, Invoker
+from .http import JSONResponse, PlainTextResponse, Request, Response
+from .routing import PathTemplate, RouteDef
+
+
+def _with_status(response: Response, status_code: int | None) -> Response:
+    if status_code is not None:
+        response.status_code = status_code
+    return response
+
+
+def to_response(result: Any, status_code: int | None = None) -> Response:
+    """Turn whatever a handler returned into a `Response`.
+
+    dict / list / pydantic model / dataclass -> JSON; str -> text/plain; bytes ->
+    application/octet-stream; `(content, status)` and `(content, status, headers)` tuples.
+    """
+    if isinstance(result, Response):
+        return result
+    kind = type(result)
+    if kind is dict or kind is list:
+        return JSONResponse(result, status_code or 200)
+    if isinstance(result, tuple):
+        return _from_tuple(result, status_code)
+    if isinstance(result, str):
+        return PlainTextResponse(result, status_code or 200)
+    if isinstance(result, bytes | bytearray):
+        return Response(bytes(result), status_code or 200, media_type="application/octet-stream")
+    if result is None and status_code in (204, 304):
+        return Response(b"", status_code)
+    if isinstance(result, BaseModel) or dataclasses.is_dataclass(result) or result is None:
+        return JSONResponse(result, status_code or 200)
+    return JSONResponse(result, status_code or 200)
+
+
+def _from_tuple(result: tuple[Any, ...], status_code: int | None) -> Response:
+    if len(result) not in (2, 3) or not isinstance(result[1], int):
+        return JSONResponse(list(result), status_code or 200)
+    response = to_response(result[0], result[1])
+    response.status_code = result[1]
+    if len(result) == 3 and result[2]:
+        response.headers.update(result[2])
+    return response
+
+
+class CompiledRoute:
+    """One route, ready to serve: `await route(request)` gives its `Response`."""
+
+    __slots__ = ("definition", "invoker", "plan", "status_code", "stream_body", "template")
+
+    def __init__(self, definition: RouteDef, template: PathTemplate, engine: Engine) -> None:
+        options = definition.options
+        where = f"{'/'.join(sorted(definition.methods))} {definition.path}"
+        self.definition = definition
+        self.template = template
+        self.invoker = Invoker(definition.endpoint, engine, options.get("run", "auto"))
+        self.plan: HandlerPlan = compile_plan(
+            definition.endpoint, template.param_types(), where=where
+        )
+        if self.invoker.kind is ExecutionKind.PROCESS and self.plan.request_names:
+            raise SignatureError(
+                f"{where}: a run='process' handler cannot take the request (not picklable)"
+            )
+        self.status_code: int | None = options.get("status_code")
+        self.stream_body = bool(options.get("stream_body", False))
+
+    async def __call__(self, request: Request) -> Response:
+        plan = self.plan
+        if plan.only_request:
+            # PERF: handlers taking nothing or just the request skip building kwargs.
+            if plan.request_names:
+                result = await self.invoker(request)
+            else:
+                result = await self.invoker()
+        else:
+            result = await self.invoker(**plan.extract(request))
+        return to_response(result, self.status_code)
+
+    def __repr__(self) -> str:
+        return f"<CompiledRoute {sorted(self.definition.methods)} {self.definition.path}>"

@@ -1,0 +1,254 @@
+"""`App`: registration, the request entry point, lifecycle, and `listen()`."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+from ._pipeline import CompiledRoute, to_response
+from .exceptions import ConfigurationError, HTTPException, RequestValidationError
+from .execution import Engine, Invoker
+from .http import JSONResponse, Request, Response, State
+from .routing import Matcher, MethodNotAllowed, RouteDef, Router, parse_template
+from .servers import asgi as _asgi
+from .servers import rsgi as _rsgi
+from .servers._types import ASGIReceive, ASGIScope, ASGISend, RSGIProtocol, RSGIScope
+
+logger = logging.getLogger("ambi.app")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Lifespan = Callable[["App"], AbstractAsyncContextManager[Any]]
+ExceptionHandler = Callable[[Request, Any], Any]
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+
+class App(Router):
+    """An ambi application: an ASGI 3 and an RSGI app, and a place to register routes.
+
+    `def` and `async def` are equals everywhere: handlers, hooks and exception handlers are
+    classified once, here at registration, by `ambi.execution`, and run where they belong.
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        sync_workers: int = 40,
+        process_workers: int | None = None,
+        lifespan: Lifespan | None = None,
+        title: str = "ambi",
+        version: str = "0.1.0",
+        shutdown_timeout: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if sync_workers < 1:
+            raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
+        if max_body_size < 0:
+            raise ConfigurationError(f"max_body_size must be >= 0, got {max_body_size}")
+        if lifespan is not None and not callable(lifespan):
+            raise ConfigurationError("lifespan must be a callable taking the app")
+        self.debug = debug
+        self.max_body_size = max_body_size
+        self.title = title
+        self.version = version
+        self.shutdown_timeout = shutdown_timeout
+        self.state = State()
+        self.engine = Engine(sync_workers=sync_workers, process_workers=process_workers)
+        self.compiled: list[CompiledRoute] = []
+        self._matcher: Matcher[CompiledRoute] = Matcher()
+        self._lifespan = lifespan
+        self._lifespan_cm: AbstractAsyncContextManager[Any] | None = None
+        self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
+        self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
+        self._started = False
+
+    # Registration -------------------------------------------------------------------------
+
+    def _register(self, route: RouteDef) -> None:
+        template = parse_template(route.path)
+        compiled = CompiledRoute(route, template, self.engine)
+        self._matcher.add(template, set(route.methods), compiled)
+        self.routes.append(route)
+        self.compiled.append(compiled)
+
+    def on_event(self, event: str) -> Callable[[F], F]:
+        """Register a `startup` or `shutdown` hook (sync or async)."""
+
+        def decorator(fn: F) -> F:
+            self.add_event_handler(event, fn)
+            return fn
+
+        return decorator
+
+    def add_event_handler(self, event: str, fn: Callable[[], Any]) -> None:
+        if event not in self._hooks:
+            raise ConfigurationError(f"unknown event {event!r}; use 'startup' or 'shutdown'")
+        self._hooks[event].append(Invoker(fn, self.engine))
+
+    def exception_handler(self, key: type[BaseException] | int) -> Callable[[F], F]:
+        """Register `handler(request, exc)` (sync or async) for an exception class or status."""
+
+        def decorator(fn: F) -> F:
+            self.add_exception_handler(key, fn)
+            return fn
+
+        return decorator
+
+    def add_exception_handler(self, key: type[BaseException] | int, fn: ExceptionHandler) -> None:
+        valid_class = isinstance(key, type) and issubclass(key, BaseException)
+        if not valid_class and not (isinstance(key, int) and 400 <= key <= 599):
+            raise ConfigurationError(
+                f"exception handlers are keyed by an exception class or a 4xx/5xx status, "
+                f"not {key!r}"
+            )
+        self._exception_handlers[key] = Invoker(fn, self.engine)
+
+    # Serving ------------------------------------------------------------------------------
+
+    async def dispatch(self, request: Request) -> Response:
+        """Route `request`, run its handler, and turn any error into a response."""
+        try:
+            found = self._matcher.match(request.method, request.path)
+            if found is None:
+                raise HTTPException(404)
+            if isinstance(found, MethodNotAllowed):
+                raise HTTPException(405, headers={"allow": ", ".join(sorted(found.allowed))})
+            route = found.value
+            request.path_params = found.params
+            if not route.stream_body:
+                await request.read_body(self.max_body_size)
+            return await route(request)
+        except Exception as exc:  # noqa: BLE001 - every error becomes a response, here only
+            return await self._error_response(request, exc)
+
+    def _handler_for(self, exc: Exception) -> Invoker | None:
+        handlers = self._exception_handlers
+        if not handlers:
+            return None
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            return handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            handler = handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None
+
+    async def _error_response(self, request: Request, exc: Exception) -> Response:
+        handler = self._handler_for(exc)
+        if handler is not None:
+            try:
+                return to_response(await handler(request, exc))
+            except Exception as handler_exc:  # noqa: BLE001
+                logger.exception("exception handler %s failed", handler.name)
+                return self._server_error(request, handler_exc)
+        if isinstance(exc, HTTPException):
+            return http_error_response(exc)
+        logger.error(
+            "unhandled error in %s %s", request.method, request.path, exc_info=exc
+        )
+        return self._server_error(request, exc)
+
+    def _server_error(self, request: Request, exc: BaseException) -> Response:
+        if not self.debug:
+            return JSONResponse({"detail": "Internal Server Error"}, 500)
+        return JSONResponse(
+            {
+                "detail": "Internal Server Error",
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exception(exc),
+            },
+            500,
+        )
+
+    async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
+        """The ASGI 3 entry point."""
+        kind = scope["type"]
+        if kind == "http":
+            await _asgi.serve_http(self, scope, receive, send)
+        elif kind == "lifespan":
+            await _asgi.serve_lifespan(self, receive, send)
+        elif kind == "websocket":
+            await _asgi.serve_websocket(receive, send)
+
+    async def __rsgi__(self, scope: RSGIScope, proto: RSGIProtocol) -> None:
+        """The RSGI entry point (Granian)."""
+        if scope.proto == "http":
+            await _rsgi.serve_http(self, scope, proto)
+
+    def __rsgi_init__(self, loop: Any) -> None:
+        _rsgi.init(self, loop)
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        _rsgi.close(self, loop)
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Start the pools, enter the lifespan, run the startup hooks (once)."""
+        if self._started:
+            return
+        self.engine.start()
+        if self._lifespan is not None:
+            self._lifespan_cm = self._lifespan(self)
+            await self._lifespan_cm.__aenter__()
+        for hook in self._hooks["startup"]:
+            await hook()
+        self._started = True
+
+    async def shutdown(self) -> None:
+        """Run the shutdown hooks, leave the lifespan, stop the pools."""
+        if not self._started:
+            return
+        self._started = False
+        errors: list[BaseException] = []
+        for hook in self._hooks["shutdown"]:
+            try:
+                await hook()
+            except Exception as exc:  # noqa: BLE001 - later hooks still run
+                logger.exception("shutdown hook %s failed", hook.name)
+                errors.append(exc)
+        if self._lifespan_cm is not None:
+            cm, self._lifespan_cm = self._lifespan_cm, None
+            await cm.__aexit__(None, None, None)
+        self.engine.stop(self.shutdown_timeout)
+        if errors:
+            raise errors[0]
+
+    def listen(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        workers: int = 1,
+        *,
+        server: str = "granian",
+        interface: str = "rsgi",
+        log_level: str = "info",
+        access_log: bool = False,
+    ) -> None:
+        """Serve the app with a production server (Granian over RSGI by default)."""
+        from .servers._runner import serve
+
+        serve(
+            self,
+            host=host,
+            port=port,
+            workers=workers,
+            server=server,
+            interface=interface,
+            log_level=log_level,
+            access_log=access_log,
+        )
+
+
+def http_error_response(exc: HTTPException) -> Response:
+    """The JSON response for an `HTTPException`: `{"detail": ...}` with its headers."""
+    body: dict[str, Any] = {"detail": exc.detail}
+    if isinstance(exc, RequestValidationError):
+        body = {"detail": exc.errors}
+    return JSONResponse(body, exc.status_code, exc.headers or None)
+

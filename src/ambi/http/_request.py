@@ -1,0 +1,225 @@
+"""The request object handed to handlers, built by the server adapters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
+
+import orjson
+
+from ..exceptions import HTTPException
+from ._headers import Headers, QueryParams, parse_cookies
+from ._multipart import FormData, parse_form
+
+if TYPE_CHECKING:
+    from ..app import App
+
+ChunkSource = Callable[[], AsyncIterator[bytes]]
+
+
+class State:
+    """An attribute bag: `request.state.user = ...`, `app.state.db = ...`."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"State({self.__dict__!r})"
+
+
+class URL(str):
+    """The request URL as a string, with its parts as attributes."""
+
+    __slots__ = ()
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self).scheme
+
+    @property
+    def netloc(self) -> str:
+        return urlsplit(self).netloc
+
+    @property
+    def path(self) -> str:
+        return unquote(urlsplit(self).path)
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self).query
+
+
+class Request:
+    """One HTTP request. Parsed parts (headers, query, cookies, JSON) are built on first use.
+
+    `body` holds the whole body, read before the handler runs (bounded by the app's
+    `max_body_size`), except on routes registered with `stream_body=True`, which read it
+    with `async for chunk in request.stream()`.
+    """
+
+    __slots__ = (
+        "_chunks",
+        "_cookies",
+        "_form",
+        "_headers",
+        "_json",
+        "_query",
+        "_state",
+        "app",
+        "body",
+        "client",
+        "http_version",
+        "method",
+        "path_params",
+        "query_string",
+        "path",
+        "raw_headers",
+        "scheme",
+        "server",
+    )
+
+    def __init__(
+        self,
+        app: App,
+        method: str,
+        path: str,
+        query_string: str,
+        raw_headers: list[tuple[str, str]],
+        *,
+        client: tuple[str, int] | None = None,
+        server: str = "",
+        scheme: str = "http",
+        http_version: str = "1.1",
+        chunks: ChunkSource | None = None,
+    ) -> None:
+        self.app = app
+        self.method = method
+        self.path = path
+        self.query_string = query_string
+        self.raw_headers = raw_headers
+        self.client = client
+        self.server = server
+        self.scheme = scheme
+        self.http_version = http_version
+        self.path_params: dict[str, Any] = {}
+        self.body: bytes = b""
+        self._chunks = chunks
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._json: Any = _UNSET
+        self._form: FormData | None = None
+        self._state: State | None = None
+
+    # Parsed on first use ------------------------------------------------------------------
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(self.raw_headers)
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query is None:
+            self._query = QueryParams(self.query_string)
+        return self._query
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Cello's spelling of `path_params`."""
+        return self.path_params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            self._cookies = parse_cookies(self.headers.get("cookie", ""))
+        return self._cookies
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            self._state = State()
+        return self._state
+
+    @property
+    def url(self) -> URL:
+        host = self.headers.get("host") or self.server or "localhost"
+        query = f"?{self.query_string}" if self.query_string else ""
+        return URL(f"{self.scheme}://{host}{quote(self.path)}{query}")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    # Body ---------------------------------------------------------------------------------
+
+    def json(self) -> Any:
+        """The body decoded as JSON; a 400 error for an empty or malformed body."""
+        if self._json is _UNSET:
+            if not self.body:
+                raise HTTPException(400, "expected a JSON body, got an empty one")
+            try:
+                self._json = orjson.loads(self.body)
+            except orjson.JSONDecodeError as exc:
+                raise HTTPException(400, f"malformed JSON body: {exc}") from None
+        return self._json
+
+    def form(self) -> FormData:
+        """The body parsed as a form (urlencoded or multipart)."""
+        if self._form is None:
+            self._form = parse_form(self.content_type, self.body)
+        return self._form
+
+    def text(self) -> str:
+        """The body decoded as UTF-8 (a 400 error if it is not)."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, f"body is not valid UTF-8: {exc}") from None
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, for routes registered with `stream_body=True`."""
+        if self._chunks is None:
+            if self.body:
+                yield self.body
+            return
+        chunks, self._chunks = self._chunks, None
+        async for chunk in chunks():
+            if chunk:
+                yield chunk
+
+    def has_body(self) -> bool:
+        """Whether the request announces a body (length > 0 or chunked)."""
+        headers = self.headers
+        length = headers.get("content-length")
+        if length is not None:
+            return length != "0"
+        return "transfer-encoding" in headers
+
+    async def read_body(self, limit: int) -> bytes:
+        """Read the whole body, refusing (413) one over `limit` bytes."""
+        if self._chunks is None or not self.has_body():
+            return self.body
+        length = self.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise HTTPException(400, "invalid Content-Length header")
+            if int(length) > limit:
+                raise HTTPException(413, f"request body larger than {limit} bytes")
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"request body larger than {limit} bytes")
+            parts.append(chunk)
+        self.body = b"".join(parts)
+        return self.body
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"
+
+
+_UNSET: Any = object()

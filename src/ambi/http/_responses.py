@@ -1,0 +1,326 @@
+"""Responses, and how each one puts itself on the wire for ASGI and for RSGI."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import hashlib
+import mimetypes
+import os
+import stat
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+from pydantic import BaseModel
+
+from ._headers import MutableHeaders, format_set_cookie
+
+if TYPE_CHECKING:
+    from ..execution import Engine
+    from ..servers._types import ASGISend, RSGIProtocol
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, decimal.Decimal):
+        return float(obj)
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    if isinstance(obj, datetime.timedelta):
+        return obj.total_seconds()
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dump_json(content: Any) -> bytes:
+    """JSON bytes for `content` (dicts, lists, dataclasses, pydantic models, dates...)."""
+    if isinstance(content, BaseModel):
+        return content.__pydantic_serializer__.to_json(content)
+    return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+
+
+class Response:
+    """A response with a body held in memory.
+
+    `Response(content, status_code=200, headers=None, media_type=None)`; `content` may be
+    bytes or str. `Response.json(data, status=201)` builds a `JSONResponse` (Cello's spelling).
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = b"",
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.body = self.render(content)
+        self.headers = MutableHeaders(
+            [(k.lower(), v) for k, v in headers.items()] if headers else []
+        )
+        if self.media_type is not None and "content-type" not in self.headers:
+            content_type = self.media_type
+            if content_type.startswith("text/") and "charset=" not in content_type:
+                content_type += f"; charset={self.charset}"
+            self.headers.add("content-type", content_type)
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        if isinstance(content, bytearray | memoryview):
+            return bytes(content)
+        raise TypeError(
+            f"{type(self).__name__} takes bytes or str content, not {type(content).__name__}"
+        )
+
+    @classmethod
+    def json(
+        cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> JSONResponse:
+        return JSONResponse(data, status_code=status, headers=headers)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        max_age: int | None = None,
+        expires: int | str | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = "lax",
+    ) -> None:
+        self.headers.add(
+            "set-cookie",
+            format_set_cookie(
+                key,
+                value,
+                max_age=max_age,
+                expires=expires,
+                path=path,
+                domain=domain,
+                secure=secure,
+                httponly=httponly,
+                samesite=samesite,
+            ),
+        )
+
+    def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
+        self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain)
+
+    def _wire_headers(self) -> list[tuple[str, str]]:
+        items = self.headers.items_list
+        if self.status_code < 200 or self.status_code in (204, 304):
+            return items
+        return [*items, ("content-length", str(len(self.body)))]
+
+    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in
+                            self._wire_headers()],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if head else self.body})
+
+    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
+        if head or not self.body:
+            proto.response_empty(self.status_code, self._wire_headers())
+        else:
+            proto.response_bytes(self.status_code, self._wire_headers(), self.body)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status_code}>"
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dump_json(content)
+
+
+class HTMLResponse(Response):
+    media_type = "text/html"
+
+
+class PlainTextResponse(Response):
+    media_type = "text/plain"
+
+
+class RedirectResponse(Response):
+    def __init__(
+        self, url: str, status_code: int = 307, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(b"", status_code, headers)
+        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+
+
+_END = object()
+
+
+def _next_chunk(iterator: Iterator[Any]) -> Any:
+    return next(iterator, _END)
+
+
+def _encode_chunk(chunk: Any, charset: str) -> bytes:
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, str):
+        return chunk.encode(charset)
+    return bytes(chunk)
+
+
+class StreamingResponse(Response):
+    """A body produced piece by piece. Sync iterables are iterated in the thread pool (so a
+    blocking generator never stalls the loop); async iterables on the loop."""
+
+    def __init__(
+        self,
+        content: Iterable[Any] | AsyncIterable[Any],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        self.content = content
+        super().__init__(b"", status_code, headers, media_type)
+
+    def _wire_headers(self) -> list[tuple[str, str]]:
+        return self.headers.items_list
+
+    async def _chunks(self, engine: Engine) -> AsyncIterable[bytes]:
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            async for chunk in content:
+                yield _encode_chunk(chunk, self.charset)
+            return
+        iterator = iter(content)
+        try:
+            while True:
+                chunk = await engine.run_in_thread(_next_chunk, iterator)
+                if chunk is _END:
+                    return
+                yield _encode_chunk(chunk, self.charset)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                await engine.run_in_thread(close)
+
+    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self._wire_headers()]
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        if not head:
+            async for chunk in self._chunks(engine):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
+        if head:
+            proto.response_empty(self.status_code, self._wire_headers())
+            return
+        transport = proto.response_stream(self.status_code, self._wire_headers())
+        async for chunk in self._chunks(engine):
+            await transport.send_bytes(chunk)
+
+
+class FileResponse(Response):
+    """A file from disk; RSGI servers send it themselves, ASGI gets it in chunks."""
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        filename: str | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.filename = filename
+        if media_type is None:
+            media_type = mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
+        super().__init__(b"", status_code, headers, media_type)
+        if filename is not None:
+            self.headers.setdefault(
+                "content-disposition", f"attachment; filename*=utf-8''{quote(filename)}"
+            )
+        self._stat: os.stat_result | None = None
+
+    def _stat_file(self) -> os.stat_result:
+        if self._stat is None:
+            result = os.stat(self.path)
+            if not stat.S_ISREG(result.st_mode):
+                raise FileNotFoundError(f"{self.path} is not a regular file")
+            self._stat = result
+        return self._stat
+
+    def _wire_headers(self) -> list[tuple[str, str]]:
+        info = self._stat_file()
+        tag = hashlib.md5(  # noqa: S324 - an ETag, not security
+            f"{info.st_mtime}-{info.st_size}".encode(), usedforsecurity=False
+        ).hexdigest()
+        extra = [
+            ("content-length", str(info.st_size)),
+            ("last-modified", formatdate(info.st_mtime, usegmt=True)),
+            ("etag", f'"{tag}"'),
+        ]
+        present = {k for k, _ in self.headers.items_list}
+        return [*self.headers.items_list, *(kv for kv in extra if kv[0] not in present)]
+
+    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
+        headers = await engine.run_in_thread(self._wire_headers)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        handle = await engine.run_in_thread(open, self.path, "rb")
+        try:
+            while True:
+                chunk = await engine.run_in_thread(handle.read, self.chunk_size)
+                more = len(chunk) == self.chunk_size
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if not more:
+                    return
+        finally:
+            await engine.run_in_thread(handle.close)
+
+    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
+        headers = await engine.run_in_thread(self._wire_headers)
+        if head:
+            proto.response_empty(self.status_code, headers)
+        else:
+            proto.response_file(self.status_code, headers, self.path)
+
+
+def is_dataclass_instance(obj: Any) -> bool:
+    return dataclasses.is_dataclass(obj) and not isinstance(obj, type)

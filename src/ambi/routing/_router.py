@@ -1,0 +1,150 @@
+"""Route definitions and `Router`: what users register, before the app compiles it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict, TypeVar, Unpack
+
+from ..exceptions import ConfigurationError
+from ._template import join_paths
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+class RouteOptions(TypedDict, total=False):
+    """Everything a route can be given besides its path and methods (one type for all verbs)."""
+
+    name: str
+    run: Literal["auto", "async", "thread", "inline", "process"]
+    status_code: int
+    response_model: Any
+    response_class: type[Any]
+    tags: list[str]
+    summary: str
+    description: str
+    deprecated: bool
+    include_in_schema: bool
+    operation_id: str
+    stream_body: bool
+    guards: Sequence[Any]
+    dependencies: Sequence[Any]
+
+
+@dataclass(slots=True)
+class RouteDef:
+    """A route as registered: path template, methods, endpoint and options."""
+
+    path: str
+    methods: frozenset[str]
+    endpoint: Callable[..., Any]
+    options: RouteOptions = field(default_factory=lambda: RouteOptions())
+
+    @property
+    def name(self) -> str:
+        return self.options.get("name") or getattr(self.endpoint, "__name__", "route")
+
+
+def _normalise_methods(methods: Iterable[str]) -> frozenset[str]:
+    if isinstance(methods, str):
+        raise ConfigurationError(f"methods must be a list of names, not the string {methods!r}")
+    upper = frozenset(m.upper() for m in methods)
+    unknown = upper - HTTP_METHODS
+    if not upper or unknown:
+        raise ConfigurationError(
+            f"unknown HTTP method(s) {sorted(unknown) or methods!r}; use {sorted(HTTP_METHODS)}"
+        )
+    return upper
+
+
+class Router:
+    """A group of routes under a common prefix, included into an app with `include_router`."""
+
+    def __init__(
+        self,
+        prefix: str = "",
+        *,
+        tags: Sequence[str] = (),
+        dependencies: Sequence[Any] = (),
+    ) -> None:
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ConfigurationError(f"router prefix {prefix!r} must start and not end with '/'")
+        self.prefix = prefix
+        self.tags = list(tags)
+        self.dependencies = list(dependencies)
+        self.routes: list[RouteDef] = []
+
+    # Registration -------------------------------------------------------------------------
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] = ("GET",),
+        **options: Unpack[RouteOptions],
+    ) -> None:
+        """Register `endpoint` for `methods` at `path` (relative to this router's prefix)."""
+        route = RouteDef(join_paths(self.prefix, path), _normalise_methods(methods), endpoint)
+        route.options = options
+        self._register(route)
+
+    def _register(self, route: RouteDef) -> None:
+        self.routes.append(route)
+
+    def route(
+        self, path: str, methods: Iterable[str] = ("GET",), **options: Unpack[RouteOptions]
+    ) -> Callable[[F], F]:
+        """Decorator form of `add_route`."""
+
+        def decorator(endpoint: F) -> F:
+            self.add_route(path, endpoint, methods, **options)
+            return endpoint
+
+        return decorator
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("GET",), **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("POST",), **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("PUT",), **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("PATCH",), **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("DELETE",), **options)
+
+    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("HEAD",), **options)
+
+    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("OPTIONS",), **options)
+
+    def include_router(
+        self,
+        router: Router,
+        *,
+        prefix: str = "",
+        tags: Sequence[str] = (),
+        dependencies: Sequence[Any] = (),
+    ) -> None:
+        """Add every route of `router`, under `prefix`, with extra tags and dependencies."""
+        if router is self:
+            raise ConfigurationError("a router cannot include itself")
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ConfigurationError(f"include prefix {prefix!r} must start and not end with '/'")
+        for route in router.routes:
+            options = RouteOptions(**route.options)
+            extra_tags = [*tags, *router.tags]
+            if extra_tags:
+                options["tags"] = [*extra_tags, *options.get("tags", [])]
+            extra_deps = [*dependencies, *router.dependencies]
+            if extra_deps:
+                options["dependencies"] = [*extra_deps, *options.get("dependencies", [])]
+            path = join_paths(self.prefix, join_paths(prefix, route.path))
+            self._register(RouteDef(path, route.methods, route.endpoint, options))

@@ -1,0 +1,1 @@
+"""Server adapters (ASGI, RSGI) and the runner behind `App.listen()` and `ambi run`."""

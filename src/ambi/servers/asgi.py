@@ -1,0 +1,84 @@
+"""The ASGI 3 adapter: HTTP and lifespan scopes in, `Request` to the app, response out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from ..http import Request
+from ._types import ASGIReceive, ASGIScope, ASGISend
+
+if TYPE_CHECKING:
+    from ..app import App
+
+logger = logging.getLogger("ambi.server")
+
+
+class ClientDisconnected(Exception):  # noqa: N818 - mirrors the protocol event's name
+    """The client went away while the request body was being read."""
+
+
+def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Request:
+    async def chunks() -> AsyncIterator[bytes]:
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+            elif message["type"] == "http.disconnect":
+                raise ClientDisconnected
+
+    client = scope.get("client")
+    server = scope.get("server")
+    return Request(
+        app,
+        scope["method"],
+        scope["path"],
+        scope.get("query_string", b"").decode("latin-1"),
+        [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
+        client=(client[0], client[1]) if client else None,
+        server=f"{server[0]}:{server[1]}" if server and server[1] else "",
+        scheme=scope.get("scheme", "http"),
+        http_version=scope.get("http_version", "1.1"),
+        chunks=chunks,
+    )
+
+
+async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
+    request = _request_from_scope(app, scope, receive)
+    try:
+        response = await app.dispatch(request)
+    except ClientDisconnected:
+        return
+    await response.send_asgi(send, app.engine, request.method == "HEAD")
+
+
+async def serve_lifespan(app: App, receive: ASGIReceive, send: ASGISend) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await app.startup()
+            except BaseException as exc:
+                logger.exception("startup failed")
+                await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            try:
+                await app.shutdown()
+            except BaseException as exc:
+                logger.exception("shutdown failed")
+                await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                return
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def serve_websocket(receive: ASGIReceive, send: ASGISend) -> None:
+    """ambi has no WebSocket routes yet: refuse the handshake cleanly."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": 1000})

@@ -1,0 +1,345 @@
+"""Test clients: `TestClient` (sync) and `AsyncTestClient`, both on httpx.
+
+Both drive the app in memory through one of its two server interfaces, chosen with
+`interface="asgi"` (the default) or `interface="rsgi"`, so a test can run against both
+adapters. Used as context managers they run the app's startup and shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import Future
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from urllib.parse import unquote
+
+import httpx
+
+if TYPE_CHECKING:
+    from .app import App
+
+Interface = Literal["asgi", "rsgi"]
+T = TypeVar("T")
+
+__all__ = ["AsyncTestClient", "TestClient"]
+
+
+# Driving one request through the ASGI interface -------------------------------------------
+
+
+async def _asgi_roundtrip(app: App, request: httpx.Request) -> httpx.Response:
+    body = await request.aread()
+    sent_body = False
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+    finished = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                finished.set()
+
+    url = request.url
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": url.scheme,
+        "path": unquote(url.path),
+        "raw_path": url.raw_path.split(b"?")[0],
+        "query_string": url.query,
+        "root_path": "",
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "client": ("testclient", 50000),
+        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+    }
+    await app(scope, receive, send)
+    finished.set()
+    return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
+
+
+# Driving one request through the RSGI interface -------------------------------------------
+
+
+class _RSGIHeaders:
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        key = key.lower()
+        return next((v for k, v in self._items if k == key), default)
+
+
+class _RSGIScope:
+    def __init__(self, request: httpx.Request) -> None:
+        url = request.url
+        self.proto = "http"
+        self.http_version = "1.1"
+        self.rsgi_version = "1.5"
+        self.client = "testclient:50000"
+        self.server = f"{url.host}:{url.port or 80}"
+        self.scheme = url.scheme
+        self.method = request.method
+        self.path = unquote(url.path)
+        self.query_string = url.query.decode("latin-1")
+        self.authority = None
+        self.headers = _RSGIHeaders(
+            [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in request.headers.raw]
+        )
+
+
+class _RSGIStream:
+    def __init__(self, sink: list[bytes]) -> None:
+        self._sink = sink
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._sink.append(data)
+
+    async def send_str(self, data: str) -> None:
+        self._sink.append(data.encode())
+
+
+class _RSGIProto:
+    """An in-memory stand-in for Granian's HTTP protocol object."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.status = 500
+        self.headers: list[tuple[str, str]] = []
+        self.chunks: list[bytes] = []
+        self.responded = False
+
+    async def __call__(self) -> bytes:
+        return self._body
+
+    async def _iter(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iter()
+
+    async def client_disconnect(self) -> None:
+        await asyncio.Event().wait()
+
+    def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
+        if self.responded:
+            raise RuntimeError("RSGI response started twice")
+        self.responded = True
+        self.status = status
+        self.headers = list(headers)
+
+    def response_empty(self, status: int, headers: list[tuple[str, str]]) -> None:
+        self._start(status, headers)
+
+    def response_str(self, status: int, headers: list[tuple[str, str]], body: str) -> None:
+        self._start(status, headers)
+        self.chunks.append(body.encode())
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self._start(status, headers)
+        self.chunks.append(body)
+
+    def response_file(self, status: int, headers: list[tuple[str, str]], file: str) -> None:
+        self._start(status, headers)
+        with open(file, "rb") as handle:
+            self.chunks.append(handle.read())
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> _RSGIStream:
+        self._start(status, headers)
+        return _RSGIStream(self.chunks)
+
+
+async def _rsgi_roundtrip(app: App, request: httpx.Request) -> httpx.Response:
+    proto = _RSGIProto(await request.aread())
+    await app.__rsgi__(_RSGIScope(request), proto)  # type: ignore[arg-type]
+    if not proto.responded:
+        raise RuntimeError("the app returned without sending an RSGI response")
+    return httpx.Response(
+        proto.status, headers=proto.headers, content=b"".join(proto.chunks), request=request
+    )
+
+
+async def _roundtrip(app: App, interface: Interface, request: httpx.Request) -> httpx.Response:
+    if interface == "rsgi":
+        return await _rsgi_roundtrip(app, request)
+    return await _asgi_roundtrip(app, request)
+
+
+async def _asgi_lifespan(app: App, event: str) -> None:
+    """Run one lifespan event through the ASGI interface; raise if it failed."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await queue.put({"type": f"lifespan.{event}"})
+
+    async def receive() -> dict[str, Any]:
+        return await queue.get()
+
+    async def send(message: Any) -> None:
+        await replies.put(message)
+
+    task = asyncio.ensure_future(app({"type": "lifespan"}, receive, send))
+    reply = await replies.get()
+    task.cancel()
+    if reply["type"].endswith(".failed"):
+        raise RuntimeError(f"lifespan {event} failed: {reply.get('message', '')}")
+
+
+# Clients -----------------------------------------------------------------------------------
+
+
+class _Portal:
+    """An event loop in a thread of its own, for the sync client."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="ambi-testclient")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+class _SyncTransport(httpx.BaseTransport):
+    def __init__(self, client: TestClient) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        client = self._client
+        return client.portal.call(_roundtrip(client.app, client.interface, request))
+
+
+class TestClient(httpx.Client):
+    """A sync client for `app`. `with TestClient(app) as client:` runs startup/shutdown."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        interface: Interface = "asgi",
+        base_url: str = "http://testserver",
+        **kwargs: Any,
+    ) -> None:
+        self.app = app
+        self.interface = interface
+        self._portal: _Portal | None = None
+        self._lifespan = False
+        super().__init__(base_url=base_url, transport=_SyncTransport(self), **kwargs)
+
+    @property
+    def portal(self) -> _Portal:
+        if self._portal is None:
+            self._portal = _Portal()
+        return self._portal
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        if self.interface == "asgi":
+            self.portal.call(_asgi_lifespan(self.app, "startup"))
+        else:
+            self.portal.call(self.app.startup())
+        self._lifespan = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        try:
+            if self._lifespan:
+                self._lifespan = False
+                if self.interface == "asgi":
+                    self.portal.call(_asgi_lifespan(self.app, "shutdown"))
+                else:
+                    self.portal.call(self.app.shutdown())
+        finally:
+            super().__exit__(exc_type, exc_value, traceback)
+            self.close()
+
+    def close(self) -> None:
+        super().close()
+        if self._portal is not None:
+            portal, self._portal = self._portal, None
+            if self.app.engine.loop is portal.loop:
+                self.app.engine.stop(timeout=5)
+            portal.close()
+
+
+class _AsyncTransport(httpx.AsyncBaseTransport):
+    def __init__(self, app: App, interface: Interface) -> None:
+        self._app = app
+        self._interface = interface
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await _roundtrip(self._app, self._interface, request)
+
+
+class AsyncTestClient(httpx.AsyncClient):
+    """An async client for `app`, on the running loop; `async with` runs startup/shutdown."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        interface: Interface = "asgi",
+        base_url: str = "http://testserver",
+        **kwargs: Any,
+    ) -> None:
+        self.app = app
+        self.interface = interface
+        super().__init__(
+            base_url=base_url, transport=_AsyncTransport(app, interface), **kwargs
+        )
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        if self.interface == "asgi":
+            await _asgi_lifespan(self.app, "startup")
+        else:
+            await self.app.startup()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        try:
+            if self.interface == "asgi":
+                await _asgi_lifespan(self.app, "shutdown")
+            else:
+                await self.app.shutdown()
+        finally:
+            await super().__aexit__(exc_type, exc_value, traceback)
