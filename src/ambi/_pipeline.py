@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from typing import Any
-
-from pydantic import BaseModel
 
 from ._signature import HandlerPlan, compile_plan
 from .exceptions import SignatureError
@@ -20,28 +18,54 @@ def _with_status(response: Response, status_code: int | None) -> Response:
     return response
 
 
+def _json(result: Any, status_code: int | None) -> Response:
+    return JSONResponse(result, status_code or 200)
+
+
+def _text(result: Any, status_code: int | None) -> Response:
+    return PlainTextResponse(result, status_code or 200)
+
+
+def _octets(result: Any, status_code: int | None) -> Response:
+    return Response(bytes(result), status_code or 200, media_type="application/octet-stream")
+
+
+def _none(result: Any, status_code: int | None) -> Response:
+    if status_code in (204, 304):
+        return Response(b"", status_code)
+    return JSONResponse(None, status_code or 200)
+
+
+# PERF: one dict lookup on the result's exact type picks the common conversions.
+_BY_TYPE: dict[type, Callable[[Any, int | None], Response]] = {
+    dict: _json,
+    list: _json,
+    str: _text,
+    bytes: _octets,
+    bytearray: _octets,
+    type(None): _none,
+}
+
+
 def to_response(result: Any, status_code: int | None = None) -> Response:
     """Turn whatever a handler returned into a `Response`.
 
     dict / list / pydantic model / dataclass -> JSON; str -> text/plain; bytes ->
-    application/octet-stream; `(content, status)` and `(content, status, headers)` tuples.
+    application/octet-stream; None -> JSON null (or an empty 204/304);
+    `(content, status)` and `(content, status, headers)` tuples.
     """
     if isinstance(result, Response):
         return result
-    kind = type(result)
-    if kind is dict or kind is list:
-        return JSONResponse(result, status_code or 200)
+    convert = _BY_TYPE.get(type(result))
+    if convert is not None:
+        return convert(result, status_code)
     if isinstance(result, tuple):
         return _from_tuple(result, status_code)
     if isinstance(result, str):
-        return PlainTextResponse(result, status_code or 200)
+        return _text(result, status_code)
     if isinstance(result, bytes | bytearray):
-        return Response(bytes(result), status_code or 200, media_type="application/octet-stream")
-    if result is None and status_code in (204, 304):
-        return Response(b"", status_code)
-    if isinstance(result, BaseModel) or dataclasses.is_dataclass(result) or result is None:
-        return JSONResponse(result, status_code or 200)
-    return JSONResponse(result, status_code or 200)
+        return _octets(result, status_code)
+    return _json(result, status_code)
 
 
 def _from_tuple(result: tuple[Any, ...], status_code: int | None) -> Response:

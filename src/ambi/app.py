@@ -123,7 +123,7 @@ class App(Router):
             if not route.stream_body:
                 await request.read_body(self.max_body_size)
             return await route(request)
-        except Exception as exc:  # noqa: BLE001 - every error becomes a response, here only
+        except Exception as exc:
             return await self._error_response(request, exc)
 
     def _handler_for(self, exc: Exception) -> Invoker | None:
@@ -143,14 +143,12 @@ class App(Router):
         if handler is not None:
             try:
                 return to_response(await handler(request, exc))
-            except Exception as handler_exc:  # noqa: BLE001
+            except Exception as handler_exc:
                 logger.exception("exception handler %s failed", handler.name)
                 return self._server_error(request, handler_exc)
         if isinstance(exc, HTTPException):
             return http_error_response(exc)
-        logger.error(
-            "unhandled error in %s %s", request.method, request.path, exc_info=exc
-        )
+        logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
         return self._server_error(request, exc)
 
     def _server_error(self, request: Request, exc: BaseException) -> Response:
@@ -209,7 +207,7 @@ class App(Router):
         for hook in self._hooks["shutdown"]:
             try:
                 await hook()
-            except Exception as exc:  # noqa: BLE001 - later hooks still run
+            except Exception as exc:
                 logger.exception("shutdown hook %s failed", hook.name)
                 errors.append(exc)
         if self._lifespan_cm is not None:
@@ -251,4 +249,3 @@ def http_error_response(exc: HTTPException) -> Response:
     if isinstance(exc, RequestValidationError):
         body = {"detail": exc.errors}
     return JSONResponse(body, exc.status_code, exc.headers or None)
-

@@ -42,7 +42,7 @@ def _v1_spellings(
     return kwargs
 
 
-def Field(  # noqa: N802 - a factory named like the class it stands for, as in pydantic
+def Field(
     default: Any = PydanticUndefined,
     *,
     regex: str | None = None,
@@ -117,9 +117,11 @@ class Param:
         clone.default = default
         return clone
 
-    def field_info(self) -> FieldInfo:
+    def field_info(self, alias: str | None = None) -> FieldInfo:
         """The pydantic field this marker stands for."""
         extra: dict[str, Any] = {}
+        if alias is not None:
+            extra["alias"] = alias
         if self.title is not None:
             extra["title"] = self.title
         if self.description is not None:
@@ -164,7 +166,11 @@ class Body(Param):
     source = "body"
 
     def __init__(
-        self, default: Any = ..., *, embed: bool = False, media_type: str = "application/json",
+        self,
+        default: Any = ...,
+        *,
+        embed: bool = False,
+        media_type: str = "application/json",
         **kw: Any,
     ) -> None:
         super().__init__(default, **kw)

@@ -172,7 +172,7 @@ class _RSGIProto:
 
 async def _rsgi_roundtrip(app: App, request: httpx.Request) -> httpx.Response:
     proto = _RSGIProto(await request.aread())
-    await app.__rsgi__(_RSGIScope(request), proto)  # type: ignore[arg-type]
+    await app.__rsgi__(_RSGIScope(request), proto)
     if not proto.responded:
         raise RuntimeError("the app returned without sending an RSGI response")
     return httpx.Response(
@@ -318,9 +318,7 @@ class AsyncTestClient(httpx.AsyncClient):
     ) -> None:
         self.app = app
         self.interface = interface
-        super().__init__(
-            base_url=base_url, transport=_AsyncTransport(app, interface), **kwargs
-        )
+        super().__init__(base_url=base_url, transport=_AsyncTransport(app, interface), **kwargs)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()

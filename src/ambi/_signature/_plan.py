@@ -23,7 +23,7 @@ from pydantic_core import PydanticUndefined
 
 from ..exceptions import RequestValidationError, SignatureError
 from ..http import Request
-from ..params import Body, Cookie, Form, Header, Param, Path, Query
+from ..params import Body, Form, Header, Param, Path, Query
 from ..routing import Converter
 
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
@@ -194,9 +194,7 @@ def _is_sequence(annotation: Any) -> bool:
 
 def _is_model_like(annotation: Any) -> bool:
     bare = _strip_optional(annotation)
-    return inspect.isclass(bare) and (
-        issubclass(bare, BaseModel) or dataclasses.is_dataclass(bare)
-    )
+    return inspect.isclass(bare) and (issubclass(bare, BaseModel) or dataclasses.is_dataclass(bare))
 
 
 def _is_body_type(annotation: Any) -> bool:
@@ -253,6 +251,95 @@ def _wire_key(name: str, marker: Param) -> str:
     return name
 
 
+def _marker_of(  # noqa: PLR0917 - a private step of _Compiler.add
+    name: str,
+    parameter: inspect.Parameter,
+    base: Any,
+    marker: Param | None,
+    path_names: Mapping[str, Converter],
+    label: str,
+) -> Param:
+    """The marker that says where `name` comes from: given, or inferred."""
+    if isinstance(parameter.default, Param):
+        if marker is not None:
+            raise SignatureError(f"{label}: {name!r} has a marker twice")
+        marker = parameter.default
+    elif marker is not None and parameter.default is not inspect.Parameter.empty:
+        marker = marker.with_default(parameter.default)
+    if marker is None:
+        marker = _marker_for(name, base, parameter.default, path_names)
+    if isinstance(marker, Path) and name not in path_names and marker.alias not in path_names:
+        raise SignatureError(
+            f"{label}: path parameter {name!r} is not in the route's path template"
+        )
+    return marker
+
+
+class _Compiler:
+    """Walks one signature and fills a `HandlerPlan`."""
+
+    def __init__(self, label: str, path_names: Mapping[str, Converter]) -> None:
+        self.label = label
+        self.path_names = path_names
+        self.plan = HandlerPlan()
+        self.request_names: list[str] = []
+        self.injected: list[tuple[str, Callable[[Request], Any]]] = []
+        self.params: list[ParamSpec] = []
+        self.body: list[ParamSpec] = []
+        self.fields: dict[str, Any] = {}
+
+    def add(self, index: int, name: str, parameter: inspect.Parameter, annotation: Any) -> None:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            return
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            raise SignatureError(
+                f"{self.label}: positional-only parameter {name!r} is not supported"
+            )
+        if _is_request(name, annotation):
+            self.request_names.append(name)
+            if index == 0 and parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+                self.plan.request_first = True
+            return
+        base, marker = _split_annotated(annotation)
+        bare = _strip_optional(base)
+        if inspect.isclass(bare) and bare in _INJECTABLES:
+            self.injected.append((name, _INJECTABLES[bare]))
+            return
+        marker = _marker_of(name, parameter, base, marker, self.path_names, self.label)
+        if base is inspect.Parameter.empty:
+            base = Any
+        spec = ParamSpec(
+            name=name,
+            field=f"p{index}",
+            source=typing.cast(Source, marker.source),
+            key=_wire_key(name, marker),
+            annotation=base,
+            marker=marker,
+            is_list=_is_sequence(base),
+        )
+        if isinstance(marker, Body):
+            self.body.append(spec)
+        else:
+            self.params.append(spec)
+            self.fields[spec.field] = (base, marker.field_info())
+
+    def finish(self) -> HandlerPlan:
+        plan = self.plan
+        plan.request_names = tuple(self.request_names)
+        plan.injected = tuple(self.injected)
+        plan.params = tuple(self.params)
+        plan.body_params = tuple(self.body)
+        plan.reads_form = any(isinstance(s.marker, Form) for s in self.params)
+        if self.body:
+            plan.embed_body = len(self.body) > 1 or any(
+                isinstance(s.marker, Body) and s.marker.embed for s in self.body
+            )
+            self.fields["body__"] = _body_field(self.body, plan.embed_body, self.label)
+        if self.fields:
+            plan.model = _build_model(self.label, self.fields)
+        return plan
+
+
 def compile_plan(
     fn: Callable[..., Any],
     path_params: Mapping[str, Converter] | None = None,
@@ -261,99 +348,38 @@ def compile_plan(
 ) -> HandlerPlan:
     """Compile `fn`'s signature; raise `SignatureError` for one that cannot be served."""
     label = where or getattr(fn, "__qualname__", repr(fn))
-    path_names = dict(path_params or {})
     try:
         signature = inspect.signature(fn)
         hints = typing.get_type_hints(fn, include_extras=True)
     except (TypeError, ValueError, NameError) as exc:
         raise SignatureError(f"{label}: cannot read the signature: {exc}") from exc
-    plan = HandlerPlan()
-    request_names: list[str] = []
-    injected: list[tuple[str, Callable[[Request], Any]]] = []
-    params: list[ParamSpec] = []
-    body: list[ParamSpec] = []
-    fields: dict[str, Any] = {}
+    compiler = _Compiler(label, dict(path_params or {}))
     for index, (name, parameter) in enumerate(signature.parameters.items()):
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        if parameter.kind is parameter.POSITIONAL_ONLY:
-            raise SignatureError(f"{label}: positional-only parameter {name!r} is not supported")
-        annotation = hints.get(name, parameter.annotation)
-        if _is_request(name, annotation):
-            request_names.append(name)
-            if index == 0 and parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
-                plan.request_first = True
-            continue
-        base, marker = _split_annotated(annotation)
-        bare = _strip_optional(base)
-        if inspect.isclass(bare) and bare in _INJECTABLES:
-            injected.append((name, _INJECTABLES[bare]))
-            continue
-        if isinstance(parameter.default, Param):
-            if marker is not None:
-                raise SignatureError(f"{label}: {name!r} has a marker twice")
-            marker = parameter.default
-        elif marker is not None and parameter.default is not inspect.Parameter.empty:
-            marker = marker.with_default(parameter.default)
-        if marker is None:
-            marker = _marker_for(name, base, parameter.default, path_names)
-        if base is inspect.Parameter.empty:
-            base = Any
-        if isinstance(marker, Path) and name not in path_names and marker.alias not in path_names:
-            raise SignatureError(
-                f"{label}: path parameter {name!r} is not in the route's path template"
-            )
-        field = f"p{index}"
-        spec = ParamSpec(
-            name=name,
-            field=field,
-            source=typing.cast(Source, marker.source),
-            key=_wire_key(name, marker),
-            annotation=base,
-            marker=marker,
-            is_list=_is_sequence(base),
-        )
-        if isinstance(marker, Body):
-            body.append(spec)
-        else:
-            params.append(spec)
-            fields[field] = (base, marker.field_info())
-    plan.request_names = tuple(request_names)
-    plan.injected = tuple(injected)
-    plan.params = tuple(params)
-    plan.body_params = tuple(body)
-    plan.reads_form = any(isinstance(s.marker, Form) for s in params)
-    if body:
-        plan.embed_body = len(body) > 1 or any(
-            isinstance(s.marker, Body) and s.marker.embed for s in body
-        )
-        fields["body__"] = _body_field(body, plan.embed_body, label)
-    if fields:
-        plan.model = _build_model(label, fields)
-    return plan
+        compiler.add(index, name, parameter, hints.get(name, parameter.annotation))
+    return compiler.finish()
+
+
+def _json_of(annotation: Any) -> Any:
+    return Json[annotation]  # type: ignore[misc]
 
 
 def _body_field(body: list[ParamSpec], embed: bool, label: str) -> tuple[Any, Any]:
     if not embed:
         spec = body[0]
-        info = spec.marker.field_info()
-        default = info.default
-        return (Json[spec.annotation], pydantic.Field(default)) if not spec.required else (
-            Json[spec.annotation],
-            ...,
-        )
-    inner_fields = {
-        s.field: (s.annotation, s.marker.field_info().model_copy(update={"alias": s.key}))
-        for s in body
-    }
+        if spec.required:
+            return (_json_of(spec.annotation), ...)
+        return (_json_of(spec.annotation), spec.marker.field_info())
+    inner_fields = {s.field: (s.annotation, s.marker.field_info(alias=s.key)) for s in body}
     inner = _build_model(f"{label}.body", inner_fields)
-    required = any(s.required for s in body)
-    return (Json[inner], ...) if required else (Json[inner], pydantic.Field(None))
+    if any(s.required for s in body):
+        return (_json_of(inner), ...)
+    return (_json_of(inner), pydantic.Field(None))
 
 
 def _build_model(label: str, fields: dict[str, Any]) -> type[BaseModel]:
     name = "".join(ch if ch.isalnum() else "_" for ch in label) + "_Params"
     try:
-        return create_model(name, **fields)  # type: ignore[call-overload,no-any-return]
+        model: type[BaseModel] = create_model(name, **fields)
     except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
         raise SignatureError(f"{label}: an annotation cannot be validated: {exc}") from exc
+    return model

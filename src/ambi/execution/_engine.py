@@ -13,9 +13,7 @@ from typing import Any
 from ._classify import ExecutionKind, classify
 from ._pool import ThreadPool
 
-_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine] = (
-    weakref.WeakKeyDictionary()
-)
+_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine] = weakref.WeakKeyDictionary()
 
 
 def engine_for_loop(loop: asyncio.AbstractEventLoop) -> Engine | None:

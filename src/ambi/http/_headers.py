@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from http.cookies import SimpleCookie
-from typing import overload
+from typing import TypeVar, overload
 from urllib.parse import parse_qsl
+
+T = TypeVar("T")
 
 
 class Headers(Mapping[str, str]):
@@ -51,8 +53,8 @@ class Headers(Mapping[str, str]):
     @overload
     def get(self, key: str, default: str, /) -> str: ...
     @overload
-    def get(self, key: str, default: str | None, /) -> str | None: ...
-    def get(self, key: str, default: str | None = None, /) -> str | None:
+    def get(self, key: str, default: T, /) -> str | T: ...
+    def get(self, key: str, default: object = None, /) -> object:
         return self._lookup().get(key.lower(), default)
 
     def getlist(self, key: str) -> list[str]:

@@ -127,7 +127,7 @@ class _PartCollector:
         if b"filename" in options:
             spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE)  # noqa: SIM115
             self._file = UploadFile(
-                spool,  # type: ignore[arg-type]
+                spool,
                 filename=options[b"filename"].decode("utf-8", "replace"),
                 content_type=self._headers.get("content-type", "application/octet-stream"),
                 headers=self._headers,

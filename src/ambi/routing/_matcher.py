@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
 from ..exceptions import RouteConflictError
 from ._template import Converter, PathTemplate, split_path
 
@@ -54,6 +55,15 @@ class Match(Generic[T]):
 
     value: T
     params: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Search:
+    """What one lookup carries down the trie."""
+
+    method: str
+    values: list[Any]
+    allowed: set[str]
 
 
 class MethodNotAllowed:
@@ -120,27 +130,22 @@ class Matcher(Generic[T]):
         allowed: set[str] = leaf.allowed if leaf is not None else set()
         segments = split_path(path)
         values: list[Any] = []
-        result = self._find(self._root, segments, 0, method, values, allowed)
+        result = self._find(self._root, segments, 0, _Search(method, values, allowed))
         if result is not None:
             value, names = result
             return Match(value, dict(zip(names, values, strict=True)))
         return MethodNotAllowed(allowed) if allowed else None
 
     def _find(
-        self,
-        node: _Node[T],
-        segments: list[str],
-        index: int,
-        method: str,
-        values: list[Any],
-        allowed: set[str],
+        self, node: _Node[T], segments: list[str], index: int, search: _Search
     ) -> tuple[T, tuple[str, ...]] | None:
         if index == len(segments):
-            return self._at_leaf(node.leaf, method, allowed)
+            return self._at_leaf(node.leaf, search)
+        values = search.values
         segment = segments[index]
         child = node.static.get(segment)
         if child is not None:
-            found = self._find(child, segments, index + 1, method, values, allowed)
+            found = self._find(child, segments, index + 1, search)
             if found is not None:
                 return found
         for converter, child in node.params:
@@ -148,25 +153,23 @@ class Matcher(Generic[T]):
             if value is None:
                 continue
             values.append(value)
-            found = self._find(child, segments, index + 1, method, values, allowed)
+            found = self._find(child, segments, index + 1, search)
             if found is not None:
                 return found
             values.pop()
         if node.catch_all is not None:
             values.append("/".join(segments[index:]))
-            found = self._at_leaf(node.catch_all.leaf, method, allowed)
+            found = self._at_leaf(node.catch_all.leaf, search)
             if found is not None:
                 return found
             values.pop()
         return None
 
     @staticmethod
-    def _at_leaf(
-        leaf: _Leaf[T] | None, method: str, allowed: set[str]
-    ) -> tuple[T, tuple[str, ...]] | None:
+    def _at_leaf(leaf: _Leaf[T] | None, search: _Search) -> tuple[T, tuple[str, ...]] | None:
         if leaf is None:
             return None
-        found = leaf.by_method.get(method)
+        found = leaf.by_method.get(search.method)
         if found is None:
-            allowed.update(leaf.by_method)
+            search.allowed.update(leaf.by_method)
         return found

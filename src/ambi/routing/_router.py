@@ -40,11 +40,12 @@ class RouteDef:
     path: str
     methods: frozenset[str]
     endpoint: Callable[..., Any]
-    options: RouteOptions = field(default_factory=lambda: RouteOptions())
+    options: RouteOptions = field(default_factory=RouteOptions)
 
     @property
     def name(self) -> str:
-        return self.options.get("name") or getattr(self.endpoint, "__name__", "route")
+        name = self.options.get("name") or getattr(self.endpoint, "__name__", None)
+        return str(name or "route")
 
 
 def _normalise_methods(methods: Iterable[str]) -> frozenset[str]:

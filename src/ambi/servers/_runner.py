@@ -50,14 +50,14 @@ def serve(
 
 def _announce(where: str, server: str, interface: str, workers: int) -> None:
     plural = "s" if workers != 1 else ""
-    print(  # noqa: T201 - listen() tells the user where it serves
+    print(
         f"ambi: serving on {where} ({server}, {interface.upper()}, {workers} worker{plural}); "
         "press Ctrl+C to stop",
         flush=True,
     )
 
 
-def _serve_granian(
+def _serve_granian(  # noqa: PLR0917 - a private step of serve(), which is keyword-only
     app: App,
     host: str,
     port: int,
@@ -95,7 +95,7 @@ def _serve_granian(
         granian.serve(target_loader=load, wrap_loader=False)
 
 
-def _serve_uvicorn(
+def _serve_uvicorn(  # noqa: PLR0917 - a private step of serve(), which is keyword-only
     app: App,
     host: str,
     port: int,

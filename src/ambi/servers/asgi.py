@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ambi.server")
 
 
-class ClientDisconnected(Exception):  # noqa: N818 - mirrors the protocol event's name
+class ClientDisconnected(Exception):
     """The client went away while the request body was being read."""
 
 

@@ -1,0 +1,72 @@
+"""Shared fixtures: every behaviour test runs over both server interfaces (ASGI, RSGI)
+and, where it defines handlers, over both handler kinds (`def`, `async def`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ambi import App
+from ambi.testing import TestClient
+
+
+@pytest.fixture(params=["asgi", "rsgi"])
+def interface(request: pytest.FixtureRequest) -> str:
+    """The server interface a test drives the app through."""
+    return str(request.param)
+
+
+@pytest.fixture(params=["sync", "async"])
+def handler_kind(request: pytest.FixtureRequest) -> str:
+    """Whether the handlers a test registers are `def` or `async def`."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_handler(handler_kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn a plain function into a handler of the current kind, keeping its signature.
+
+    `make_handler(fn)` gives `fn` itself for "sync" and an `async def` wrapper with the same
+    signature (and annotations) for "async".
+    """
+
+    def make(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if handler_kind == "sync":
+            return fn
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            return fn(*args, **kwargs)
+
+        wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = dict(fn.__annotations__)
+        wrapper.__name__ = fn.__name__
+        wrapper.__qualname__ = fn.__qualname__
+        wrapper.__module__ = fn.__module__
+        return wrapper
+
+    return make
+
+
+@pytest.fixture
+def app() -> App:
+    return App()
+
+
+@pytest.fixture
+def client_for(interface: str) -> Iterator[Callable[[App], TestClient]]:
+    """`client_for(app)` gives a started TestClient over the current interface."""
+    clients: list[TestClient] = []
+
+    def make(app: App, **kwargs: Any) -> TestClient:
+        client = TestClient(app, interface=interface, **kwargs)  # type: ignore[arg-type]
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
