@@ -4,6 +4,7 @@ and, where it defines handlers, over both handler kinds (`def`, `async def`)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,7 +42,7 @@ def make_handler(handler_kind: str) -> Callable[[Callable[..., Any]], Callable[.
             await asyncio.sleep(0)
             return fn(*args, **kwargs)
 
-        wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
+        wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
         wrapper.__annotations__ = dict(fn.__annotations__)
         wrapper.__name__ = fn.__name__
         wrapper.__qualname__ = fn.__qualname__
