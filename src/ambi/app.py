@@ -122,7 +122,10 @@ class App(Router):
             request.path_params = found.params
             if not route.stream_body:
                 await request.read_body(self.max_body_size)
-            return await route(request)
+            response = await route(request)
+            if response.deferred:
+                await response.prepare(self.engine)
+            return response
         except Exception as exc:
             return await self._error_response(request, exc)
 

@@ -29,8 +29,7 @@ __all__ = ["AsyncTestClient", "TestClient"]
 # Driving one request through the ASGI interface -------------------------------------------
 
 
-async def _asgi_roundtrip(app: App, request: httpx.Request) -> httpx.Response:
-    body = await request.aread()
+async def _asgi_roundtrip(app: App, request: httpx.Request, body: bytes) -> httpx.Response:
     sent_body = False
     status = 500
     headers: list[tuple[bytes, bytes]] = []
@@ -170,8 +169,8 @@ class _RSGIProto:
         return _RSGIStream(self.chunks)
 
 
-async def _rsgi_roundtrip(app: App, request: httpx.Request) -> httpx.Response:
-    proto = _RSGIProto(await request.aread())
+async def _rsgi_roundtrip(app: App, request: httpx.Request, body: bytes) -> httpx.Response:
+    proto = _RSGIProto(body)
     await app.__rsgi__(_RSGIScope(request), proto)
     if not proto.responded:
         raise RuntimeError("the app returned without sending an RSGI response")
@@ -180,10 +179,12 @@ async def _rsgi_roundtrip(app: App, request: httpx.Request) -> httpx.Response:
     )
 
 
-async def _roundtrip(app: App, interface: Interface, request: httpx.Request) -> httpx.Response:
+async def _roundtrip(
+    app: App, interface: Interface, request: httpx.Request, body: bytes
+) -> httpx.Response:
     if interface == "rsgi":
-        return await _rsgi_roundtrip(app, request)
-    return await _asgi_roundtrip(app, request)
+        return await _rsgi_roundtrip(app, request, body)
+    return await _asgi_roundtrip(app, request, body)
 
 
 async def _asgi_lifespan(app: App, event: str) -> None:
@@ -233,7 +234,8 @@ class _SyncTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         client = self._client
-        return client.portal.call(_roundtrip(client.app, client.interface, request))
+        body = request.read()
+        return client.portal.call(_roundtrip(client.app, client.interface, request, body))
 
 
 class TestClient(httpx.Client):
@@ -302,7 +304,8 @@ class _AsyncTransport(httpx.AsyncBaseTransport):
         self._interface = interface
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await _roundtrip(self._app, self._interface, request)
+        body = await request.aread()
+        return await _roundtrip(self._app, self._interface, request, body)
 
 
 class AsyncTestClient(httpx.AsyncClient):

@@ -65,7 +65,7 @@ def is_gen_callable(fn: Any) -> bool:
 def _is_importable(fn: Callable[..., Any]) -> bool:
     target = fn.func if isinstance(fn, functools.partial) else fn
     qualname = getattr(target, "__qualname__", "")
-    return bool(getattr(target, "__module__", None)) and "<locals>" not in qualname
+    return bool(getattr(target, "__module__", None) and qualname and "<" not in qualname)
 
 
 def classify(fn: Callable[..., Any], run: str = "auto") -> ExecutionKind:

@@ -218,6 +218,11 @@ class Request:
         self.body = b"".join(parts)
         return self.body
 
+    def close(self) -> None:
+        """Release what the request holds (uploaded files); called after the response."""
+        if self._form is not None:
+            self._form.close()
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
 

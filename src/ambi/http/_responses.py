@@ -60,6 +60,8 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
+    #: True when `prepare()` must run (in the app's error handling) before sending.
+    deferred = False
 
     def __init__(
         self,
@@ -80,6 +82,9 @@ class Response:
             if content_type.startswith("text/") and "charset=" not in content_type:
                 content_type += f"; charset={self.charset}"
             self.headers.add("content-type", content_type)
+
+    async def prepare(self, engine: Engine) -> None:
+        """Do the fallible work of a deferred response before anything is sent."""
 
     def render(self, content: Any) -> bytes:
         if isinstance(content, bytes):
@@ -251,6 +256,7 @@ class FileResponse(Response):
     """A file from disk; RSGI servers send it themselves, ASGI gets it in chunks."""
 
     chunk_size = 64 * 1024
+    deferred = True
 
     def __init__(
         self,
@@ -280,6 +286,10 @@ class FileResponse(Response):
                 raise FileNotFoundError(f"{self.path} is not a regular file")
             self._stat = result
         return self._stat
+
+    async def prepare(self, engine: Engine) -> None:
+        """Stat the file (in the pool): a missing file fails here, before sending."""
+        await engine.run_in_thread(self._stat_file)
 
     def _wire_headers(self) -> list[tuple[str, str]]:
         info = self._stat_file()

@@ -52,7 +52,10 @@ async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASG
         response = await app.dispatch(request)
     except ClientDisconnected:
         return
-    await response.send_asgi(send, app.engine, request.method == "HEAD")
+    try:
+        await response.send_asgi(send, app.engine, request.method == "HEAD")
+    finally:
+        request.close()
 
 
 async def serve_lifespan(app: App, receive: ASGIReceive, send: ASGISend) -> None:

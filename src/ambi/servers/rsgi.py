@@ -42,7 +42,10 @@ async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
         chunks=chunks,
     )
     response = await app.dispatch(request)
-    await response.send_rsgi(proto, app.engine, request.method == "HEAD")
+    try:
+        await response.send_rsgi(proto, app.engine, request.method == "HEAD")
+    finally:
+        request.close()
 
 
 def init(app: App, loop: asyncio.AbstractEventLoop) -> None:
