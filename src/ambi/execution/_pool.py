@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import queue
 import threading
@@ -39,9 +40,10 @@ _Job = tuple[asyncio.Future[Any], contextvars.Context, Callable[..., Any], tuple
 class ThreadPool:
     """At most `max_workers` threads, started on demand, bound to one event loop.
 
-    # PERF: unlike `loop.run_in_executor`, a job carries the asyncio future itself and the
-    # worker resolves it with one `call_soon_threadsafe`, skipping the concurrent.futures
-    # Future, its lock and the `wrap_future` callback chain (benchmarks/bench_pool.py).
+    # PERF: unlike `loop.run_in_executor`, a job carries the asyncio future itself, skipping
+    # the concurrent.futures Future, its lock and the `wrap_future` callback chain; and
+    # finished jobs are handed back in batches: a worker wakes the loop only when no wake-up
+    # is pending, so under load one wake-up settles many futures (benchmarks/bench_pool.py).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, max_workers: int, name: str) -> None:
@@ -53,6 +55,10 @@ class ThreadPool:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._done: collections.deque[tuple[Callable[..., None], asyncio.Future[Any], Any]] = (
+            collections.deque()
+        )
+        self._wake_pending = False
 
     @property
     def size(self) -> int:
@@ -83,11 +89,21 @@ class ThreadPool:
             self._threads.append(thread)
         thread.start()
 
+    def _settle_done(self) -> None:
+        """On the loop: resolve every future finished since the last wake-up."""
+        self._wake_pending = False  # first: a job finishing from now on wakes us again
+        done = self._done
+        while done:
+            settle, fut, outcome = done.popleft()
+            settle(fut, outcome)
+
     def _work(self) -> None:
         loop = self._loop
         mark_worker(loop)
         jobs = self._jobs
+        done = self._done
         call_soon = loop.call_soon_threadsafe
+        wake = self._settle_done
         while True:
             job = jobs.get()
             if job is None:
@@ -99,10 +115,13 @@ class ThreadPool:
                 outcome, settle = ctx.run(fn, *args), _set_result
             except BaseException as exc:  # handed to the awaiting task
                 outcome, settle = exc, _set_exception
-            try:  # noqa: SIM105 - PERF: cheaper than contextlib.suppress, once per job
-                call_soon(settle, fut, outcome)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
+            done.append((settle, fut, outcome))
+            if not self._wake_pending:
+                self._wake_pending = True
+                try:  # noqa: SIM105 - PERF: cheaper than contextlib.suppress, once per job
+                    call_soon(wake)
+                except RuntimeError:  # the loop is closed: nobody is waiting any more
+                    pass
             del job, fut, ctx, fn, args, outcome
             self._idle.release()
 
