@@ -47,6 +47,7 @@ def make_handler(handler_kind: str) -> Callable[[Callable[..., Any]], Callable[.
         wrapper.__name__ = fn.__name__
         wrapper.__qualname__ = fn.__qualname__
         wrapper.__module__ = fn.__module__
+        wrapper.__wrapped__ = fn  # type: ignore[attr-defined]  # resolves string annotations
         return wrapper
 
     return make

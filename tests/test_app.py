@@ -269,6 +269,7 @@ def test_public_api_is_pinned() -> None:
             "Request",
             "RequestValidationError",
             "Response",
+            "ResponseValidationError",
             "RouteConflictError",
             "Router",
             "SignatureError",

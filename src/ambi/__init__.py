@@ -7,6 +7,7 @@ from .exceptions import (
     ConfigurationError,
     HTTPException,
     RequestValidationError,
+    ResponseValidationError,
     RouteConflictError,
     SignatureError,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "Request",
     "RequestValidationError",
     "Response",
+    "ResponseValidationError",
     "RouteConflictError",
     "Router",
     "SignatureError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._signature import HandlerPlan, compile_plan
+from ._signature import HandlerPlan, ResponseModel, compile_plan, compile_response_model
 from .exceptions import SignatureError
 from .execution import Engine, ExecutionKind, Invoker
 from .http import JSONResponse, PlainTextResponse, Request, Response
@@ -81,7 +81,15 @@ def _from_tuple(result: tuple[Any, ...], status_code: int | None) -> Response:
 class CompiledRoute:
     """One route, ready to serve: `await route(request)` gives its `Response`."""
 
-    __slots__ = ("definition", "invoker", "plan", "status_code", "stream_body", "template")
+    __slots__ = (
+        "definition",
+        "invoker",
+        "plan",
+        "response_model",
+        "status_code",
+        "stream_body",
+        "template",
+    )
 
     def __init__(self, definition: RouteDef, template: PathTemplate, engine: Engine) -> None:
         options = definition.options
@@ -96,8 +104,16 @@ class CompiledRoute:
             raise SignatureError(
                 f"{where}: a run='process' handler cannot take the request (not picklable)"
             )
+        self.response_model: ResponseModel | None = compile_response_model(
+            definition.endpoint, options, where
+        )
         self.status_code: int | None = options.get("status_code")
         self.stream_body = bool(options.get("stream_body", False))
+        if self.stream_body and (self.plan.body_params or self.plan.reads_form):
+            raise SignatureError(
+                f"{where}: a stream_body=True route reads the body itself; it cannot also "
+                "declare body or form parameters"
+            )
 
     async def __call__(self, request: Request) -> Response:
         plan = self.plan
@@ -109,6 +125,11 @@ class CompiledRoute:
                 result = await self.invoker()
         else:
             result = await self.invoker(**plan.extract(request))
+        model = self.response_model
+        if model is not None and not isinstance(result, (Response, tuple)):
+            if result is None and self.status_code in (204, 304):
+                return Response(b"", self.status_code)
+            return model.render(result, self.status_code)
         return to_response(result, self.status_code)
 
     def __repr__(self) -> str:

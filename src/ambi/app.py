@@ -12,10 +12,18 @@ from ._pipeline import CompiledRoute, to_response
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
-from .routing import Matcher, MethodNotAllowed, RouteDef, Router, parse_template
+from .openapi import install_docs, openapi_document
+from .routing import Matcher, MethodNotAllowed, RouteDef, RouteOptions, Router, parse_template
 from .servers import asgi as _asgi
 from .servers import rsgi as _rsgi
-from .servers._types import ASGIReceive, ASGIScope, ASGISend, RSGIProtocol, RSGIScope
+from .servers._types import (
+    ASGIReceive,
+    ASGIScope,
+    ASGISend,
+    ClientDisconnected,
+    RSGIProtocol,
+    RSGIScope,
+)
 
 logger = logging.getLogger("ambi.app")
 
@@ -43,6 +51,10 @@ class App(Router):
         lifespan: Lifespan | None = None,
         title: str = "ambi",
         version: str = "0.1.0",
+        description: str = "",
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
         shutdown_timeout: float = 10.0,
     ) -> None:
         super().__init__()
@@ -56,6 +68,7 @@ class App(Router):
         self.max_body_size = max_body_size
         self.title = title
         self.version = version
+        self.description = description
         self.shutdown_timeout = shutdown_timeout
         self.state = State()
         self.engine = Engine(sync_workers=sync_workers, process_workers=process_workers)
@@ -66,6 +79,7 @@ class App(Router):
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
+        install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
 
     # Registration -------------------------------------------------------------------------
 
@@ -75,6 +89,18 @@ class App(Router):
         self._matcher.add(template, set(route.methods), compiled)
         self.routes.append(route)
         self.compiled.append(compiled)
+
+    def _add_internal_route(self, path: str, endpoint: Callable[..., Any]) -> None:
+        """Serve a framework route (the OpenAPI document, the docs pages): matched like any
+        GET route, but not in `routes`, `compiled` or the OpenAPI document."""
+        route = RouteDef(path, frozenset({"GET"}), endpoint, RouteOptions(include_in_schema=False))
+        template = parse_template(path)
+        self._matcher.add(template, {"GET"}, CompiledRoute(route, template, self.engine))
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this app (built on first use, rebuilt after new
+        routes); served at `openapi_url`."""
+        return openapi_document(self)
 
     def on_event(self, event: str) -> Callable[[F], F]:
         """Register a `startup` or `shutdown` hook (sync or async)."""
@@ -126,6 +152,8 @@ class App(Router):
             if response.deferred:
                 await response.prepare(self.engine)
             return response
+        except ClientDisconnected:
+            raise  # nobody to answer: the adapter drops the request quietly
         except Exception as exc:
             return await self._error_response(request, exc)
 
@@ -150,7 +178,11 @@ class App(Router):
                 logger.exception("exception handler %s failed", handler.name)
                 return self._server_error(request, handler_exc)
         if isinstance(exc, HTTPException):
-            return http_error_response(exc)
+            try:
+                return http_error_response(exc)
+            except Exception as render_exc:
+                logger.exception("could not render the error response for %r", exc)
+                return self._server_error(request, render_exc)
         logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
         return self._server_error(request, exc)
 

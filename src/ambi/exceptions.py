@@ -6,7 +6,10 @@ AmbiError
  |    |                            registration or startup, never at the first request
  |    +-- RouteConflictError       two routes claim the same method and path shape
  |    +-- SignatureError           a handler's signature cannot be served
+ |    +-- TargetError              `ambi run TARGET` names nothing that can be served
  +-- BridgeError                   smartasync / run_sync used where it cannot work
+ +-- ResponseValidationError       a handler's result does not match its response model
+ |                                 (a server bug: logged, answered with a 500)
  +-- HTTPException                 becomes an HTTP response (status, detail, headers)
       +-- RequestValidationError   422: the request does not match the handler's plan
 ```
@@ -27,8 +30,10 @@ __all__ = [
     "ConfigurationError",
     "HTTPException",
     "RequestValidationError",
+    "ResponseValidationError",
     "RouteConflictError",
     "SignatureError",
+    "TargetError",
 ]
 
 
@@ -48,8 +53,27 @@ class SignatureError(ConfigurationError):
     """A handler's (or dependency's) signature cannot be served."""
 
 
+class TargetError(ConfigurationError):
+    """The TARGET argument of `ambi run` names nothing that can be served."""
+
+
 class BridgeError(AmbiError):
     """Sync/async bridging was asked for where it cannot work (see `ambi.bridge`)."""
+
+
+class ResponseValidationError(AmbiError):
+    """A handler returned something its response model rejects: a bug in the server.
+
+    `errors` is pydantic's error list. The app logs it and answers 500, never 422.
+    """
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        self.errors = [dict(e) for e in errors]
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '<result>'}: {e.get('msg')}"
+            for e in self.errors[:5]
+        )
+        super().__init__(f"the response does not match its response model: {summary}")
 
 
 def _reason(status_code: int) -> str:

@@ -3,11 +3,21 @@ pydantic's `BaseModel` / `Field`, with the pydantic v1 spellings the seed docume
 
 A marker is used as a default (`n: int = Query(100, ge=2)`) or inside `Annotated`
 (`n: Annotated[int, Query(ge=2)] = 100`). `...` (the default default) means required.
+
+The markers are classes at run time (`QueryParam`, `PathParam`, ...: `Query is QueryParam`),
+but type checkers see functions returning `Any`, as with FastAPI, so that
+`n: int = Query(100)` type-checks.
+
+Options every marker takes: `alias`, `title`, `description`, `examples`, `deprecated`,
+`include_in_schema`, `default_factory`, the constraints `gt ge lt le multiple_of
+min_length max_length pattern`, and the older spellings `regex` (= `pattern`),
+`min_items` (= `min_length`) and `max_items` (= `max_length`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pydantic
 from pydantic import BaseModel
@@ -17,17 +27,23 @@ from pydantic_core import PydanticUndefined
 __all__ = [
     "BaseModel",
     "Body",
+    "BodyParam",
     "Cookie",
+    "CookieParam",
     "Field",
     "File",
+    "FileParam",
     "Form",
+    "FormParam",
     "Header",
+    "HeaderParam",
     "Param",
+    "ParamOptions",
     "Path",
+    "PathParam",
     "Query",
+    "QueryParam",
 ]
-
-_CONSTRAINTS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
 
 
 def _v1_spellings(
@@ -54,6 +70,42 @@ def Field(
     if default is ...:
         default = PydanticUndefined
     return pydantic.Field(default, **_v1_spellings(kwargs, regex, min_items, max_items))
+
+
+class ParamOptions(TypedDict, total=False):
+    """The keyword options every marker accepts."""
+
+    default_factory: Any
+    alias: str | None
+    title: str | None
+    description: str | None
+    examples: list[Any] | None
+    deprecated: bool | None
+    include_in_schema: bool
+    gt: float | None
+    ge: float | None
+    lt: float | None
+    le: float | None
+    multiple_of: float | None
+    min_length: int | None
+    max_length: int | None
+    pattern: str | None
+    regex: str | None
+    min_items: int | None
+    max_items: int | None
+
+
+class HeaderOptions(ParamOptions, total=False):
+    convert_underscores: bool
+
+
+class BodyOptions(ParamOptions, total=False):
+    embed: bool
+    media_type: str
+
+
+class FileOptions(ParamOptions, total=False):
+    max_size: int | str | None
 
 
 class Param:
@@ -117,13 +169,13 @@ class Param:
         clone.default = default
         return clone
 
-    def field_info(self, alias: str | None = None) -> FieldInfo:
+    def field_info(self, alias: str | None = None, title: str | None = None) -> FieldInfo:
         """The pydantic field this marker stands for."""
         extra: dict[str, Any] = {}
         if alias is not None:
             extra["alias"] = alias
-        if self.title is not None:
-            extra["title"] = self.title
+        if self.title is not None or title is not None:
+            extra["title"] = self.title if self.title is not None else title
         if self.description is not None:
             extra["description"] = self.description
         if self.examples is not None:
@@ -142,27 +194,29 @@ class Param:
         return f"{type(self).__name__}({self.default!r})"
 
 
-class Query(Param):
+class QueryParam(Param):
     source = "query"
 
 
-class Path(Param):
+class PathParam(Param):
     source = "path"
 
 
-class Header(Param):
+class HeaderParam(Param):
     source = "header"
 
-    def __init__(self, default: Any = ..., *, convert_underscores: bool = True, **kw: Any) -> None:
+    def __init__(
+        self, default: Any = ..., *, convert_underscores: bool = True, **kw: Unpack[ParamOptions]
+    ) -> None:
         super().__init__(default, **kw)
         self.convert_underscores = convert_underscores
 
 
-class Cookie(Param):
+class CookieParam(Param):
     source = "cookie"
 
 
-class Body(Param):
+class BodyParam(Param):
     source = "body"
 
     def __init__(
@@ -171,16 +225,65 @@ class Body(Param):
         *,
         embed: bool = False,
         media_type: str = "application/json",
-        **kw: Any,
+        **kw: Unpack[ParamOptions],
     ) -> None:
         super().__init__(default, **kw)
         self.embed = embed
         self.media_type = media_type
 
 
-class Form(Param):
+class FormParam(Param):
     source = "form"
 
 
-class File(Form):
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(size: int | str) -> int:
+    """`50MB` -> 52428800; ints pass through. `ValueError` for anything else."""
+    if isinstance(size, int):
+        if size < 0:
+            raise ValueError(f"a size cannot be negative: {size}")
+        return size
+    match = _SIZE.match(size)
+    if match is None:
+        raise ValueError(f"not a size: {size!r} (use e.g. 512, '64KB', '50MB')")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+class FileParam(FormParam):
+    """An uploaded file (a multipart part with a filename); `max_size` refuses bigger ones."""
+
     source = "file"
+
+    def __init__(
+        self,
+        default: Any = ...,
+        *,
+        max_size: int | str | None = None,
+        **kw: Unpack[ParamOptions],
+    ) -> None:
+        super().__init__(default, **kw)
+        self.max_size = None if max_size is None else parse_size(max_size)
+
+
+if TYPE_CHECKING:
+    # Type checkers see functions returning Any, so `n: int = Query(100)` type-checks.
+
+    def Query(default: Any = ..., **options: Unpack[ParamOptions]) -> Any: ...
+    def Path(default: Any = ..., **options: Unpack[ParamOptions]) -> Any: ...
+    def Header(default: Any = ..., **options: Unpack[HeaderOptions]) -> Any: ...
+    def Cookie(default: Any = ..., **options: Unpack[ParamOptions]) -> Any: ...
+    def Body(default: Any = ..., **options: Unpack[BodyOptions]) -> Any: ...
+    def Form(default: Any = ..., **options: Unpack[ParamOptions]) -> Any: ...
+    def File(default: Any = ..., **options: Unpack[FileOptions]) -> Any: ...
+
+else:
+    Query = QueryParam
+    Path = PathParam
+    Header = HeaderParam
+    Cookie = CookieParam
+    Body = BodyParam
+    Form = FormParam
+    File = FileParam

@@ -194,3 +194,10 @@ def test_query_params_round_trip(pairs: list[tuple[str, str]]) -> None:
 def test_cookie_parser_never_raises(header: str) -> None:
     cookies = parse_cookies(header)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in cookies.items())
+
+
+@given(st.text(alphabet="ab=&;%+ 1é", max_size=20))
+def test_query_fast_path_agrees_with_parse_qsl(query: str) -> None:
+    from urllib.parse import parse_qsl
+
+    assert QueryParams(query).multi_items() == parse_qsl(query, keep_blank_values=True)

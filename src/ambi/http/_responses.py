@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
+import pydantic_core
 from pydantic import BaseModel
 
 from ._headers import MutableHeaders, format_set_cookie
@@ -48,7 +49,13 @@ def dump_json(content: Any) -> bytes:
     """JSON bytes for `content` (dicts, lists, dataclasses, pydantic models, dates...)."""
     if isinstance(content, BaseModel):
         return content.__pydantic_serializer__.to_json(content)
-    return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+    try:
+        return orjson.dumps(content, default=_json_default, option=_JSON_OPTIONS)
+    except TypeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+        # orjson refuses integers beyond 64 bits, which JSON and pydantic allow.
+        return pydantic_core.to_json(content, fallback=_json_default)
 
 
 class Response:

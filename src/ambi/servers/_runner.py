@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from ..app import App
 
 SERVERS = ("granian", "uvicorn")
 INTERFACES = ("rsgi", "asgi")
 
+#: `App(shutdown_timeout=...)`'s default, for `serve(None, target=...)`.
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+
 
 def serve(
-    app: App,
+    app: App | None,
     *,
     host: str,
     port: int,
@@ -30,8 +40,9 @@ def serve(
     """Serve `app` until SIGINT/SIGTERM, then shut down gracefully.
 
     `target` ("module:attr") lets a server import the app itself (needed for uvicorn with
-    several workers or reload); without it the app object is handed over directly, which
-    works for apps defined in a `__main__` script.
+    several workers, and for reload); without it the app object is handed over directly,
+    which works for apps defined in a `__main__` script. `app` may be None when `target` is
+    given: `ambi run --reload` must not import the app in the process workers are forked from.
     """
     if server not in SERVERS:
         raise ConfigurationError(f"server={server!r}: use one of {', '.join(SERVERS)}")
@@ -39,7 +50,15 @@ def serve(
         raise ConfigurationError(f"interface={interface!r}: use one of {', '.join(INTERFACES)}")
     if workers < 1:
         raise ConfigurationError(f"workers must be at least 1, got {workers}")
-    where = f"http://{host}:{port}"
+    _application(app, target)  # an app object or an import string, else ConfigurationError
+    if reload and target is None:
+        raise ConfigurationError("reload needs an import string: use `ambi run module:app`")
+    if reload and server == "granian" and importlib.util.find_spec("watchfiles") is None:
+        raise ConfigurationError(
+            "reload with Granian needs watchfiles: pip install 'granian[reload]' "
+            "(or use --server uvicorn)"
+        )
+    where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     if server == "uvicorn":
         _serve_uvicorn(app, host, port, workers, log_level, access_log, target, reload, where)
     else:
@@ -57,8 +76,28 @@ def _announce(where: str, server: str, interface: str, workers: int) -> None:
     )
 
 
+def _application(app: App | None, target: str | None) -> App | str:
+    """What the server is handed: the import string when there is one, else the app."""
+    if target is not None:
+        return target
+    if app is None:
+        raise ConfigurationError("serve() needs an app or an import string (target=)")
+    return app
+
+
+def _loader(app: App) -> Callable[..., App]:
+    def load(*_args: Any, **_kwargs: Any) -> App:
+        return app
+
+    return load
+
+
+def _shutdown_timeout(app: App | None) -> float:
+    return DEFAULT_SHUTDOWN_TIMEOUT if app is None else app.shutdown_timeout
+
+
 def _serve_granian(  # noqa: PLR0917 - a private step of serve(), which is keyword-only
-    app: App,
+    app: App | None,
     host: str,
     port: int,
     workers: int,
@@ -81,22 +120,20 @@ def _serve_granian(  # noqa: PLR0917 - a private step of serve(), which is keywo
         workers=workers,
         log_level=LogLevels(log_level),
         log_access=access_log,
-        workers_kill_timeout=max(1, int(app.shutdown_timeout)),
+        workers_kill_timeout=max(1, int(_shutdown_timeout(app))),
         reload=reload,
     )
     _announce(where, "granian", interface, workers)
 
-    def load(*_args: Any, **_kwargs: Any) -> App:
-        return app
-
-    if target is not None:
-        granian.serve()
+    application = _application(app, target)
+    if isinstance(application, str):
+        granian.serve()  # each worker imports the target (after a fork: from sys.modules)
     else:
-        granian.serve(target_loader=load, wrap_loader=False)
+        granian.serve(target_loader=_loader(application), wrap_loader=False)
 
 
 def _serve_uvicorn(  # noqa: PLR0917 - a private step of serve(), which is keyword-only
-    app: App,
+    app: App | None,
     host: str,
     port: int,
     workers: int,
@@ -116,15 +153,59 @@ def _serve_uvicorn(  # noqa: PLR0917 - a private step of serve(), which is keywo
             "use `ambi run module:app --server uvicorn`"
         )
     _announce(where, "uvicorn", "asgi", workers)
-    uvicorn.run(
-        target if target is not None else app,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=access_log,
-        lifespan="on",
-        reload=reload,
-        timeout_graceful_shutdown=int(app.shutdown_timeout),
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": log_level,
+        "access_log": access_log,
+        "lifespan": "on",
+        "reload": reload,
+        "timeout_graceful_shutdown": int(_shutdown_timeout(app)),
+    }
+    with _sigterm_like_sigint():
+        if workers > 1 and not reload:
+            _run_uvicorn_workers(uvicorn.Config(_application(app, target), **options))
+        else:
+            uvicorn.run(_application(app, target), **options)
     sys.stdout.flush()
+
+
+def _run_uvicorn_workers(config: uvicorn.Config) -> None:
+    """What `uvicorn.run` does for several workers, plus an exit status for a failed start.
+
+    uvicorn's supervisor stops when a worker fails its startup (exit status 3), but then
+    `uvicorn.run` returns normally, so the process would exit 0 after a failed start.
+    """
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    with contextlib.suppress(KeyboardInterrupt):
+        supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        sys.exit(STARTUP_FAILURE)
+
+
+@contextlib.contextmanager
+def _sigterm_like_sigint() -> Iterator[None]:
+    """Let a SIGTERM'd uvicorn return from `run()` (exit 0) like a SIGINT'd one, and Granian.
+
+    After a graceful shutdown uvicorn raises the signal that stopped it once more, with the
+    handler it found installed: for SIGINT that is a KeyboardInterrupt, which `uvicorn.run`
+    swallows; for SIGTERM the default action kills the process (-SIGTERM) after the clean
+    shutdown. With SIGTERM mapped to KeyboardInterrupt while uvicorn runs, both end alike.
+    A handler the user installed is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,9 +1,15 @@
-"""Typing for the two server interfaces ambi speaks: ASGI 3 and Granian's RSGI."""
+"""Typing for the two server interfaces ambi speaks (ASGI 3 and Granian's RSGI), and the
+one exception both adapters raise."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the whole request body arrived."""
+
 
 ASGIScope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]

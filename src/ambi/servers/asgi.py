@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..http import Request
-from ._types import ASGIReceive, ASGIScope, ASGISend
+from ._types import ASGIReceive, ASGIScope, ASGISend, ClientDisconnected
 
 if TYPE_CHECKING:
     from ..app import App
@@ -15,8 +15,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ambi.server")
 
 
-class ClientDisconnected(Exception):
-    """The client went away while the request body was being read."""
+def _client_address(client: Any) -> tuple[str, int] | None:
+    """`scope["client"]` as `(host, port)`; Granian's ASGI scope gives the port as a str."""
+    if not client:
+        return None
+    host, port = client[0], client[1]
+    if isinstance(port, int):
+        return host, port
+    if isinstance(port, str) and port.isdigit():
+        return host, int(port)
+    return None
 
 
 def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Request:
@@ -30,7 +38,6 @@ def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Req
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnected
 
-    client = scope.get("client")
     server = scope.get("server")
     return Request(
         app,
@@ -38,7 +45,7 @@ def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Req
         scope["path"],
         scope.get("query_string", b"").decode("latin-1"),
         [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
-        client=(client[0], client[1]) if client else None,
+        client=_client_address(scope.get("client")),
         server=f"{server[0]}:{server[1]}" if server and server[1] else "",
         scheme=scope.get("scheme", "http"),
         http_version=scope.get("http_version", "1.1"),

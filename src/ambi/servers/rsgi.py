@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from ..http import Request
-from ._types import RSGIProtocol, RSGIScope
+from ._types import ClientDisconnected, RSGIProtocol, RSGIScope
 
 if TYPE_CHECKING:
     from ..app import App
@@ -24,10 +24,23 @@ def _split_client(client: str) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
+def _declared_length(scope: RSGIScope) -> int | None:
+    length = scope.headers.get("content-length")
+    return int(length) if isinstance(length, str) and length.isdigit() else None
+
+
 async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
     async def chunks() -> AsyncIterator[bytes]:
+        # Granian ends the body iterator quietly when the client goes away mid-body (the
+        # error becomes an empty chunk), so a cut-off body would look complete: compare
+        # with Content-Length. (A cut-off chunked body cannot be told apart here.)
+        expected = _declared_length(scope)
+        received = 0
         async for chunk in proto:
+            received += len(chunk)
             yield chunk
+        if expected is not None and received < expected:
+            raise ClientDisconnected
 
     request = Request(
         app,

@@ -1,0 +1,1 @@
+"""The seed documents' code examples, copied verbatim (only import lines changed)."""
