@@ -27,8 +27,16 @@ def _client_address(client: Any) -> tuple[str, int] | None:
     return None
 
 
-def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Request:
-    async def chunks() -> AsyncIterator[bytes]:
+class _ASGIBody:
+    """The request body, from `http.request` messages."""
+
+    __slots__ = ("_receive",)
+
+    def __init__(self, receive: ASGIReceive) -> None:
+        self._receive = receive
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        receive = self._receive
         while True:
             message = await receive()
             if message["type"] == "http.request":
@@ -38,6 +46,19 @@ def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Req
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnected
 
+    async def read_exact(self, length: int) -> bytes:
+        parts: list[bytes] = []
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected
+            if message["type"] == "http.request":
+                parts.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Request:
     server = scope.get("server")
     return Request(
         app,
@@ -49,7 +70,7 @@ def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Req
         server=f"{server[0]}:{server[1]}" if server and server[1] else "",
         scheme=scope.get("scheme", "http"),
         http_version=scope.get("http_version", "1.1"),
-        chunks=chunks,
+        source=_ASGIBody(receive),
     )
 
 

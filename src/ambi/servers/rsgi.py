@@ -29,19 +29,40 @@ def _declared_length(scope: RSGIScope) -> int | None:
     return int(length) if isinstance(length, str) and length.isdigit() else None
 
 
-async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
-    async def chunks() -> AsyncIterator[bytes]:
+class _RSGIBody:
+    """The request body, from Granian's protocol object."""
+
+    __slots__ = ("_proto", "_scope")
+
+    def __init__(self, scope: RSGIScope, proto: RSGIProtocol) -> None:
+        self._scope = scope
+        self._proto = proto
+
+    async def chunks(self) -> AsyncIterator[bytes]:
         # Granian ends the body iterator quietly when the client goes away mid-body (the
         # error becomes an empty chunk), so a cut-off body would look complete: compare
         # with Content-Length. (A cut-off chunked body cannot be told apart here.)
-        expected = _declared_length(scope)
+        expected = _declared_length(self._scope)
         received = 0
-        async for chunk in proto:
+        async for chunk in self._proto:
             received += len(chunk)
             yield chunk
         if expected is not None and received < expected:
             raise ClientDisconnected
 
+    async def read_exact(self, length: int) -> bytes:
+        # Granian reads exactly Content-Length bytes here, and raises when the client
+        # goes away first.
+        try:
+            body = await self._proto()
+        except RuntimeError as exc:  # RSGIProtocolClosed / RSGIProtocolError
+            raise ClientDisconnected from exc
+        if len(body) < length:
+            raise ClientDisconnected
+        return body
+
+
+async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
     request = Request(
         app,
         scope.method,
@@ -52,7 +73,7 @@ async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
         server=scope.server,
         scheme=scope.scheme,
         http_version=scope.http_version,
-        chunks=chunks,
+        source=_RSGIBody(scope, proto),
     )
     response = await app.dispatch(request)
     try:

@@ -1,0 +1,87 @@
+"""In-process cost of one request through ambi's RSGI adapter, without a server.
+
+Drives `app.__rsgi__` with the test client's in-memory protocol object, so the figure is
+ambi's own work per request (routing, body read, validation, handler call, JSON), free of
+network and server noise. Run:
+
+    .venv/bin/python -m benchmarks.bench_request [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from ambi.testing import _RSGIHeaders, _RSGIProto
+
+from .apps.ambi_app import app
+
+ORDER = (
+    b'{"customer_id":1,"email":"a@example.com","items":[{"sku":"a","qty":1,"price":2.5},'
+    b'{"sku":"b","qty":2,"price":1.0}],"note":"x","priority":2,"express":true}'
+)
+
+
+class _Scope:
+    proto = "http"
+    http_version = "1.1"
+    client = "127.0.0.1:50000"
+    server = "127.0.0.1:8000"
+    scheme = "http"
+
+    def __init__(self, method: str, path: str, query: str = "", body: bytes = b"") -> None:
+        self.method = method
+        self.path = path
+        self.query_string = query
+        headers = [("host", "127.0.0.1:8000"), ("user-agent", "bench")]
+        if body:
+            headers += [("content-type", "application/json"), ("content-length", str(len(body)))]
+        self.headers = _RSGIHeaders(headers)
+        self.body = body
+
+
+CASES = {
+    "GET /json": _Scope("GET", "/json"),
+    "GET /sync-json": _Scope("GET", "/sync-json"),
+    "GET /items/{item_id}": _Scope("GET", "/items/42", "q=abc&limit=5"),
+    "POST /orders": _Scope("POST", "/orders", body=ORDER),
+}
+
+
+async def _per_request(scope: _Scope, n: int) -> float:
+    started = time.perf_counter()
+    for _ in range(n):
+        proto = _RSGIProto(scope.body)
+        await app.__rsgi__(scope, proto)  # type: ignore[arg-type]
+        if proto.status != 200:
+            raise SystemExit(f"{scope.method} {scope.path} answered {proto.status}")
+    return (time.perf_counter() - started) / n * 1e6
+
+
+async def run(n: int, rounds: int) -> dict[str, float]:
+    await app.startup()
+    try:
+        samples: dict[str, list[float]] = {name: [] for name in CASES}
+        for _ in range(rounds):
+            for name, scope in CASES.items():
+                samples[name].append(await _per_request(scope, n))
+    finally:
+        await app.shutdown()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
+    args = parser.parse_args()
+    n, rounds = (200, 1) if args.quick else (20_000, 5)
+    print("| endpoint | µs per request (in-process, RSGI) |")
+    print("|---|---:|")
+    for name, micros in asyncio.run(run(n, rounds)).items():
+        print(f"| {name} | {micros:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
