@@ -23,9 +23,7 @@ def work() -> int:
     return 1
 
 
-async def _measure(
-    submit: Callable[[], Awaitable[Any]], calls: int, in_flight: int
-) -> float:
+async def _measure(submit: Callable[[], Awaitable[Any]], calls: int, in_flight: int) -> float:
     """Microseconds per call, with `in_flight` calls outstanding at any time."""
 
     async def lane(n: int) -> None:
@@ -45,9 +43,7 @@ async def run(calls: int, rounds: int) -> dict[str, dict[int, float]]:
         "ambi ThreadPool.submit": lambda: ours.submit(work),
         "loop.run_in_executor": lambda: loop.run_in_executor(theirs, work),
     }
-    results: dict[str, dict[int, list[float]]] = {
-        name: {1: [], 64: []} for name in contenders
-    }
+    results: dict[str, dict[int, list[float]]] = {name: {1: [], 64: []} for name in contenders}
     try:
         for _ in range(rounds):  # interleaved, so drift hits both alike
             for name, submit in contenders.items():
@@ -56,9 +52,7 @@ async def run(calls: int, rounds: int) -> dict[str, dict[int, float]]:
     finally:
         ours.shutdown(timeout=5)
         theirs.shutdown(wait=True)
-    return {
-        name: {k: statistics.median(v) for k, v in by.items()} for name, by in results.items()
-    }
+    return {name: {k: statistics.median(v) for k, v in by.items()} for name, by in results.items()}
 
 
 def main() -> None:
