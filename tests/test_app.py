@@ -277,6 +277,8 @@ def test_public_api_is_pinned() -> None:
             "StreamingResponse",
             "UploadFile",
             "__version__",
+            "run_sync",
+            "smartasync",
         ]
     )
     for name in ambi.__all__:

@@ -1,6 +1,7 @@
 """ambi: a Python web framework in which `def` and `async def` are equals."""
 
 from .app import App
+from .bridge import run_sync, smartasync
 from .exceptions import (
     AmbiError,
     BridgeError,
@@ -67,4 +68,6 @@ __all__ = [
     "StreamingResponse",
     "UploadFile",
     "__version__",
+    "run_sync",
+    "smartasync",
 ]
