@@ -44,7 +44,7 @@ _SYNC = "sync"  # a plain function: an async caller gets it run in a thread
 
 
 def _classify(fn: Callable[..., Any]) -> str:
-    if inspect.isasyncgenfunction(fn) or (is_async_gen_callable(fn) and not is_async_callable(fn)):
+    if is_async_gen_callable(fn) and not is_async_callable(fn):
         return _ASYNC_OBJECT  # also `@asynccontextmanager` functions, which wrap a generator
     if is_async_callable(fn):
         return _CORO
