@@ -1,0 +1,67 @@
+"""The benchmark runner cannot rot: CI runs its seconds-long smoke mode (never the full run)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from benchmarks.endpoints import ENDPOINTS, same_json
+from benchmarks.report import error_summary
+from benchmarks.wrk import parse_report
+
+REPO = Path(__file__).resolve().parent.parent
+SMOKE_TIMEOUT_S = 50
+
+
+def test_same_json_tells_true_from_one() -> None:
+    assert same_json({"a": [1, 2.0, True, None]}, {"a": [1.0, 2, True, None]})
+    assert not same_json({"sync": 1}, {"sync": True})
+    assert not same_json({"a": 1, "b": 2}, {"a": 1})
+    assert not same_json(["42"], [42])
+
+
+def test_wrk_report_line_is_parsed() -> None:
+    stdout = (
+        "Running 1s test @ http://127.0.0.1:1/json\n"
+        'WRK_JSON {"duration_us": 2000000, "requests": 1000, "bytes": 1, "connect_errors": 0, '
+        '"read_errors": 1, "write_errors": 0, "timeouts": 2, "non_2xx": 3, "p50_us": 900, '
+        '"p90_us": 1500, "p99_us": 2500, "max_us": 9000, "mean_us": 950.5}\n'
+    )
+    result = parse_report(stdout)
+    assert result.requests_per_s == 500
+    assert result.p99_ms == 2.5
+    assert (result.non_2xx, result.socket_errors) == (3, 3)
+
+
+def test_error_summary_keeps_the_exception_line() -> None:
+    log = "failed to start: exited with status 1:\nTraceback ...\nImportError: no App\n[ERROR] x"
+    assert error_summary(log) == "failed to start: exited with status 1: ImportError: no App"
+
+
+def test_every_endpoint_has_an_expected_answer() -> None:
+    assert {"json", "sync-json", "items", "orders"} <= set(ENDPOINTS)
+    assert all(e.expected for e in ENDPOINTS.values())
+
+
+@pytest.mark.server
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_smoke_run_succeeds(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.md"
+    command = [sys.executable, "-m", "benchmarks.run", "--smoke", "--out", str(out)]
+    proc = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=SMOKE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the runner stops its servers on SIGTERM
+        stdout, stderr = proc.communicate(timeout=15)
+        pytest.fail(f"smoke run took over {SMOKE_TIMEOUT_S} s:\n{stderr}")
+    assert proc.returncode == 0, f"smoke run failed:\n{stderr}\n{stdout}"
+    report = out.read_text()
+    assert "### GET /json (async)" in report
+    assert "| bare-rsgi |" in report
