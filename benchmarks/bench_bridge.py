@@ -1,6 +1,6 @@
 """How much a `smartasync` call costs, next to the other ways of doing the same thing.
 
-    .venv/bin/python -m benchmarks.bench_bridge            # full run, writes RESULTS-bridge.md
+    .venv/bin/python -m benchmarks.bench_bridge            # full run; paste into RESULTS.md
     .venv/bin/python -m benchmarks.bench_bridge --quick    # a few rounds, prints only
 
 Three measurements, each on a trivial coroutine so that only the bridge is timed:
@@ -34,7 +34,6 @@ from typing import Any
 from ambi.bridge import smartasync
 from ambi.execution import Engine
 
-RESULTS = Path(__file__).with_name("RESULTS-bridge.md")
 COMMAND = ".venv/bin/python -m benchmarks.bench_bridge"
 
 
@@ -359,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {extra}" if extra else "",
     )
     print(text)
-    output = ns.output or (None if ns.quick else RESULTS)
+    output = ns.output
     if output is not None:
         output.write_text(text, encoding="utf-8")
     return 0

@@ -65,3 +65,18 @@ def test_smoke_run_succeeds(tmp_path: Path) -> None:
     report = out.read_text()
     assert "### GET /json (async)" in report
     assert "| bare-rsgi |" in report
+
+
+@pytest.mark.parametrize("module", ["benchmarks.bench_pool", "benchmarks.bench_request"])
+def test_micro_benchmarks_run(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert len(rows) >= 4  # header, rule, at least two measured rows
