@@ -223,9 +223,9 @@ class App(Router):
 
     async def startup(self) -> None:
         """Start the pools, enter the lifespan, run the startup hooks (once)."""
+        self.engine.start()  # (re)bind to the running loop, even when already started
         if self._started:
             return
-        self.engine.start()
         if self._lifespan is not None:
             self._lifespan_cm = self._lifespan(self)
             await self._lifespan_cm.__aenter__()

@@ -131,3 +131,19 @@ async def test_cancelled_waiter_does_not_break_the_worker() -> None:
         assert await engine.run_in_thread(lambda: "still works") == "still works"
     finally:
         engine.stop()
+
+
+def test_engine_follows_the_running_loop() -> None:
+    """One app driven from two event loops in turn (as tests do) must not mix them up."""
+    engine = Engine(sync_workers=2)
+    invoker = Invoker(lambda: "ok", engine)
+
+    async def call() -> str:
+        result: str = await invoker()
+        return result
+
+    try:
+        for _ in range(3):
+            assert asyncio.run(call()) == "ok"
+    finally:
+        engine.stop()

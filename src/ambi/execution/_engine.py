@@ -65,7 +65,12 @@ class Engine:
 
     def run_in_thread(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future[Any]:
         """Run a blocking `fn(*args)` in the thread pool; never on the loop."""
-        threads = self.threads or self.start()
+        threads = self.threads
+        loop = asyncio.get_running_loop()
+        if threads is None or threads.loop is not loop:
+            # First use, or an app driven from another loop than before (tests that reuse
+            # one app across event loops): the pool must hand results to *this* loop.
+            threads = self.start(loop)
         return threads.submit(fn, *args)
 
     def run_in_process(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future[Any]:

@@ -61,6 +61,11 @@ class ThreadPool:
         self._wake_pending = False
 
     @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop whose futures this pool resolves."""
+        return self._loop
+
+    @property
     def size(self) -> int:
         """Threads started so far."""
         return len(self._threads)
