@@ -206,6 +206,16 @@ async def _asgi_lifespan(app: App, event: str) -> None:
         raise RuntimeError(f"lifespan {event} failed: {reply.get('message', '')}")
 
 
+async def _lifespan(app: App, interface: Interface, event: Literal["startup", "shutdown"]) -> None:
+    """Run the app's startup or shutdown the way the chosen server interface does."""
+    if interface == "asgi":
+        await _asgi_lifespan(app, event)
+    elif event == "startup":
+        await app.startup()  # what Granian's __rsgi_init__ does
+    else:
+        await app.shutdown()
+
+
 # Clients -----------------------------------------------------------------------------------
 
 
@@ -265,10 +275,7 @@ class TestClient(httpx.Client):
 
     def __enter__(self) -> Self:
         super().__enter__()
-        if self.interface == "asgi":
-            self.portal.call(_asgi_lifespan(self.app, "startup"))
-        else:
-            self.portal.call(self.app.startup())
+        self.portal.call(_lifespan(self.app, self.interface, "startup"))
         self._lifespan = True
         return self
 
@@ -281,10 +288,7 @@ class TestClient(httpx.Client):
         try:
             if self._lifespan:
                 self._lifespan = False
-                if self.interface == "asgi":
-                    self.portal.call(_asgi_lifespan(self.app, "shutdown"))
-                else:
-                    self.portal.call(self.app.shutdown())
+                self.portal.call(_lifespan(self.app, self.interface, "shutdown"))
         finally:
             super().__exit__(exc_type, exc_value, traceback)
             self.close()
@@ -325,10 +329,7 @@ class AsyncTestClient(httpx.AsyncClient):
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        if self.interface == "asgi":
-            await _asgi_lifespan(self.app, "startup")
-        else:
-            await self.app.startup()
+        await _lifespan(self.app, self.interface, "startup")
         return self
 
     async def __aexit__(
@@ -338,9 +339,6 @@ class AsyncTestClient(httpx.AsyncClient):
         traceback: TracebackType | None = None,
     ) -> None:
         try:
-            if self.interface == "asgi":
-                await _asgi_lifespan(self.app, "shutdown")
-            else:
-                await self.app.shutdown()
+            await _lifespan(self.app, self.interface, "shutdown")
         finally:
             await super().__aexit__(exc_type, exc_value, traceback)
