@@ -283,3 +283,22 @@ def test_public_api_is_pinned() -> None:
     )
     for name in ambi.__all__:
         assert hasattr(ambi, name), name
+
+
+def test_freeze_gc_after_startup(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from ambi.servers import _runner
+
+    app = App()
+    assert app.freeze_gc is False
+    seen: list[bool] = []
+    monkeypatch.setattr(_runner, "_serve_granian", lambda app, *a, **k: seen.append(app.freeze_gc))
+    app.listen(port=1)
+    assert seen == [True]  # listen() serves with it on
+    gc.unfreeze()
+    try:
+        with TestClient(app):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -51,6 +51,8 @@ def serve(
     if workers < 1:
         raise ConfigurationError(f"workers must be at least 1, got {workers}")
     _application(app, target)  # an app object or an import string, else ConfigurationError
+    if app is not None:
+        app.freeze_gc = True  # a served process keeps its startup objects to the end
     if reload and target is None:
         raise ConfigurationError("reload needs an import string: use `ambi run module:app`")
     if reload and server == "granian" and importlib.util.find_spec("watchfiles") is None:
