@@ -178,16 +178,21 @@ def _flow_back_step(
 class _ThreadLoop:
     """The event loop of one thread that has no loop of its own (case 2).
 
-    Lives in thread-local storage: when the thread ends, that storage is released and
-    `__del__` closes the loop (for the main thread, an atexit hook does it first).
+    Lives in thread-local storage, with a `_Closer`: when the thread ends, that storage is
+    released and the closer closes the loop (for the main thread, an atexit hook does it
+    first); `ended` says so from then on. The closer, not `__del__`, because this object
+    can outlive the storage: the frames of a run on its loop refer to it (`self`, `tl`),
+    and 3.13 keeps such frames alive through tracebacks (a finished coroutine's frame links
+    back to its whole calling stack, and a cancelled task keeps its CancelledError).
     """
 
-    __slots__ = ("__weakref__", "loop", "pid", "thread_id")
+    __slots__ = ("__weakref__", "ended", "loop", "pid", "thread_id")
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.pid = os.getpid()
         self.thread_id = threading.get_ident()
+        self.ended = False
 
     def run(
         self,
@@ -218,6 +223,8 @@ class _ThreadLoop:
                 deadline.handle.cancel()
 
     def check_owner(self, name: str) -> None:
+        if self.ended:
+            raise _ended_error(name)
         if _get_ident() != self.thread_id:
             raise BridgeError(
                 f"{name} made a sync iterator or context manager in one thread (with no app "
@@ -235,8 +242,12 @@ class _ThreadLoop:
         """Close the loop, first finishing what is left on it as `asyncio.run` would."""
         loop = self.loop
         if os.getpid() != self.pid:
+            self.ended = True
             _release_in_child(loop)
             return
+        if self.ended:  # the closer, then __del__: finish and close only once
+            return
+        self.ended = True
         if loop.is_closed() or loop.is_running():
             return
         # Running the loop allocates thread state again, which a thread that is ending
@@ -256,8 +267,27 @@ class _ThreadLoop:
             except RuntimeError:  # interpreter shutdown: no new threads
                 loop.close()
 
-    def __del__(self) -> None:
+    def __del__(self) -> None:  # in case the storage let it go without its closer
         self.close()
+
+
+class _Closer:
+    """Closes a thread's loop when the thread's storage, its only owner, is released.
+
+    Never handed out, so no frame or traceback can keep it alive past its thread.
+    """
+
+    __slots__ = ("tl",)
+
+    def __init__(self, tl: _ThreadLoop) -> None:
+        self.tl = tl
+
+    def __del__(self) -> None:
+        self.tl.close()
+
+
+def _ended_error(name: str) -> BridgeError:
+    return BridgeError(f"{name} was made in a thread that has ended, with its loop")
 
 
 def _finish_and_close(loop: asyncio.AbstractEventLoop, pending: set[asyncio.Task[Any]]) -> None:
@@ -299,11 +329,13 @@ def _release_in_child(loop: asyncio.AbstractEventLoop) -> None:
 
 def _new_thread_loop() -> _ThreadLoop:
     tl = _local.tl = _ThreadLoop()
+    _local.closer = _Closer(tl)
     return tl
 
 
 def _forget_thread_loop() -> None:
     """Drop (and close) the calling thread's loop now rather than when the thread ends."""
+    _local.__dict__.pop("closer", None)
     tl: _ThreadLoop | None = _local.__dict__.pop("tl", None)
     if tl is not None:
         tl.close()
@@ -430,7 +462,10 @@ class _AppLoop:
 #: How a generator or context manager finds its loop again: an `_AppLoop`, or a weak
 #: reference to the thread's `_ThreadLoop`. Weak, so that the thread-local storage stays its
 #: only owner and the loop is closed when the thread ends, whatever cycles a session is in
-#: (the garbage collector could otherwise finalise the bare loop first, unclosed).
+#: (the garbage collector could otherwise finalise the bare loop first, unclosed). The
+#: reference does not tell that the thread has ended, `_ThreadLoop.ended` does: the
+#: `_ThreadLoop` can outlive its storage, held by the frames of its own `close()` (say in
+#: the traceback of a driver task it cancelled, which 3.13 keeps on the task).
 _RunnerRef = Callable[[], "_ThreadLoop | _AppLoop | None"]
 
 
@@ -466,6 +501,7 @@ def _after_fork_in_child() -> None:
     The forking thread's loop is released here (`_release_in_child`); those of the
     parent's other threads were released as the child cleared their thread states.
     """
+    _local.__dict__.pop("closer", None)
     tl: _ThreadLoop | None = _local.__dict__.pop("tl", None)
     if tl is not None:
         tl.close()  # pid differs: released, not closed through the shared epoll

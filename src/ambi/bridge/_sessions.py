@@ -17,6 +17,7 @@ from ._loops import (
     _AppLoop,
     _await,
     _copy_context,
+    _ended_error,
     _flow_back_step,
     _loop_thread_error,
     _on_loop_thread,
@@ -80,8 +81,8 @@ class _Session:
             raise _loop_thread_error(what, self.name)
         runner = self._runner()
         if runner is None:
-            raise BridgeError(f"{self.name} was made in a thread that has ended, with its loop")
-        runner.check_owner(self.name)
+            raise _ended_error(self.name)
+        runner.check_owner(self.name)  # the thread's loop may have ended with it, too
         return runner
 
     def request(self, message: _Message, runner: _ThreadLoop | _AppLoop) -> Any:
