@@ -233,6 +233,7 @@ class _Portal:
         return future.result()
 
     def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()

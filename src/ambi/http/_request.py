@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
@@ -189,7 +190,7 @@ class Request:
         except UnicodeDecodeError as exc:
             raise HTTPException(400, f"body is not valid UTF-8: {exc}") from None
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, for routes registered with `stream_body=True`."""
         if self._source is None:
             if self.body:
@@ -225,11 +226,12 @@ class Request:
             return self.body
         parts: list[bytes] = []
         size = 0
-        async for chunk in self.stream():
-            size += len(chunk)
-            if size > limit:
-                raise HTTPException(413, f"request body larger than {limit} bytes")
-            parts.append(chunk)
+        async with contextlib.aclosing(self.stream()) as chunks:  # closed now, also on 413
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"request body larger than {limit} bytes")
+                parts.append(chunk)
         self.body = b"".join(parts)
         return self.body
 
