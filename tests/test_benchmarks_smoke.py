@@ -80,3 +80,19 @@ def test_micro_benchmarks_run(module: str) -> None:
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     assert len(rows) >= 3  # the header and at least two measured rows
+
+
+@pytest.mark.server
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_gc_freeze_ab_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_gc_freeze", "--rounds", "1", "--duration", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| gc.freeze |" in done.stdout
+    assert "| no freeze |" in done.stdout
