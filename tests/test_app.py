@@ -293,7 +293,7 @@ def test_freeze_gc_after_startup(monkeypatch: pytest.MonkeyPatch) -> None:
     app = App()
     assert app.freeze_gc is False
     seen: list[bool] = []
-    monkeypatch.setattr(_runner, "_serve_granian", lambda app, *a, **k: seen.append(app.freeze_gc))
+    monkeypatch.setattr(_runner, "_serve_granian", lambda run: seen.append(run.app.freeze_gc))
     app.listen(port=1)
     assert seen == [True]  # listen() serves with it on
     gc.unfreeze()

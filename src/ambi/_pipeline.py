@@ -12,12 +12,6 @@ from .http import JSONResponse, PlainTextResponse, Request, Response
 from .routing import PathTemplate, RouteDef
 
 
-def _with_status(response: Response, status_code: int | None) -> Response:
-    if status_code is not None:
-        response.status_code = status_code
-    return response
-
-
 def _json(result: Any, status_code: int | None) -> Response:
     return JSONResponse(result, status_code or 200)
 

@@ -88,19 +88,23 @@ class App(Router):
 
     # Registration -------------------------------------------------------------------------
 
-    def _register(self, route: RouteDef) -> None:
+    def _mount(self, route: RouteDef) -> CompiledRoute:
+        """Compile `route` and make the matcher find it (conflicts raise here)."""
         template = parse_template(route.path)
         compiled = CompiledRoute(route, template, self.engine)
         self._matcher.add(template, set(route.methods), compiled)
+        return compiled
+
+    def _register(self, route: RouteDef) -> None:
+        self.compiled.append(self._mount(route))
         self.routes.append(route)
-        self.compiled.append(compiled)
 
     def _add_internal_route(self, path: str, endpoint: Callable[..., Any]) -> None:
         """Serve a framework route (the OpenAPI document, the docs pages): matched like any
         GET route, but not in `routes`, `compiled` or the OpenAPI document."""
-        route = RouteDef(path, frozenset({"GET"}), endpoint, RouteOptions(include_in_schema=False))
-        template = parse_template(path)
-        self._matcher.add(template, {"GET"}, CompiledRoute(route, template, self.engine))
+        self._mount(
+            RouteDef(path, frozenset({"GET"}), endpoint, RouteOptions(include_in_schema=False))
+        )
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of this app (built on first use, rebuilt after new

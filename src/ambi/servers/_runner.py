@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
@@ -60,13 +61,11 @@ def serve(
             "reload with Granian needs watchfiles: pip install 'granian[reload]' "
             "(or use --server uvicorn)"
         )
-    where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    run = _Run(app, host, port, workers, interface, log_level, access_log, target, reload)
     if server == "uvicorn":
-        _serve_uvicorn(app, host, port, workers, log_level, access_log, target, reload, where)
+        _serve_uvicorn(run)
     else:
-        _serve_granian(
-            app, host, port, workers, interface, log_level, access_log, target, reload, where
-        )
+        _serve_granian(run)
 
 
 def _announce(where: str, server: str, interface: str, workers: int) -> None:
@@ -94,82 +93,85 @@ def _loader(app: App) -> Callable[..., App]:
     return load
 
 
-def _shutdown_timeout(app: App | None) -> float:
-    return DEFAULT_SHUTDOWN_TIMEOUT if app is None else app.shutdown_timeout
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What `serve()` checked and hands to the server-specific step."""
+
+    app: App | None
+    host: str
+    port: int
+    workers: int
+    interface: str
+    log_level: str
+    access_log: bool
+    target: str | None
+    reload: bool
+
+    @property
+    def where(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def application(self) -> App | str:
+        return _application(self.app, self.target)
+
+    @property
+    def shutdown_timeout(self) -> float:
+        return DEFAULT_SHUTDOWN_TIMEOUT if self.app is None else self.app.shutdown_timeout
 
 
-def _serve_granian(  # noqa: PLR0917 - a private step of serve(), which is keyword-only
-    app: App | None,
-    host: str,
-    port: int,
-    workers: int,
-    interface: str,
-    log_level: str,
-    access_log: bool,
-    target: str | None,
-    reload: bool,
-    where: str,
-) -> None:
+def _serve_granian(run: _Run) -> None:
     from granian import Granian
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
     granian = Granian(
-        target or "ambi:app",
-        address=host,
-        port=port,
-        interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
-        workers=workers,
-        log_level=LogLevels(log_level),
-        log_access=access_log,
-        workers_kill_timeout=max(1, int(_shutdown_timeout(app))),
-        reload=reload,
+        run.target or "ambi:app",
+        address=run.host,
+        port=run.port,
+        interface=Interfaces.RSGI if run.interface == "rsgi" else Interfaces.ASGI,
+        workers=run.workers,
+        log_level=LogLevels(run.log_level),
+        log_access=run.access_log,
+        workers_kill_timeout=max(1, int(run.shutdown_timeout)),
+        reload=run.reload,
     )
-    _announce(where, "granian", interface, workers)
+    _announce(run.where, "granian", run.interface, run.workers)
 
-    application = _application(app, target)
+    application = run.application
     if isinstance(application, str):
         granian.serve()  # each worker imports the target (after a fork: from sys.modules)
     else:
         granian.serve(target_loader=_loader(application), wrap_loader=False)
 
 
-def _serve_uvicorn(  # noqa: PLR0917 - a private step of serve(), which is keyword-only
-    app: App | None,
-    host: str,
-    port: int,
-    workers: int,
-    log_level: str,
-    access_log: bool,
-    target: str | None,
-    reload: bool,
-    where: str,
-) -> None:
+def _serve_uvicorn(run: _Run) -> None:
     try:
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigurationError("server='uvicorn' needs: pip install 'ambi[uvicorn]'") from exc
-    if (workers > 1 or reload) and target is None:
+    if (run.workers > 1 or run.reload) and run.target is None:
         raise ConfigurationError(
             "uvicorn needs an import string for several workers or reload: "
             "use `ambi run module:app --server uvicorn`"
         )
-    _announce(where, "uvicorn", "asgi", workers)
+    _announce(run.where, "uvicorn", "asgi", run.workers)
     options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "log_level": log_level,
-        "access_log": access_log,
+        "host": run.host,
+        "port": run.port,
+        "workers": run.workers,
+        "log_level": run.log_level,
+        "access_log": run.access_log,
         "lifespan": "on",
-        "reload": reload,
-        "timeout_graceful_shutdown": int(_shutdown_timeout(app)),
+        "reload": run.reload,
+        "timeout_graceful_shutdown": int(run.shutdown_timeout),
     }
     with _sigterm_like_sigint():
-        if workers > 1 and not reload:
-            _run_uvicorn_workers(uvicorn.Config(_application(app, target), **options))
+        if run.workers > 1 and not run.reload:
+            _run_uvicorn_workers(uvicorn.Config(run.application, **options))
         else:
-            uvicorn.run(_application(app, target), **options)
+            uvicorn.run(run.application, **options)
     sys.stdout.flush()
 
 
