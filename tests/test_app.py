@@ -245,11 +245,13 @@ def test_public_api_is_pinned() -> None:
         [
             "AmbiError",
             "App",
+            "BackgroundTasks",
             "BaseModel",
             "Body",
             "BridgeError",
             "ConfigurationError",
             "Cookie",
+            "Depends",
             "ExecutionKind",
             "Field",
             "File",

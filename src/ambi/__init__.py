@@ -1,6 +1,7 @@
 """ambi: a Python web framework in which `def` and `async def` are equals."""
 
 from .app import App
+from .background import BackgroundTasks
 from .bridge import run_sync, smartasync
 from .exceptions import (
     AmbiError,
@@ -28,7 +29,7 @@ from .http import (
     StreamingResponse,
     UploadFile,
 )
-from .params import BaseModel, Body, Cookie, Field, File, Form, Header, Path, Query
+from .params import BaseModel, Body, Cookie, Depends, Field, File, Form, Header, Path, Query
 from .routing import Router
 
 __version__ = "0.1.0"
@@ -36,11 +37,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AmbiError",
     "App",
+    "BackgroundTasks",
     "BaseModel",
     "Body",
     "BridgeError",
     "ConfigurationError",
     "Cookie",
+    "Depends",
     "ExecutionKind",
     "Field",
     "File",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import gc
 import logging
 import traceback
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
 
-from ._pipeline import CompiledRoute, to_response
+from ._pipeline import CompiledRoute, DependencyOverrides, StageFactory, to_response
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
+from .http._context import set_current_request
 from .openapi import install_docs, openapi_document
 from .routing import Matcher, MethodNotAllowed, RouteDef, RouteOptions, Router, parse_template
 from .servers import asgi as _asgi
@@ -29,7 +30,7 @@ from .servers._types import (
 logger = logging.getLogger("ambi.app")
 
 F = TypeVar("F", bound=Callable[..., Any])
-Lifespan = Callable[["App"], AbstractAsyncContextManager[Any]]
+Lifespan = Callable[["App"], AbstractAsyncContextManager[Any] | AbstractContextManager[Any]]
 ExceptionHandler = Callable[[Request, Any], Any]
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
@@ -57,8 +58,9 @@ class App(Router):
         docs_url: str | None = "/docs",
         redoc_url: str | None = "/redoc",
         shutdown_timeout: float = 10.0,
+        dependencies: Sequence[Any] = (),
     ) -> None:
-        super().__init__()
+        super().__init__(dependencies=dependencies)
         if sync_workers < 1:
             raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
         if max_body_size < 0:
@@ -75,8 +77,15 @@ class App(Router):
         self.engine = Engine(sync_workers=sync_workers, process_workers=process_workers)
         self.compiled: list[CompiledRoute] = []
         self._matcher: Matcher[CompiledRoute] = Matcher()
+        self._served: list[CompiledRoute] = []  # user and framework routes
         self._lifespan = lifespan
-        self._lifespan_cm: AbstractAsyncContextManager[Any] | None = None
+        self._lifespan_exit: Callable[[], Any] | None = None
+        #: What the lifespan yielded (a mapping): copied into every `request.state`.
+        self.lifespan_state: dict[str, Any] = {}
+        #: `app.dependency_overrides[original] = replacement`, for tests; takes effect on
+        #: the next request.
+        self.dependency_overrides = DependencyOverrides()
+        self._frozen = False
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
@@ -88,11 +97,21 @@ class App(Router):
 
     # Registration -------------------------------------------------------------------------
 
-    def _mount(self, route: RouteDef) -> CompiledRoute:
+    def _mount(self, route: RouteDef, *, internal: bool = False) -> CompiledRoute:
         """Compile `route` and make the matcher find it (conflicts raise here)."""
         template = parse_template(route.path)
-        compiled = CompiledRoute(route, template, self.engine)
+        compiled = CompiledRoute(
+            route,
+            template,
+            self.engine,
+            max_body_size=self.max_body_size,
+            dependencies=() if internal else self.dependencies,
+            overrides=self.dependency_overrides,
+        )
         self._matcher.add(template, set(route.methods), compiled)
+        self._served.append(compiled)
+        if self._frozen:  # added after startup: put its pipeline together now
+            compiled.freeze(self._stage_factories(), self)
         return compiled
 
     def _register(self, route: RouteDef) -> None:
@@ -103,8 +122,21 @@ class App(Router):
         """Serve a framework route (the OpenAPI document, the docs pages): matched like any
         GET route, but not in `routes`, `compiled` or the OpenAPI document."""
         self._mount(
-            RouteDef(path, frozenset({"GET"}), endpoint, RouteOptions(include_in_schema=False))
+            RouteDef(path, frozenset({"GET"}), endpoint, RouteOptions(include_in_schema=False)),
+            internal=True,
         )
+
+    def _stage_factories(self) -> tuple[StageFactory, ...]:
+        """The features that may add a stage to a route's pipeline, outermost first."""
+        return ()
+
+    def freeze(self) -> None:
+        """Put every route's pipeline together from the features now configured (run by
+        startup; routes added later are put together as they are added)."""
+        factories = self._stage_factories()
+        for compiled in self._served:
+            compiled.freeze(factories, self)
+        self._frozen = True
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of this app (built on first use, rebuilt after new
@@ -153,11 +185,9 @@ class App(Router):
                 raise HTTPException(404)
             if isinstance(found, MethodNotAllowed):
                 raise HTTPException(405, headers={"allow": ", ".join(sorted(found.allowed))})
-            route = found.value
             request.path_params = found.params
-            if not route.stream_body:
-                await request.read_body(self.max_body_size)
-            response = await route(request)
+            set_current_request(request)
+            response = await found.value.handle(request)
             if response.deferred:
                 await response.prepare(self.engine)
             return response
@@ -235,9 +265,9 @@ class App(Router):
         self.engine.start()  # (re)bind to the running loop, even when already started
         if self._started:
             return
+        self.freeze()
         if self._lifespan is not None:
-            self._lifespan_cm = self._lifespan(self)
-            await self._lifespan_cm.__aenter__()
+            await self._enter_lifespan(self._lifespan)
         for hook in self._hooks["startup"]:
             await hook()
         self._started = True
@@ -261,12 +291,33 @@ class App(Router):
             except Exception as exc:
                 logger.exception("shutdown hook %s failed", hook.name)
                 errors.append(exc)
-        if self._lifespan_cm is not None:
-            cm, self._lifespan_cm = self._lifespan_cm, None
-            await cm.__aexit__(None, None, None)
+        if self._lifespan_exit is not None:
+            leave, self._lifespan_exit = self._lifespan_exit, None
+            await leave()
         self.engine.stop(self.shutdown_timeout)
         if errors:
             raise errors[0]
+
+    async def _enter_lifespan(self, lifespan: Lifespan) -> None:
+        """Enter `lifespan(app)`, an async or a sync context manager (a sync one is entered
+        and left in the thread pool); a mapping it yields becomes the lifespan state."""
+        cm = lifespan(self)
+        if isinstance(cm, AbstractAsyncContextManager):
+            state = await cm.__aenter__()
+            self._lifespan_exit = lambda: cm.__aexit__(None, None, None)
+        elif isinstance(cm, AbstractContextManager):
+            state = await self.engine.run_in_thread(cm.__enter__)
+            self._lifespan_exit = lambda: self.engine.run_in_thread(cm.__exit__, None, None, None)
+        else:
+            raise ConfigurationError(
+                f"lifespan must return an async or a sync context manager, not {cm!r}"
+            )
+        if state is not None:
+            if not isinstance(state, Mapping):
+                raise ConfigurationError(
+                    f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
+                )
+            self.lifespan_state = dict(state)
 
     def listen(
         self,

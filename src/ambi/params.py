@@ -17,12 +17,15 @@ min_length max_length pattern`, and the older spellings `regex` (= `pattern`),
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import pydantic
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+
+from .exceptions import ConfigurationError
 
 __all__ = [
     "BaseModel",
@@ -30,6 +33,8 @@ __all__ = [
     "BodyParam",
     "Cookie",
     "CookieParam",
+    "Depends",
+    "DependsParam",
     "Field",
     "File",
     "FileParam",
@@ -265,11 +270,59 @@ class FileParam(FormParam):
         **kw: Unpack[ParamOptions],
     ) -> None:
         super().__init__(default, **kw)
-        self.max_size = None if max_size is None else parse_size(max_size)
+        try:
+            self.max_size = None if max_size is None else parse_size(max_size)
+        except ValueError as exc:
+            raise ConfigurationError(f"File(max_size=...): {exc}") from None
+
+
+DependencyScope = Literal["request", "function"]
+
+
+class DependsParam:
+    """`Depends(dependency)`: the argument is what `dependency` returns (or yields).
+
+    `dependency` is a function (sync or async), a generator (sync or async: the code after
+    `yield` is its cleanup), a class, or a callable instance; `None` means the argument's
+    annotation. `use_cache=False` runs it again each time it is asked for in one request.
+    Cleanup runs after the response has been sent (`scope="request"`, the default) or
+    right after the handler returns (`scope="function"`).
+    """
+
+    __slots__ = ("dependency", "scope", "use_cache")
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any] | None = None,
+        *,
+        use_cache: bool = True,
+        scope: DependencyScope = "request",
+    ) -> None:
+        if dependency is not None and not callable(dependency):
+            raise ConfigurationError(f"Depends() takes a callable, not {dependency!r}")
+        if scope not in ("request", "function"):
+            raise ConfigurationError(
+                f"Depends(scope=...) is 'request' or 'function', not {scope!r}"
+            )
+        self.dependency = dependency
+        self.use_cache = use_cache
+        self.scope = scope
+
+    def __repr__(self) -> str:
+        name = getattr(self.dependency, "__qualname__", None) or repr(self.dependency)
+        cache = "" if self.use_cache else ", use_cache=False"
+        return f"Depends({name}{cache})"
 
 
 if TYPE_CHECKING:
     # Type checkers see functions returning Any, so `n: int = Query(100)` type-checks.
+
+    def Depends(
+        dependency: Callable[..., Any] | None = None,
+        *,
+        use_cache: bool = True,
+        scope: DependencyScope = "request",
+    ) -> Any: ...
 
     def Query(default: Any = ..., **options: Unpack[ParamOptions]) -> Any: ...
     def Path(default: Any = ..., **options: Unpack[ParamOptions]) -> Any: ...
@@ -280,6 +333,7 @@ if TYPE_CHECKING:
     def File(default: Any = ..., **options: Unpack[FileOptions]) -> Any: ...
 
 else:
+    Depends = DependsParam
     Query = QueryParam
     Path = PathParam
     Header = HeaderParam

@@ -22,7 +22,7 @@ from ambi import (
     UploadFile,
 )
 from ambi._signature import HandlerPlan, compile_plan, register_injectable
-from ambi._signature._plan import _INJECTABLES
+from ambi._signature._compile import _INJECTABLES
 from ambi.params import BodyParam, FileParam, PathParam, QueryParam
 from ambi.routing import CONVERTERS
 from ambi.testing import TestClient

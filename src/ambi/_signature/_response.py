@@ -19,7 +19,7 @@ from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
 from ..exceptions import ResponseValidationError, SignatureError
 from ..http import JSONResponse, Response
-from ._plan import type_hints
+from ._annotations import type_hints
 
 #: Return annotations that say how the handler answers rather than what it returns.
 _NOT_MODELS: tuple[Any, ...] = (None, type(None), Any, object, str, bytes, bytearray)
@@ -72,6 +72,15 @@ class ResponseModel:
             raise ResponseValidationError(exc.errors(include_url=False)) from None
         body = self.adapter.dump_json(value, by_alias=True)
         return Response(body, status_code or 200, media_type="application/json")
+
+    def jsonable(self, result: Any) -> Any:
+        """`result` validated and filtered through the model, as JSON-compatible data
+        (for a `response_class` that renders the content itself)."""
+        try:
+            value = self.adapter.validate_python(result, from_attributes=True)
+        except ValidationError as exc:
+            raise ResponseValidationError(exc.errors(include_url=False)) from None
+        return self.adapter.dump_python(value, mode="json", by_alias=True)
 
     def __repr__(self) -> str:
         return f"ResponseModel({self.annotation!r})"

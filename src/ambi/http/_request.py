@@ -70,6 +70,7 @@ class Request:
     """
 
     __slots__ = (
+        "_after",
         "_cookies",
         "_form",
         "_headers",
@@ -122,6 +123,7 @@ class Request:
         self._json: Any = _UNSET
         self._form: FormData | None = None
         self._state: State | None = None
+        self._after: Any = None  # after-send work (ambi._pipeline.AfterResponse), if any
 
     # Parsed on first use ------------------------------------------------------------------
 
@@ -151,7 +153,8 @@ class Request:
     @property
     def state(self) -> State:
         if self._state is None:
-            self._state = State()
+            # Starlette's lifespan state: what the lifespan yielded, copied per request.
+            self._state = State(**self.app.lifespan_state)
         return self._state
 
     @property
@@ -235,8 +238,16 @@ class Request:
         self.body = b"".join(parts)
         return self.body
 
+    async def finish(self) -> None:
+        """Run the after-send work (background tasks, dependency cleanup), then release what
+        the request holds; the adapters call it once the response has been sent."""
+        after, self._after = self._after, None
+        if after is not None:
+            await after.run()
+        self.close()
+
     def close(self) -> None:
-        """Release what the request holds (uploaded files); called after the response."""
+        """Release what the request holds (uploaded files)."""
         if self._form is not None:
             self._form.close()
 

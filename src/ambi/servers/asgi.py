@@ -78,12 +78,11 @@ async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASG
     request = _request_from_scope(app, scope, receive)
     try:
         response = await app.dispatch(request)
+        await response.send_asgi(send, app.engine, request.method == "HEAD")
     except ClientDisconnected:
         return
-    try:
-        await response.send_asgi(send, app.engine, request.method == "HEAD")
     finally:
-        request.close()
+        await request.finish()
 
 
 async def serve_lifespan(app: App, receive: ASGIReceive, send: ASGISend) -> None:

@@ -75,11 +75,11 @@ async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
         http_version=scope.http_version,
         source=_RSGIBody(scope, proto),
     )
-    response = await app.dispatch(request)
     try:
+        response = await app.dispatch(request)
         await response.send_rsgi(proto, app.engine, request.method == "HEAD")
     finally:
-        request.close()
+        await request.finish()
 
 
 def init(app: App, loop: asyncio.AbstractEventLoop) -> None:

@@ -1,0 +1,22 @@
+"""A route's compiled pipeline: its stages, dependency runner, renderer and after-send work.
+
+`CompiledRoute` (in `_route`) is built at registration and put together by
+`App.freeze()`; `_deps` runs dependencies and the handler; `_after` runs background tasks
+and dependency cleanup once the response has been sent; `_render` turns results into
+responses.
+"""
+
+from ._after import AfterResponse, after_response
+from ._render import to_response
+from ._route import CompiledRoute, DependencyOverrides, Next, Stage, StageFactory
+
+__all__ = [
+    "AfterResponse",
+    "CompiledRoute",
+    "DependencyOverrides",
+    "Next",
+    "Stage",
+    "StageFactory",
+    "after_response",
+    "to_response",
+]

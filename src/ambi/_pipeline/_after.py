@@ -1,0 +1,126 @@
+"""Work that runs after a response has been sent: background tasks, then the cleanup of
+dependencies with `yield` (request scope), in reverse order.
+
+The order is documented and tested: the client has its whole response first; then the
+request's background tasks run, in the order they were added (so they can still use what
+the dependencies provide, e.g. a database session); then each dependency's code after
+`yield` runs, the last one entered first. Consecutive sync cleanups go to the thread pool
+in one trip. A failure in either is logged with the route and never changes what was
+sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..execution import Engine
+    from ..http import Request
+
+logger = logging.getLogger("ambi.app")
+
+#: One entered dependency: its context manager, and whether it is async.
+Exit = tuple[AbstractContextManager[Any] | AbstractAsyncContextManager[Any], bool]
+
+
+class TaskGroup(Protocol):
+    """What `BackgroundTasks` offers the after-response runner."""
+
+    async def run_after(self, engine: Engine, label: str) -> None: ...
+
+
+def _exit_sync(cm: Any, error: BaseException | None) -> None:
+    if error is None:
+        cm.__exit__(None, None, None)
+    else:
+        cm.__exit__(type(error), error, error.__traceback__)
+
+
+async def _exit_async(cm: Any, error: BaseException | None) -> None:
+    if error is None:
+        await cm.__aexit__(None, None, None)
+    else:
+        await cm.__aexit__(type(error), error, error.__traceback__)
+
+
+def _exit_batch(
+    batch: Sequence[Any], error: BaseException | None, report: Callable[[BaseException], None]
+) -> BaseException | None:
+    """Exit the sync context managers of `batch` in order, in one pool job."""
+    for cm in batch:
+        try:
+            _exit_sync(cm, error)
+        except Exception as exc:
+            if exc is not error:
+                report(exc)
+                error = exc
+    return error
+
+
+async def close_exits(
+    exits: list[Exit],
+    error: BaseException | None,
+    engine: Engine,
+    report: Callable[[BaseException], None],
+) -> BaseException | None:
+    """Exit every entered dependency, last first, passing `error` (the exception the
+    request ended with) into each. Returns the exception to carry on with: `error`, or a
+    new one a cleanup raised (each new one is also given to `report`)."""
+    index = len(exits) - 1
+    while index >= 0:
+        cm, is_async = exits[index]
+        if is_async:
+            index -= 1
+            try:
+                await _exit_async(cm, error)
+            except Exception as exc:
+                if exc is not error:
+                    report(exc)
+                    error = exc
+            continue
+        batch = []
+        while index >= 0 and not exits[index][1]:
+            batch.append(exits[index][0])
+            index -= 1
+        error = await engine.run_in_thread(_exit_batch, batch, error, report)
+    return error
+
+
+class AfterResponse:
+    """The after-send work of one request (made only when a route has some)."""
+
+    __slots__ = ("done", "engine", "error", "exits", "label", "tasks")
+
+    def __init__(self, engine: Engine, label: str) -> None:
+        self.engine = engine
+        self.label = label
+        self.exits: list[Exit] = []
+        self.tasks: list[TaskGroup] = []
+        self.error: BaseException | None = None
+        self.done = False
+
+    def _report(self, exc: BaseException) -> None:
+        logger.error("dependency cleanup failed in %s", self.label, exc_info=exc)
+
+    async def run(self) -> None:
+        self.done = True
+        for group in self.tasks:
+            await group.run_after(self.engine, self.label)
+        if self.exits:
+            try:
+                await close_exits(self.exits, self.error, self.engine, self._report)
+            except Exception:  # the pool is gone (shutdown): nothing more can be done
+                logger.exception("dependency cleanup could not run in %s", self.label)
+
+
+def after_response(request: Request, label: str | None = None) -> AfterResponse:
+    """The after-send work of `request`, made on first use (`label` names the route in
+    logs)."""
+    after: AfterResponse | None = request._after
+    if after is None:
+        after = AfterResponse(request.app.engine, label or f"{request.method} {request.path}")
+        request._after = after
+    return after

@@ -1,0 +1,169 @@
+"""Running a route's dependencies and its handler, in the order the plan gives.
+
+Each dependency is classified once (`ambi.execution`): async functions and async
+generators run on the loop, everything else (functions, generators, classes) in the thread
+pool. Consecutive sync steps run in ONE pool trip, and a sync handler joins the last run of
+sync dependencies: `def` dependencies feeding a `def` handler cost one hand-off in all
+(FastAPI hops to a thread for every sync dependency).
+
+Generators are entered as context managers: the value they yield is the dependency's
+value, and their code after `yield` runs when the request is done (after the response
+has been sent: `AfterResponse`) or, for `scope="function"`, right after the handler.
+The exception a request ended with is thrown into each of them, so `try/except` around
+`yield` sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .._signature import CallPlan, HandlerPlan
+from ..execution import (
+    Engine,
+    ExecutionKind,
+    Invoker,
+    classify,
+    is_async_gen_callable,
+    is_gen_callable,
+)
+from ..http import Request
+from ._after import Exit, after_response, close_exits
+
+logger = logging.getLogger("ambi.app")
+
+_VALUE, _GEN = 0, 1
+
+
+class _Step:
+    """One dependency, compiled: how to call it and where its result goes."""
+
+    __slots__ = ("call", "factory", "index", "is_async", "is_gen", "scoped")
+
+    def __init__(self, call: CallPlan, index: int) -> None:
+        fn = call.fn
+        self.call = call
+        self.index = index
+        self.scoped = call.scope == "function"
+        if is_async_gen_callable(fn):
+            self.is_async, self.is_gen = True, True
+            self.factory: Callable[..., Any] = contextlib.asynccontextmanager(fn)
+        elif is_gen_callable(fn):
+            self.is_async, self.is_gen = False, True
+            self.factory = contextlib.contextmanager(fn)
+        else:
+            self.is_async = classify(fn, "auto") is ExecutionKind.ASYNC
+            self.is_gen = False
+            self.factory = fn
+
+
+class _Frame:
+    """The state of one request through the graph."""
+
+    __slots__ = ("exits", "request", "results", "scoped", "values")
+
+    def __init__(self, request: Request, values: dict[str, Any], size: int) -> None:
+        self.request = request
+        self.values = values
+        self.results: list[Any] = [None] * size
+        self.exits: list[Exit] = []  # request scope
+        self.scoped: list[Exit] = []  # function scope
+
+
+def _run_sync(steps: tuple[_Step, ...], frame: _Frame, handler: CallPlan | None) -> Any:
+    """Run consecutive sync steps (and the sync handler, when it follows) in one job."""
+    request, values, results = frame.request, frame.values, frame.results
+    for step in steps:
+        kwargs = step.call.kwargs(request, values, results)
+        if step.is_gen:
+            cm = step.factory(**kwargs)
+            results[step.index] = cm.__enter__()
+            (frame.scoped if step.scoped else frame.exits).append((cm, False))
+        else:
+            results[step.index] = step.factory(**kwargs)
+    if handler is not None:
+        return handler.fn(**handler.kwargs(request, values, results))
+    return None
+
+
+async def _run_async(step: _Step, frame: _Frame) -> None:
+    kwargs = step.call.kwargs(frame.request, frame.values, frame.results)
+    if step.is_gen:
+        cm = step.factory(**kwargs)
+        frame.results[step.index] = await cm.__aenter__()
+        (frame.scoped if step.scoped else frame.exits).append((cm, True))
+    else:
+        frame.results[step.index] = await step.factory(**kwargs)
+
+
+class DependencyRunner:
+    """Validates a route's inputs once, runs its dependencies and calls its handler."""
+
+    __slots__ = ("_handler_in_batch", "_segments", "engine", "invoker", "label", "plan", "size")
+
+    def __init__(self, plan: HandlerPlan, invoker: Invoker, engine: Engine, label: str) -> None:
+        self.plan = plan
+        self.invoker = invoker
+        self.engine = engine
+        self.label = label
+        steps = [_Step(call, index) for index, call in enumerate(plan.dependencies)]
+        self.size = len(steps)
+        # Group consecutive sync steps: each group is one pool trip.
+        segments: list[tuple[bool, tuple[_Step, ...]]] = []
+        for step in steps:
+            if not step.is_async and segments and not segments[-1][0]:
+                segments[-1] = (False, (*segments[-1][1], step))
+            else:
+                segments.append((step.is_async, (step,)))
+        # A sync handler right after sync steps joins their trip.
+        self._handler_in_batch = (
+            invoker.kind is ExecutionKind.THREAD and bool(segments) and not segments[-1][0]
+        )
+        self._segments = tuple(segments)
+
+    async def __call__(self, request: Request) -> Any:
+        frame = _Frame(request, self.plan.validate(request), self.size)
+        try:
+            result = await self._run(frame)
+        except BaseException as exc:
+            await self._finish(frame, exc)
+            raise
+        await self._finish(frame, None)
+        return result
+
+    async def _run(self, frame: _Frame) -> Any:
+        handler = self.plan.handler
+        last = len(self._segments) - 1
+        for position, (is_async, steps) in enumerate(self._segments):
+            if is_async:
+                await _run_async(steps[0], frame)
+                continue
+            joins = self._handler_in_batch and position == last
+            result = await self.engine.run_in_thread(
+                _run_sync, steps, frame, handler if joins else None
+            )
+            if joins:
+                return result
+        kwargs = handler.kwargs(frame.request, frame.values, frame.results)
+        return await self.invoker(**kwargs)
+
+    async def _finish(self, frame: _Frame, error: BaseException | None) -> None:
+        """Hand request-scoped cleanups to the after-send work; run function-scoped ones
+        now (a different exception one of them raises replaces the request's)."""
+        if frame.exits:
+            after = after_response(frame.request, self.label)
+            after.exits.extend(frame.exits)
+            if error is not None:
+                after.error = error
+        elif error is not None and frame.request._after is not None:
+            frame.request._after.error = error
+        if frame.scoped:
+            raised = await close_exits(frame.scoped, error, self.engine, _ignore)
+            if raised is not None and raised is not error:
+                raise raised
+
+
+def _ignore(exc: BaseException) -> None:
+    """Function-scoped cleanup errors become the request's error instead of a log line."""

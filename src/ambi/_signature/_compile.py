@@ -1,0 +1,403 @@
+"""Compiling a handler and its dependency graph, once, into a `HandlerPlan`.
+
+Inference for an argument without a marker (FastAPI's rules):
+
+| argument                                         | comes from                       |
+|--------------------------------------------------|----------------------------------|
+| named `request` (no annotation), or a `Request`  | the request itself               |
+| a type registered with `register_injectable`     | `factory(request)`               |
+| `Depends(dep)` (default or in `Annotated`)       | what `dep` returns or yields     |
+| a name in the path template                      | the path                         |
+| `UploadFile` (or a list / Optional of it)        | a multipart file                 |
+| a model, dataclass, dict, or a sequence of these | the JSON body                    |
+| anything else (scalars, lists of scalars)        | the query string (lists: repeats)|
+
+A dependency declares its parameters exactly as a handler does, including other
+dependencies. Every input of the whole graph goes into one model, so one validation call
+serves the handler and all its dependencies, and a 422 lists all failing fields. Two
+callables reading the same key with the same type share one field (and one value).
+Dependencies are listed in the order they run: each after the ones it needs, in the order
+they are declared (app, router and route `dependencies=` first); a dependency asked for
+twice runs once unless `use_cache=False`. Cycles and signatures that cannot be served
+raise `SignatureError` here, naming the chain.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import BaseModel, Json, create_model
+from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+
+from ..exceptions import SignatureError
+from ..http import Request, UploadFile
+from ..params import (
+    BodyParam,
+    DependsParam,
+    FileParam,
+    FormParam,
+    HeaderParam,
+    Param,
+    PathParam,
+    QueryParam,
+)
+from ..routing import Converter
+from ._annotations import (
+    callable_name,
+    is_body_type,
+    is_model_class,
+    is_request,
+    is_sequence,
+    mentions,
+    replace,
+    strip_optional,
+    type_hints,
+)
+from ._plan import CallPlan, HandlerPlan, ParamSpec, Source
+from ._sources import BODY_FIELD, UploadBytesType, UploadFileType
+
+#: Types injected by ambi rather than read from the request: type -> factory(request).
+#: Features (BackgroundTasks, ...) register theirs with `register_injectable`.
+_INJECTABLES: dict[type, Callable[[Request], Any]] = {}
+_MODEL_SOURCES = ("query", "header", "cookie", "form")
+
+
+def register_injectable(cls: type, factory: Callable[[Request], Any]) -> None:
+    """Make every argument annotated `cls` (handler or dependency) get `factory(request)`;
+    the factory returns the same object for the same request when it should be shared."""
+    _INJECTABLES[cls] = factory
+
+
+Marker = Param | DependsParam
+
+
+def _split_annotated(annotation: Any, label: str) -> tuple[Any, Marker | None]:
+    if get_origin(annotation) is Annotated:
+        base, *extras = get_args(annotation)
+        markers = [e for e in extras if isinstance(e, Param | DependsParam)]
+        if len(markers) > 1:
+            raise SignatureError(f"{label}: more than one parameter marker in {annotation!r}")
+        rest = [e for e in extras if not isinstance(e, Param | DependsParam)]
+        if rest:
+            base = Annotated[(base, *rest)]  # keep constraints such as Field(ge=1)
+        return base, (markers[0] if markers else None)
+    return annotation, None
+
+
+def _inferred(name: str, annotation: Any, default: Any, path_names: Mapping[str, Any]) -> Param:
+    """The marker for an unmarked argument (FastAPI's inference rules)."""
+    value = ... if default is inspect.Parameter.empty else default
+    if name in path_names:
+        return PathParam(value)
+    if mentions(strip_optional(annotation), UploadFile):
+        return FileParam(value)
+    if is_body_type(annotation):
+        return BodyParam(value)
+    return QueryParam(value)
+
+
+def _wire_key(name: str, marker: Param) -> str:
+    """The name on the wire, as declared (headers are matched case-insensitively by
+    `Headers`, and keep their declared spelling in errors and in OpenAPI)."""
+    if marker.alias is not None:
+        return marker.alias
+    if isinstance(marker, HeaderParam) and marker.convert_underscores:
+        return name.replace("_", "-")
+    return name
+
+
+def _validated_type(base: Any, marker: Param) -> Any:
+    """The type the validator checks: files become upload validators."""
+    if isinstance(marker, FormParam):
+        if mentions(base, UploadFile):
+            return replace(base, UploadFile, UploadFileType)
+        if isinstance(marker, FileParam) and mentions(base, bytes):
+            return replace(base, bytes, UploadBytesType)
+    return base
+
+
+class _Call:
+    """The arguments of one callable, as they are compiled."""
+
+    def __init__(self, fn: Callable[..., Any], label: str) -> None:
+        self.fn = fn
+        self.label = label
+        self.request_names: list[str] = []
+        self.request_first = False
+        self.injected: list[tuple[str, Callable[[Request], Any]]] = []
+        self.outputs: list[tuple[str, str]] = []
+        self.body: list[tuple[str, ParamSpec]] = []
+        self.deps: list[tuple[str, int]] = []
+        self.keys: dict[tuple[str, str], str] = {}  # (where, key) -> argument, in this call
+
+
+class _Compiler:
+    """Walks a handler's signature and its dependencies' and fills a `HandlerPlan`."""
+
+    def __init__(
+        self,
+        label: str,
+        path_names: Mapping[str, Converter],
+        overrides: Mapping[Any, Any] | None,
+    ) -> None:
+        self.label = label
+        self.path_names = path_names
+        self.overrides = overrides or {}
+        self.params: list[ParamSpec] = []
+        self.body: list[ParamSpec] = []
+        self.fields: dict[str, Any] = {}
+        self.shared: dict[tuple[str, str], ParamSpec] = {}
+        self.calls: list[CallPlan] = []
+        self.cached: dict[Any, int] = {}
+        self.chain: list[Callable[..., Any]] = []
+        self.count = 0  # inputs seen, for unique field names
+
+    # Callables ----------------------------------------------------------------------------
+
+    def call(self, fn: Callable[..., Any], label: str, scope: str = "request") -> CallPlan:
+        try:
+            signature = inspect.signature(fn)
+        except (TypeError, ValueError) as exc:
+            raise SignatureError(f"{label}: cannot read the signature: {exc}") from exc
+        hints = type_hints(fn, label)
+        call = _Call(fn, label)
+        for index, (name, parameter) in enumerate(signature.parameters.items()):
+            self.argument(call, index, name, parameter, hints.get(name, parameter.annotation))
+        return CallPlan(
+            fn,
+            label,
+            request_names=call.request_names,
+            request_first=call.request_first,
+            injected=call.injected,
+            outputs=call.outputs,
+            body_args=[(name, spec.field) for name, spec in call.body],  # fixed in finish()
+            deps=call.deps,
+            scope=scope,
+        )
+
+    def dependency(self, marker: DependsParam, annotation: Any, owner: str) -> int:
+        """Compile the dependency `marker` names (once per callable when cached); its
+        index in the run order."""
+        target = marker.dependency
+        if target is None:
+            target = strip_optional(annotation)
+            if target is inspect.Parameter.empty or not callable(target):
+                raise SignatureError(
+                    f"{owner}: Depends() without a callable needs a class annotation to use"
+                )
+        target = self.overrides.get(target, target)
+        if marker.use_cache and target in self.cached:
+            return self.cached[target]
+        if target in self.chain:
+            names = [callable_name(f) for f in (*self.chain, target)]
+            raise SignatureError(f"{self.label}: dependency cycle: {' -> '.join(names)}")
+        label = f"{self.label}: dependency {callable_name(target)}"
+        self.chain.append(target)
+        try:
+            plan = self.call(target, label, marker.scope)
+        finally:
+            self.chain.pop()
+        self.calls.append(plan)
+        index = len(self.calls) - 1
+        if marker.use_cache:
+            self.cached[target] = index
+        return index
+
+    # Arguments ----------------------------------------------------------------------------
+
+    def argument(
+        self, call: _Call, index: int, name: str, parameter: inspect.Parameter, annotation: Any
+    ) -> None:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            return
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            raise SignatureError(
+                f"{call.label}: positional-only parameter {name!r} is not supported"
+            )
+        base, marker = _split_annotated(annotation, call.label)
+        if isinstance(parameter.default, DependsParam):
+            if marker is not None:
+                raise SignatureError(f"{call.label}: {name!r} has a marker twice")
+            marker = parameter.default
+        if isinstance(marker, DependsParam):
+            call.deps.append((name, self.dependency(marker, base, call.label)))
+            return
+        if is_request(name, annotation):
+            call.request_names.append(name)
+            if index == 0 and parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+                call.request_first = True
+            return
+        bare = strip_optional(base)
+        if inspect.isclass(bare) and bare in _INJECTABLES:
+            call.injected.append((name, _INJECTABLES[bare]))
+            return
+        param = self.marker_of(call.label, name, parameter, base, marker)
+        self.input(call, name, base, param)
+
+    def marker_of(
+        self,
+        label: str,
+        name: str,
+        parameter: inspect.Parameter,
+        base: Any,
+        marker: Marker | None,
+    ) -> Param:
+        """The marker that says where `name` comes from: given, or inferred."""
+        if isinstance(parameter.default, Param):
+            if marker is not None:
+                raise SignatureError(f"{label}: {name!r} has a marker twice")
+            marker = parameter.default
+        elif isinstance(marker, Param) and parameter.default is not inspect.Parameter.empty:
+            marker = marker.with_default(parameter.default)
+        if not isinstance(marker, Param):
+            marker = _inferred(name, base, parameter.default, self.path_names)
+        if isinstance(marker, PathParam):
+            if (marker.alias or name) not in self.path_names:
+                raise SignatureError(
+                    f"{label}: path parameter {marker.alias or name!r} is not in the route's "
+                    f"path template (it has: {', '.join(self.path_names) or 'no parameters'})"
+                )
+        elif name in self.path_names and marker.alias is None:
+            raise SignatureError(
+                f"{label}: {name!r} is in the path template but declared "
+                f"{type(marker).__name__.removesuffix('Param')}(); use Path() or rename it"
+            )
+        return marker
+
+    def input(self, call: _Call, name: str, base: Any, marker: Param) -> None:
+        if base is inspect.Parameter.empty:
+            base = Any
+        source = typing.cast(Source, marker.source)
+        is_model = source in _MODEL_SOURCES and is_model_class(base)
+        spec = ParamSpec(
+            name=name,
+            field=f"p{self.count}",
+            source=source,
+            key=_wire_key(name, marker),
+            annotation=strip_optional(base) if is_model else _validated_type(base, marker),
+            marker=marker,
+            is_list=is_sequence(base),
+            is_model=is_model,
+        )
+        where = "body" if spec.loc == "body" else spec.source
+        where_key = (where, "" if is_model else spec.key.lower())
+        other = call.keys.setdefault(where_key, name)
+        if other != name:
+            raise SignatureError(
+                f"{call.label}: {other!r} and {name!r} both read {where} key {spec.key!r}"
+            )
+        self.count += 1
+        spec = self.share(spec, where_key, call.label)
+        if isinstance(marker, BodyParam):
+            call.body.append((name, spec))
+        else:
+            call.outputs.append((name, spec.field))
+
+    def share(self, spec: ParamSpec, where_key: tuple[str, str], label: str) -> ParamSpec:
+        """The spec already read under the same key by another callable, or `spec` itself
+        (registered as a new field)."""
+        known = self.shared.get(where_key)
+        if known is not None and not spec.is_model:
+            if known.annotation == spec.annotation and type(known.marker) is type(spec.marker):
+                return known
+            if isinstance(spec.marker, BodyParam):
+                raise SignatureError(
+                    f"{label}: body key {spec.key!r} is read as {spec.annotation!r} here and "
+                    f"as {known.annotation!r} by {known.name!r}"
+                )
+        self.shared.setdefault(where_key, spec)
+        if isinstance(spec.marker, BodyParam):
+            self.body.append(spec)
+        else:
+            self.params.append(spec)
+            self.fields[spec.field] = (spec.annotation, spec.marker.field_info())
+        return spec
+
+    # The plan -----------------------------------------------------------------------------
+
+    def finish(self, handler: CallPlan) -> HandlerPlan:
+        embed = False
+        body_model: type[BaseModel] | None = None
+        if self.body:
+            if any(s.loc == "body" for s in self.params):
+                raise SignatureError(
+                    f"{self.label}: a route cannot take both a JSON body "
+                    f"({', '.join(s.name for s in self.body)}) and form fields"
+                )
+            embed = len(self.body) > 1 or any(
+                isinstance(s.marker, BodyParam) and s.marker.embed for s in self.body
+            )
+            field, body_model = _body_field(self.body, embed, self.label)
+            self.fields[BODY_FIELD] = field
+        if not embed:  # the one body argument gets the whole body
+            for call in (*self.calls, handler):
+                call.body_args = tuple((name, None) for name, _ in call.body_args)
+        return HandlerPlan(
+            handler,
+            dependencies=self.calls,
+            params=self.params,
+            body_params=self.body,
+            embed_body=embed,
+            body_model=body_model,
+            model=_build_model(self.label, self.fields) if self.fields else None,
+            path_types=dict(self.path_names),
+        )
+
+
+def compile_plan(
+    fn: Callable[..., Any],
+    path_params: Mapping[str, Converter] | None = None,
+    *,
+    where: str = "",
+    dependencies: Sequence[Any] = (),
+    overrides: Mapping[Any, Any] | None = None,
+) -> HandlerPlan:
+    """Compile `fn`'s signature and its dependency graph; `SignatureError` for what cannot
+    be served. `dependencies` run first, for their effects; `overrides` replaces
+    dependency callables (`app.dependency_overrides`)."""
+    label = where or callable_name(fn)
+    compiler = _Compiler(label, dict(path_params or {}), overrides)
+    for marker in dependencies:
+        if not isinstance(marker, DependsParam):
+            raise SignatureError(
+                f"{label}: dependencies=[...] takes Depends(...) markers, not {marker!r}"
+            )
+        compiler.dependency(marker, inspect.Parameter.empty, label)
+    handler = compiler.call(fn, label)
+    return compiler.finish(handler)
+
+
+def _title(key: str) -> str:
+    return key.replace("_", " ").replace("-", " ").title()
+
+
+def _json_of(annotation: Any) -> Any:
+    return Json[annotation]  # type: ignore[misc]
+
+
+def _body_field(
+    body: list[ParamSpec], embed: bool, label: str
+) -> tuple[tuple[Any, Any], type[BaseModel] | None]:
+    if not embed:
+        spec = body[0]
+        if spec.required:
+            return (_json_of(spec.annotation), ...), None
+        return (_json_of(spec.annotation), spec.marker.field_info()), None
+    inner_fields = {
+        s.field: (s.annotation, s.marker.field_info(alias=s.key, title=_title(s.key))) for s in body
+    }
+    inner = _build_model(f"Body {label}", inner_fields, suffix="")
+    # An absent embedded body is read as `{}` so that each field reports itself missing.
+    return (_json_of(inner), ...), inner
+
+
+def _build_model(label: str, fields: dict[str, Any], suffix: str = "_Params") -> type[BaseModel]:
+    name = "".join(ch if ch.isalnum() else "_" for ch in label).strip("_") + suffix
+    try:
+        model: type[BaseModel] = create_model(name, **fields)
+    except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
+        raise SignatureError(f"{label}: an annotation cannot be validated: {exc}") from exc
+    return model

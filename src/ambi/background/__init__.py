@@ -1,0 +1,5 @@
+"""Background work: `BackgroundTasks` runs after the response of one request."""
+
+from ._request import BackgroundTasks
+
+__all__ = ["BackgroundTasks"]
