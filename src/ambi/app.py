@@ -314,6 +314,8 @@ class App(Router):
             )
         if state is not None:
             if not isinstance(state, Mapping):
+                leave, self._lifespan_exit = self._lifespan_exit, None
+                await leave()
                 raise ConfigurationError(
                     f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
                 )

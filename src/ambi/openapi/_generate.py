@@ -8,16 +8,19 @@ once in `components/schemas` (named as pydantic names them, `$ref`s to
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
 import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaWarningKind
 
 from .._signature import HandlerPlan, ParamSpec
+from .._signature._sources import model_keys
 
 if TYPE_CHECKING:
     from .._pipeline import CompiledRoute
@@ -120,6 +123,54 @@ def _adapter(spec: ParamSpec, title: str | None) -> TypeAdapter[Any]:
     return TypeAdapter(annotated)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Input:
+    """One parameter as documented: a plain argument, or one field of a parameter model."""
+
+    key: str  # the name on the wire
+    field: str  # the schema key within the route
+    required: bool
+    description: str | None
+    deprecated: bool
+    adapter: TypeAdapter[Any]
+
+
+def _inputs(spec: ParamSpec) -> list[_Input]:
+    """What `spec` reads, as documented parameters (a parameter model gives one each)."""
+    if not spec.is_model:
+        adapter = _adapter(spec, _title(spec.key))
+        marker = spec.marker
+        return [
+            _Input(
+                spec.key,
+                spec.field,
+                spec.required,
+                marker.description,
+                bool(marker.deprecated),
+                adapter,
+            )
+        ]
+    model: type[BaseModel] = spec.annotation
+    found = []
+    for (_, wire, _), (name, info) in zip(
+        model_keys(model, spec.marker), model.model_fields.items(), strict=True
+    ):
+        field = copy.copy(info)
+        field.deprecated = None
+        annotated: Any = Annotated[info.annotation, field]
+        found.append(
+            _Input(
+                wire,
+                f"{spec.field}.{name}",
+                info.is_required(),
+                info.description,
+                bool(info.deprecated),
+                TypeAdapter(annotated),
+            )
+        )
+    return found
+
+
 def _body_adapter(plan: HandlerPlan) -> TypeAdapter[Any]:
     if plan.embed_body and plan.body_model is not None:
         return TypeAdapter(plan.body_model)
@@ -162,8 +213,9 @@ class _Builder:
         for index, route in enumerate(self.routes):
             plan = route.plan
             for spec in plan.params:
-                self.inputs.append(
-                    ((index, "param", spec.field), "validation", _adapter(spec, _title(spec.key)))
+                self.inputs.extend(
+                    ((index, "param", item.field), "validation", item.adapter)
+                    for item in _inputs(spec)
                 )
             if plan.body_params:
                 self.inputs.append(((index, "body", ""), "validation", _body_adapter(plan)))
@@ -233,6 +285,7 @@ class _Builder:
     def parameters(self, index: int, route: CompiledRoute) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = []
         declared: set[str] = set()
+        seen: set[tuple[str, str]] = set()  # two dependencies may read one key
         for spec in route.plan.params:
             if spec.source not in ("path", "query", "header", "cookie"):
                 continue
@@ -240,20 +293,11 @@ class _Builder:
                 declared.add(spec.key)
             if not spec.marker.include_in_schema:
                 continue
-            schema = dict(self.schema((index, "param", spec.field)))
-            if spec.source == "path" and not schema.keys() - {"title", "description", "default"}:
-                schema.update(_converter_schema(route, spec.key))  # an unannotated argument
-            parameter: dict[str, Any] = {
-                "name": spec.key,
-                "in": spec.source,
-                "required": spec.source == "path" or spec.required,
-                "schema": schema,
-            }
-            if spec.marker.description:
-                parameter["description"] = spec.marker.description
-            if spec.marker.deprecated:
-                parameter["deprecated"] = True
-            parameters.append(parameter)
+            for item in _inputs(spec):
+                if (spec.source, item.key.lower()) in seen:
+                    continue
+                seen.add((spec.source, item.key.lower()))
+                parameters.append(self.parameter(index, route, spec.source, item))
         # Path parameters the handler does not take are still part of the URL.
         parameters.extend(
             {
@@ -267,6 +311,24 @@ class _Builder:
         )
         return parameters
 
+    def parameter(
+        self, index: int, route: CompiledRoute, source: str, item: _Input
+    ) -> dict[str, Any]:
+        schema = dict(self.schema((index, "param", item.field)))
+        if source == "path" and not schema.keys() - {"title", "description", "default"}:
+            schema.update(_converter_schema(route, item.key))  # an unannotated argument
+        parameter: dict[str, Any] = {
+            "name": item.key,
+            "in": source,
+            "required": source == "path" or item.required,
+            "schema": schema,
+        }
+        if item.description:
+            parameter["description"] = item.description
+        if item.deprecated:
+            parameter["deprecated"] = True
+        return parameter
+
     def request_body(self, index: int, plan: HandlerPlan) -> dict[str, Any] | None:
         if plan.body_params:
             first = plan.body_params[0]
@@ -278,9 +340,10 @@ class _Builder:
         form = [s for s in plan.params if s.loc == "body" and s.marker.include_in_schema]
         if not form:
             return None
-        properties = {s.key: self.schema((index, "param", s.field)) for s in form}
+        items = [item for spec in form for item in _inputs(spec)]
+        properties = {item.key: self.schema((index, "param", item.field)) for item in items}
         schema: dict[str, Any] = {"type": "object", "properties": properties}
-        required = [s.key for s in form if s.required]
+        required = [item.key for item in items if item.required]
         if required:
             schema["required"] = required
         multipart = any(s.source == "file" for s in plan.params)
