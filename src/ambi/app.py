@@ -9,7 +9,13 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
 
-from ._pipeline import CompiledRoute, DependencyOverrides, StageFactory, to_response
+from ._pipeline import (
+    CompiledRoute,
+    DependencyOverrides,
+    StageFactory,
+    StageOrder,
+    to_response,
+)
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
@@ -86,6 +92,7 @@ class App(Router):
         #: the next request.
         self.dependency_overrides = DependencyOverrides()
         self._frozen = False
+        self._stages: list[tuple[StageOrder, StageFactory]] = []
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
@@ -126,9 +133,24 @@ class App(Router):
             internal=True,
         )
 
+    def add_stage(self, order: StageOrder, factory: StageFactory) -> None:
+        """Let a feature put a stage into the pipeline of the routes it applies to.
+
+        `factory(route, app)` runs once per route when the app starts (or when a route is
+        added later) and returns the route's stage, or None when the route does not use
+        the feature (then it costs that route nothing). Features enabled on the app
+        (`enable_...`) call this; features driven by route options register theirs in
+        `_stage_factories`.
+        """
+        if self._frozen:
+            raise ConfigurationError(
+                "features that change the request pipeline must be enabled before the app starts"
+            )
+        self._stages.append((order, factory))
+
     def _stage_factories(self) -> tuple[StageFactory, ...]:
         """The features that may add a stage to a route's pipeline, outermost first."""
-        return ()
+        return tuple(factory for _, factory in sorted(self._stages, key=lambda s: s[0]))
 
     def freeze(self) -> None:
         """Put every route's pipeline together from the features now configured (run by

@@ -8,7 +8,7 @@ responses.
 
 from ._after import AfterResponse, after_response
 from ._render import to_response
-from ._route import CompiledRoute, DependencyOverrides, Next, Stage, StageFactory
+from ._route import CompiledRoute, DependencyOverrides, Next, Stage, StageFactory, StageOrder
 
 __all__ = [
     "AfterResponse",
@@ -17,6 +17,7 @@ __all__ = [
     "Next",
     "Stage",
     "StageFactory",
+    "StageOrder",
     "after_response",
     "to_response",
 ]

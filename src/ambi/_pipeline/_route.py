@@ -13,6 +13,7 @@ to a route that has none.
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,21 @@ if TYPE_CHECKING:
 Next = Callable[[Request], Awaitable[Response]]
 Stage = Callable[[Request, Next], Awaitable[Response]]
 StageFactory = Callable[["CompiledRoute", "App"], Stage | None]
+
+
+class StageOrder(enum.IntEnum):
+    """Where a feature's stage sits in a route's pipeline: lower runs first (outermost).
+
+    Everything here runs before the body is read, so a request refused by a stage costs no
+    body read and no validation.
+    """
+
+    RATE_LIMIT = 10  # refuse floods before any other work
+    AUTHENTICATION = 20  # who is asking (JWT -> request.auth)
+    GUARDS = 30  # may they (guards=, RoleGuard)
+    CACHE = 40  # a cached response skips validation and the handler
+    LIMITS = 50  # concurrency limits and timeouts around the work itself
+
 
 #: Route options that name a feature not built yet: refused at registration, never ignored.
 _NOT_YET = {"guards": "route guards arrive with the security issue (ambi.guards)"}
@@ -210,4 +226,12 @@ class CompiledRoute:
         return f"<CompiledRoute {sorted(self.definition.methods)} {self.definition.path}>"
 
 
-__all__ = ["CompiledRoute", "DependencyOverrides", "Next", "Stage", "StageFactory", "to_response"]
+__all__ = [
+    "CompiledRoute",
+    "DependencyOverrides",
+    "Next",
+    "Stage",
+    "StageFactory",
+    "StageOrder",
+    "to_response",
+]
