@@ -16,12 +16,22 @@ from ._pipeline import (
     StageOrder,
     to_response,
 )
+from ._websocket_route import WebSocketRoutes
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
 from .openapi import install_docs, openapi_document
-from .routing import Matcher, MethodNotAllowed, RouteDef, RouteOptions, Router, parse_template
+from .routing import (
+    Matcher,
+    MethodNotAllowed,
+    RouteDef,
+    RouteOptions,
+    Router,
+    WebSocketRouteDef,
+    parse_template,
+)
+from .servers import _ws_asgi, _ws_rsgi
 from .servers import asgi as _asgi
 from .servers import rsgi as _rsgi
 from .servers._types import (
@@ -40,6 +50,7 @@ Lifespan = Callable[["App"], AbstractAsyncContextManager[Any] | AbstractContextM
 ExceptionHandler = Callable[[Request, Any], Any]
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_WEBSOCKET_MAX_SIZE = 1024 * 1024
 
 
 class App(Router):
@@ -65,16 +76,24 @@ class App(Router):
         redoc_url: str | None = "/redoc",
         shutdown_timeout: float = 10.0,
         dependencies: Sequence[Any] = (),
+        websocket_max_size: int | None = DEFAULT_WEBSOCKET_MAX_SIZE,
     ) -> None:
         super().__init__(dependencies=dependencies)
         if sync_workers < 1:
             raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
         if max_body_size < 0:
             raise ConfigurationError(f"max_body_size must be >= 0, got {max_body_size}")
+        if websocket_max_size is not None and websocket_max_size < 1:
+            raise ConfigurationError(
+                f"websocket_max_size must be at least 1 (or None), got {websocket_max_size}"
+            )
         if lifespan is not None and not callable(lifespan):
             raise ConfigurationError("lifespan must be a callable taking the app")
         self.debug = debug
         self.max_body_size = max_body_size
+        #: The largest websocket message accepted, in bytes (routes may set their own with
+        #: `max_size=`); a bigger one closes the connection with 1009. None: no limit.
+        self.websocket_max_size = websocket_max_size
         self.title = title
         self.version = version
         self.description = description
@@ -84,6 +103,7 @@ class App(Router):
         self.compiled: list[CompiledRoute] = []
         self._matcher: Matcher[CompiledRoute] = Matcher()
         self._served: list[CompiledRoute] = []  # user and framework routes
+        self.websockets = WebSocketRoutes()
         self._lifespan = lifespan
         self._lifespan_exit: Callable[[], Any] | None = None
         #: What the lifespan yielded (a mapping): copied into every `request.state`.
@@ -124,6 +144,10 @@ class App(Router):
     def _register(self, route: RouteDef) -> None:
         self.compiled.append(self._mount(route))
         self.routes.append(route)
+
+    def _register_websocket(self, route: WebSocketRouteDef) -> None:
+        self.websockets.add(route, self)
+        self.websocket_routes.append(route)
 
     def _add_internal_route(self, path: str, endpoint: Callable[..., Any]) -> None:
         """Serve a framework route (the OpenAPI document, the docs pages): matched like any
@@ -267,12 +291,14 @@ class App(Router):
         elif kind == "lifespan":
             await _asgi.serve_lifespan(self, receive, send)
         elif kind == "websocket":
-            await _asgi.serve_websocket(receive, send)
+            await _ws_asgi.serve(self, scope, receive, send)
 
     async def __rsgi__(self, scope: RSGIScope, proto: RSGIProtocol) -> None:
         """The RSGI entry point (Granian)."""
         if scope.proto == "http":
             await _rsgi.serve_http(self, scope, proto)
+        elif scope.proto == "ws":
+            await _ws_rsgi.serve(self, scope, proto)  # type: ignore[arg-type]
 
     def __rsgi_init__(self, loop: Any) -> None:
         _rsgi.init(self, loop)

@@ -11,11 +11,15 @@ AmbiError
  +-- ResponseValidationError       a handler's result does not match its response model
  |                                 (a server bug: logged, answered with a 500)
  +-- HTTPException                 becomes an HTTP response (status, detail, headers)
-      +-- RequestValidationError   422: the request does not match the handler's plan
+ |    +-- RequestValidationError   422: the request does not match the handler's plan
+ +-- WebSocketDisconnect           the websocket connection is over (the client left, or
+ |                                 ambi closed it: message too big, wrong kind of data)
+ +-- WebSocketException            raised by a websocket handler: close with (code, reason)
 ```
 
 HTTP errors become responses in exactly one place: `ambi.app.App` (through its exception
-handler table).
+handler table); websocket errors become close frames in one place too
+(`ambi._websocket_route`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ __all__ = [
     "RouteConflictError",
     "SignatureError",
     "TargetError",
+    "WebSocketDisconnect",
+    "WebSocketException",
 ]
 
 
@@ -117,3 +123,35 @@ class RequestValidationError(HTTPException):
     def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
         self.errors = [dict(e) for e in errors]
         super().__init__(422, self.errors)
+
+
+class WebSocketDisconnect(AmbiError):
+    """The websocket connection is over: raised by `receive_*` / `iter_*` when the client
+    has gone (and by sends to a client that has gone), and when ambi closed the connection
+    for the handler (a message over the size limit: 1009; text where bytes were expected or
+    the reverse: 1003; JSON that does not parse: 1007).
+
+    `code` is the close code (1005, "no code", when the server interface does not report
+    one), `reason` its text. Catching it is how a handler cleans up after a client.
+    """
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+        super().__init__(code, self.reason)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class WebSocketException(AmbiError):
+    """Raise it in a websocket handler (or what it calls) to close the connection with
+    `code` and `reason` (before `accept()`, the handshake is refused instead)."""
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+        super().__init__(code, self.reason)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"

@@ -17,7 +17,7 @@ from typing import Annotated, Any, get_args, get_origin
 from pydantic import BaseModel
 
 from ..exceptions import SignatureError
-from ..http import Request
+from ..http import Request, WebSocket
 
 SCALARS = (str, int, float, bool, bytes)
 _UNIONS = (typing.Union, types.UnionType)
@@ -73,6 +73,38 @@ def is_request(name: str, annotation: Any) -> bool:
         return name == "request"
     bare = strip_optional(annotation)
     return inspect.isclass(bare) and issubclass(bare, Request)
+
+
+def is_class(annotation: Any, cls: type) -> bool:
+    """Whether `annotation` (Optional / Annotated stripped) is `cls` or a subclass."""
+    bare = strip_optional(annotation)
+    return inspect.isclass(bare) and issubclass(bare, cls)
+
+
+def receives_connection(  # noqa: PLR0917 - one private call site
+    name: str, annotation: Any, websocket: bool, first: bool, in_path: bool, label: str
+) -> bool:
+    """Whether an argument receives the connection.
+
+    HTTP routes: the request (`is_request`). Websocket routes: the `WebSocket`, annotated
+    so, or unannotated and named `websocket` / `ws`, or `first` (the handler's first
+    positional parameter, without a default). The other kind of connection is refused.
+    """
+    if not websocket:
+        if is_class(annotation, WebSocket):
+            raise SignatureError(
+                f"{label}: {name!r} is a WebSocket, but this is an HTTP route; "
+                "register websocket handlers with @app.websocket(path)"
+            )
+        return is_request(name, annotation)
+    if is_class(annotation, Request):
+        raise SignatureError(
+            f"{label}: {name!r} is a Request, but a websocket route's callables receive a "
+            "WebSocket (annotate it `WebSocket`)"
+        )
+    if annotation is not inspect.Parameter.empty and annotation is not Any:
+        return is_class(annotation, WebSocket)
+    return not in_path and (first or name in ("websocket", "ws"))
 
 
 def replace(annotation: Any, old: Any, new: Any) -> Any:

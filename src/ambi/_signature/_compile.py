@@ -5,6 +5,10 @@ Inference for an argument without a marker (FastAPI's rules):
 | argument                                         | comes from                       |
 |--------------------------------------------------|----------------------------------|
 | named `request` (no annotation), or a `Request`  | the request itself               |
+| websocket routes: a `WebSocket`, or named        | the connection itself            |
+| `websocket` / `ws`, or the handler's first       |                                  |
+| positional one (no annotation, no default, not   |                                  |
+| a path parameter)                                |                                  |
 | a type registered with `register_injectable`     | `factory(request)`               |
 | `Depends(dep)` (default or in `Annotated`)       | what `dep` returns or yields     |
 | a name in the path template                      | the path                         |
@@ -49,9 +53,9 @@ from ._annotations import (
     callable_name,
     is_body_type,
     is_model_class,
-    is_request,
     is_sequence,
     mentions,
+    receives_connection,
     replace,
     strip_optional,
     type_hints,
@@ -122,9 +126,10 @@ def _validated_type(base: Any, marker: Param) -> Any:
 class _Call:
     """The arguments of one callable, as they are compiled."""
 
-    def __init__(self, fn: Callable[..., Any], label: str) -> None:
+    def __init__(self, fn: Callable[..., Any], label: str, handler: bool = False) -> None:
         self.fn = fn
         self.label = label
+        self.handler = handler  # the route's handler, not a dependency
         self.request_names: list[str] = []
         self.request_first = False
         self.injected: list[tuple[str, Callable[[Request], Any]]] = []
@@ -142,9 +147,11 @@ class _Compiler:
         label: str,
         path_names: Mapping[str, Converter],
         overrides: Mapping[Any, Any] | None,
+        websocket: bool = False,
     ) -> None:
         self.label = label
         self.path_names = path_names
+        self.websocket = websocket  # a websocket route: the connection is a WebSocket
         self.overrides = overrides or {}
         self.params: list[ParamSpec] = []
         self.body: list[ParamSpec] = []
@@ -157,13 +164,15 @@ class _Compiler:
 
     # Callables ----------------------------------------------------------------------------
 
-    def call(self, fn: Callable[..., Any], label: str, scope: str = "request") -> CallPlan:
+    def call(
+        self, fn: Callable[..., Any], label: str, scope: str = "request", handler: bool = False
+    ) -> CallPlan:
         try:
             signature = inspect.signature(fn)
         except (TypeError, ValueError) as exc:
             raise SignatureError(f"{label}: cannot read the signature: {exc}") from exc
         hints = type_hints(fn, label)
-        call = _Call(fn, label)
+        call = _Call(fn, label, handler)
         for index, (name, parameter) in enumerate(signature.parameters.items()):
             self.argument(call, index, name, parameter, hints.get(name, parameter.annotation))
         return CallPlan(
@@ -225,7 +234,11 @@ class _Compiler:
         if isinstance(marker, DependsParam):
             call.deps.append((name, self.dependency(marker, base, call.label)))
             return
-        if is_request(name, annotation):
+        first = call.handler and index == 0 and parameter.default is inspect.Parameter.empty
+        first = first and parameter.kind is parameter.POSITIONAL_OR_KEYWORD
+        if receives_connection(
+            name, annotation, self.websocket, first, name in self.path_names, call.label
+        ):
             call.request_names.append(name)
             if index == 0 and parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
                 call.request_first = True
@@ -354,19 +367,21 @@ def compile_plan(
     where: str = "",
     dependencies: Sequence[Any] = (),
     overrides: Mapping[Any, Any] | None = None,
+    websocket: bool = False,
 ) -> HandlerPlan:
     """Compile `fn`'s signature and its dependency graph; `SignatureError` for what cannot
     be served. `dependencies` run first, for their effects; `overrides` replaces
-    dependency callables (`app.dependency_overrides`)."""
+    dependency callables (`app.dependency_overrides`); `websocket=True` compiles a
+    websocket route, whose callables receive a `WebSocket` instead of a request."""
     label = where or callable_name(fn)
-    compiler = _Compiler(label, dict(path_params or {}), overrides)
+    compiler = _Compiler(label, dict(path_params or {}), overrides, websocket)
     for marker in dependencies:
         if not isinstance(marker, DependsParam):
             raise SignatureError(
                 f"{label}: dependencies=[...] takes Depends(...) markers, not {marker!r}"
             )
         compiler.dependency(marker, inspect.Parameter.empty, label)
-    handler = compiler.call(fn, label)
+    handler = compiler.call(fn, label, handler=True)
     return compiler.finish(handler)
 
 

@@ -1,4 +1,4 @@
-"""HTTP objects: the request, responses, headers, cookies, forms and uploads."""
+"""HTTP objects: the request, responses, headers, cookies, forms, uploads and websockets."""
 
 from ._headers import Headers, MutableHeaders, QueryParams
 from ._multipart import FormData, UploadFile
@@ -13,6 +13,7 @@ from ._responses import (
     StreamingResponse,
     dump_json,
 )
+from ._websocket import WebSocket, WebSocketState, WebSocketTransport
 
 __all__ = [
     "URL",
@@ -30,5 +31,8 @@ __all__ = [
     "State",
     "StreamingResponse",
     "UploadFile",
+    "WebSocket",
+    "WebSocketState",
+    "WebSocketTransport",
     "dump_json",
 ]

@@ -1,7 +1,14 @@
 """Routing: path templates with converters, route definitions, routers and the matcher."""
 
 from ._matcher import Match, Matcher, MethodNotAllowed
-from ._router import HTTP_METHODS, RouteDef, RouteOptions, Router
+from ._router import (
+    HTTP_METHODS,
+    RouteDef,
+    RouteOptions,
+    Router,
+    WebSocketOptions,
+    WebSocketRouteDef,
+)
 from ._template import CONVERTERS, Converter, PathTemplate, parse_template
 
 __all__ = [
@@ -15,5 +22,7 @@ __all__ = [
     "RouteDef",
     "RouteOptions",
     "Router",
+    "WebSocketOptions",
+    "WebSocketRouteDef",
     "parse_template",
 ]

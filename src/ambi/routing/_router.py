@@ -33,6 +33,29 @@ class RouteOptions(TypedDict, total=False):
     dependencies: Sequence[Any]
 
 
+class WebSocketOptions(TypedDict, total=False):
+    """What a websocket route can be given besides its path."""
+
+    name: str
+    #: The largest message accepted, in bytes (default: the app's `websocket_max_size`);
+    #: a bigger one closes the connection with 1009. None: no limit of ambi's own.
+    max_size: int | None
+
+
+@dataclass(slots=True)
+class WebSocketRouteDef:
+    """A websocket route as registered: path template, endpoint and options."""
+
+    path: str
+    endpoint: Callable[..., Any]
+    options: WebSocketOptions = field(default_factory=WebSocketOptions)
+
+    @property
+    def name(self) -> str:
+        name = self.options.get("name") or getattr(self.endpoint, "__name__", None)
+        return str(name or "websocket")
+
+
 @dataclass(slots=True)
 class RouteDef:
     """A route as registered: path template, methods, endpoint and options."""
@@ -76,6 +99,7 @@ class Router:
         self.tags = list(tags)
         self.dependencies = list(dependencies)
         self.routes: list[RouteDef] = []
+        self.websocket_routes: list[WebSocketRouteDef] = []
 
     # Registration -------------------------------------------------------------------------
 
@@ -93,6 +117,25 @@ class Router:
 
     def _register(self, route: RouteDef) -> None:
         self.routes.append(route)
+
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], **options: Unpack[WebSocketOptions]
+    ) -> None:
+        """Register the `async def` websocket handler `endpoint` at `path`."""
+        route = WebSocketRouteDef(join_paths(self.prefix, path), endpoint, options)
+        self._register_websocket(route)
+
+    def _register_websocket(self, route: WebSocketRouteDef) -> None:
+        self.websocket_routes.append(route)
+
+    def websocket(self, path: str, **options: Unpack[WebSocketOptions]) -> Callable[[F], F]:
+        """Decorator form of `add_websocket_route`: `@app.websocket("/ws/{room}")`."""
+
+        def decorator(endpoint: F) -> F:
+            self.add_websocket_route(path, endpoint, **options)
+            return endpoint
+
+        return decorator
 
     def route(
         self, path: str, methods: Iterable[str] = ("GET",), **options: Unpack[RouteOptions]
@@ -149,3 +192,7 @@ class Router:
                 options["dependencies"] = [*extra_deps, *options.get("dependencies", [])]
             path = join_paths(self.prefix, join_paths(prefix, route.path))
             self._register(RouteDef(path, route.methods, route.endpoint, options))
+        for ws_route in router.websocket_routes:
+            path = join_paths(self.prefix, join_paths(prefix, ws_route.path))
+            ws_options = WebSocketOptions(**ws_route.options)
+            self._register_websocket(WebSocketRouteDef(path, ws_route.endpoint, ws_options))

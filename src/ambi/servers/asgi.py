@@ -1,4 +1,5 @@
-"""The ASGI 3 adapter: HTTP and lifespan scopes in, `Request` to the app, response out."""
+"""The ASGI 3 adapter: HTTP and lifespan scopes in, `Request` to the app, response out.
+(Websocket scopes: `_ws_asgi`.)"""
 
 from __future__ import annotations
 
@@ -105,10 +106,3 @@ async def serve_lifespan(app: App, receive: ASGIReceive, send: ASGISend) -> None
                 return
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-async def serve_websocket(receive: ASGIReceive, send: ASGISend) -> None:
-    """ambi has no WebSocket routes yet: refuse the handshake cleanly."""
-    message = await receive()
-    if message["type"] == "websocket.connect":
-        await send({"type": "websocket.close", "code": 1000})
