@@ -12,6 +12,8 @@ from .exceptions import (
     ResponseValidationError,
     RouteConflictError,
     SignatureError,
+    WebSocketDisconnect,
+    WebSocketException,
 )
 from .execution import ExecutionKind
 from .http import (
@@ -28,6 +30,8 @@ from .http import (
     State,
     StreamingResponse,
     UploadFile,
+    WebSocket,
+    WebSocketState,
 )
 from .params import BaseModel, Body, Cookie, Depends, Field, File, Form, Header, Path, Query
 from .routing import Router
@@ -70,6 +74,10 @@ __all__ = [
     "State",
     "StreamingResponse",
     "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketException",
+    "WebSocketState",
     "__version__",
     "run_sync",
     "smartasync",

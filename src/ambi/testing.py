@@ -3,6 +3,12 @@
 Both drive the app in memory through one of its two server interfaces, chosen with
 `interface="asgi"` (the default) or `interface="rsgi"`, so a test can run against both
 adapters. Used as context managers they run the app's startup and shutdown.
+
+`TestClient.websocket_connect(path)` opens a websocket session, as Starlette's::
+
+    with client.websocket_connect("/ws/lobby") as ws:
+        ws.send_text("hello")
+        assert ws.receive_json() == {"said": "hello"}
 """
 
 from __future__ import annotations
@@ -17,13 +23,15 @@ from urllib.parse import unquote
 
 import httpx
 
+from ._testing_ws import WebSocketTestSession, handshake_headers
+
 if TYPE_CHECKING:
     from .app import App
 
 Interface = Literal["asgi", "rsgi"]
 T = TypeVar("T")
 
-__all__ = ["AsyncTestClient", "TestClient"]
+__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
 
 
 # Driving one request through the ASGI interface -------------------------------------------
@@ -293,6 +301,16 @@ class TestClient(httpx.Client):
         finally:
             super().__exit__(exc_type, exc_value, traceback)
             self.close()
+
+    def websocket_connect(
+        self, url: str, subprotocols: list[str] | None = None, **kwargs: Any
+    ) -> WebSocketTestSession:
+        """A websocket session with the app (use it in a `with`); `kwargs` are httpx's
+        request options (`headers=`, `params=`, `cookies=`)."""
+        offered = list(subprotocols or [])
+        headers = {**dict(kwargs.pop("headers", None) or {}), **handshake_headers(offered)}
+        request = self.build_request("GET", url, headers=headers, **kwargs)
+        return WebSocketTestSession(self.portal, self.app, self.interface, request, offered)
 
     def close(self) -> None:
         super().close()
