@@ -379,9 +379,15 @@ class App(Router):
         interface: str = "rsgi",
         log_level: str = "info",
         access_log: bool = False,
+        websocket_ping_interval: float | None = None,
+        websocket_ping_timeout: float | None = None,
     ) -> None:
-        """Serve the app with a production server (Granian over RSGI by default)."""
-        from .servers._runner import serve
+        """Serve the app with a production server (Granian over RSGI by default).
+
+        `websocket_ping_interval` / `websocket_ping_timeout` (seconds) set uvicorn's pings
+        of idle websockets (its default: 20 / 20); Granian sends none, and refuses them.
+        """
+        from .servers._runner import WebSocketSettings, serve
 
         serve(
             self,
@@ -392,6 +398,7 @@ class App(Router):
             interface=interface,
             log_level=log_level,
             access_log=access_log,
+            websockets=WebSocketSettings(websocket_ping_interval, websocket_ping_timeout),
         )
 
 

@@ -24,6 +24,50 @@ INTERFACES = ("rsgi", "asgi")
 #: `App(shutdown_timeout=...)`'s default, for `serve(None, target=...)`.
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
+#: The largest websocket message Granian takes (tungstenite's default, not configurable).
+GRANIAN_WEBSOCKET_MAX_SIZE = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketSettings:
+    """Server-side websocket options: pings (None: the server's default)."""
+
+    ping_interval: float | None = None
+    ping_timeout: float | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.ping_interval is not None or self.ping_timeout is not None
+
+
+def _largest_websocket_message(app: App) -> int | None:
+    """The largest message any websocket route of `app` accepts (None: no limit)."""
+    limits = [route.max_size for route in app.websockets.compiled]
+    if not limits or None in limits:
+        return None
+    return max(size for size in limits if size is not None)
+
+
+def _check_websockets(app: App | None, server: str, websockets: WebSocketSettings) -> None:
+    for name, value in (
+        ("websocket_ping_interval", websockets.ping_interval),
+        ("websocket_ping_timeout", websockets.ping_timeout),
+    ):
+        if value is not None and value <= 0:
+            raise ConfigurationError(f"{name} must be > 0 seconds, got {value}")
+    if server == "granian" and websockets.given:
+        raise ConfigurationError(
+            "Granian does not send websocket pings (nor lets them be configured); "
+            "use server='uvicorn' for websocket_ping_interval / websocket_ping_timeout"
+        )
+    if server == "granian" and app is not None:
+        largest = _largest_websocket_message(app)
+        if largest is not None and largest > GRANIAN_WEBSOCKET_MAX_SIZE:
+            raise ConfigurationError(
+                f"a websocket route accepts messages of {largest} bytes, but Granian takes at "
+                f"most {GRANIAN_WEBSOCKET_MAX_SIZE}; lower max_size or use server='uvicorn'"
+            )
+
 
 def serve(
     app: App | None,
@@ -37,6 +81,7 @@ def serve(
     access_log: bool,
     target: str | None = None,
     reload: bool = False,
+    websockets: WebSocketSettings | None = None,
 ) -> None:
     """Serve `app` until SIGINT/SIGTERM, then shut down gracefully.
 
@@ -52,6 +97,8 @@ def serve(
     if workers < 1:
         raise ConfigurationError(f"workers must be at least 1, got {workers}")
     _application(app, target)  # an app object or an import string, else ConfigurationError
+    websockets = websockets or WebSocketSettings()
+    _check_websockets(app, server, websockets)
     if app is not None:
         app.freeze_gc = True  # a served process keeps its startup objects to the end
     if reload and target is None:
@@ -61,7 +108,9 @@ def serve(
             "reload with Granian needs watchfiles: pip install 'granian[reload]' "
             "(or use --server uvicorn)"
         )
-    run = _Run(app, host, port, workers, interface, log_level, access_log, target, reload)
+    run = _Run(
+        app, host, port, workers, interface, log_level, access_log, target, reload, websockets
+    )
     if server == "uvicorn":
         _serve_uvicorn(run)
     else:
@@ -106,6 +155,7 @@ class _Run:
     access_log: bool
     target: str | None
     reload: bool
+    websockets: WebSocketSettings
 
     @property
     def where(self) -> str:
@@ -166,6 +216,7 @@ def _serve_uvicorn(run: _Run) -> None:
         "lifespan": "on",
         "reload": run.reload,
         "timeout_graceful_shutdown": int(run.shutdown_timeout),
+        **_uvicorn_websocket_options(run),
     }
     with _sigterm_like_sigint():
         if run.workers > 1 and not run.reload:
@@ -173,6 +224,21 @@ def _serve_uvicorn(run: _Run) -> None:
         else:
             uvicorn.run(run.application, **options)
     sys.stdout.flush()
+
+
+def _uvicorn_websocket_options(run: _Run) -> dict[str, Any]:
+    """uvicorn's websocket options: its own size limit set to the app's largest (so that
+    uvicorn refuses bigger messages itself, with 1009, before buffering them), and pings."""
+    options: dict[str, Any] = {}
+    if run.app is not None and run.app.websockets.compiled:
+        largest = _largest_websocket_message(run.app)
+        if largest is not None:
+            options["ws_max_size"] = largest
+    if run.websockets.ping_interval is not None:
+        options["ws_ping_interval"] = run.websockets.ping_interval
+    if run.websockets.ping_timeout is not None:
+        options["ws_ping_timeout"] = run.websockets.ping_timeout
+    return options
 
 
 def _run_uvicorn_workers(config: uvicorn.Config) -> None:
