@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from ambi import App, WebSocketDisconnect
 from ambi.testing import TestClient
 
+from ..servers.conftest import free_port, start_process
 from ._load import load_example
 
 chat = load_example("chat")
@@ -69,3 +74,26 @@ def test_the_page_talks_to_the_websocket(client: TestClient) -> None:
     response = client.get("/")
     assert response.headers["content-type"].startswith("text/html")
     assert "new WebSocket(`${scheme}://${location.host}/ws/" in response.text
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("interface", ["rsgi", "asgi"])
+def test_chat_served_by_granian(tmp_path: Path, interface: str) -> None:
+    """`ambi run examples/chat.py`, two real clients in one room."""
+    port = free_port()
+    argv = [sys.executable, "-m", "ambi.cli", "run", "examples/chat.py", "--port", str(port)]
+    server = start_process([*argv, "--interface", interface], port, tmp_path, name="chat")
+    try:
+        base = f"ws://127.0.0.1:{port}/ws/lobby"
+        with connect(f"{base}?name=ada", open_timeout=10) as ada:
+            assert json.loads(ada.recv(10))["members"] == ["ada"]
+            with connect(f"{base}?name=bob", open_timeout=10) as bob:
+                assert json.loads(ada.recv(10))["members"] == ["ada", "bob"]
+                bob.recv(10)
+                bob.send(json.dumps({"text": "hi"}))
+                said = {"type": "message", "name": "bob", "text": "hi"}
+                assert json.loads(ada.recv(10)) == said
+                assert json.loads(bob.recv(10)) == said
+            assert json.loads(ada.recv(10)) == {"type": "leave", "name": "bob", "members": ["ada"]}
+    finally:
+        assert server.stop() == 0, server.describe()
