@@ -96,3 +96,23 @@ def test_gc_freeze_ab_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "| gc.freeze |" in done.stdout
     assert "| no freeze |" in done.stdout
+
+
+@pytest.mark.server
+def test_websocket_memory_benchmark_runs() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_ws_memory",
+        "--connections",
+        "5",
+        "--paths",
+        "granian-rsgi",
+        "uvicorn-asgi",
+    ]
+    proc = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| granian-rsgi")]
+    assert [row.split("|")[2].strip() for row in rows] == ["bare", "ambi"]
