@@ -13,6 +13,7 @@ from ambi import (
     App,
     ConfigurationError,
     Cookie,
+    Depends,
     Header,
     HTTPException,
     Query,
@@ -243,7 +244,7 @@ def test_signature_mistakes_are_refused_at_registration(app: App) -> None:
         async def body(websocket: WebSocket, item: dict[str, int]) -> None:
             pass
 
-    with pytest.raises(SignatureError, match="receives a WebSocket"):
+    with pytest.raises(SignatureError, match="callables receive a WebSocket"):
 
         @app.websocket("/request")
         async def request(websocket: WebSocket, request: Request) -> None:
@@ -270,3 +271,81 @@ def test_conflicts_and_bad_sizes_are_refused(app: App) -> None:
     unlimited = App(websocket_max_size=None)
     unlimited.add_websocket_route("/any", handler)
     assert unlimited.websockets.compiled[0].max_size is None
+
+
+# Dependencies ----------------------------------------------------------------------------
+
+
+def test_depends_with_handshake_inputs_and_cleanup_after_the_handler(
+    client_for: ClientFor, interface: str
+) -> None:
+    log: list[str] = []
+
+    def authenticate(token: Annotated[str, Query()]) -> str:  # a `def` dependency: the pool
+        if token != "secret":
+            raise HTTPException(401, "bad token")
+        return "ada"
+
+    async def session(websocket: WebSocket, user: str = Depends(authenticate)):  # type: ignore[no-untyped-def]
+        log.append(f"open {user} {websocket.path}")
+        try:
+            yield {"user": user}
+        finally:  # the handler ended with WebSocketDisconnect: it is thrown in here
+            log.append("closed")
+
+    def audit() -> None:
+        log.append("audit")
+
+    router = Router(dependencies=[Depends(audit)])
+
+    @router.websocket("/room/{name}")
+    async def room(websocket: WebSocket, name: str, db: dict[str, str] = Depends(session)) -> None:
+        await websocket.accept()
+        await websocket.send_json({"room": name, **db})
+        await websocket.receive_text()
+
+    app = App()
+    app.include_router(router)
+    client = client_for(app)
+    with client.websocket_connect("/room/lobby?token=secret") as ws:
+        assert ws.receive_json() == {"room": "lobby", "user": "ada"}
+        assert log == ["audit", "open ada /room/lobby"]
+    assert log == ["audit", "open ada /room/lobby", "closed"]
+
+    log.clear()
+    with pytest.raises(WebSocketDisconnect) as exc_info:
+        client.websocket_connect("/room/lobby?token=wrong").__enter__()
+    assert exc_info.value.code == refused_with(interface, 1008)
+    if interface == "asgi":
+        assert exc_info.value.reason == "bad token"
+    with pytest.raises(WebSocketDisconnect) as exc_info:
+        client.websocket_connect("/room/lobby").__enter__()  # token missing: one validation
+    assert exc_info.value.code == refused_with(interface, 1008)
+    assert log == ["audit"]
+
+
+def test_dependency_overrides_apply_to_websocket_routes(client_for: ClientFor) -> None:
+    def current_user() -> str:
+        raise HTTPException(401)
+
+    app = App()
+
+    @app.websocket("/me")
+    async def me(websocket: WebSocket, user: str = Depends(current_user)) -> None:
+        await websocket.accept()
+        await websocket.send_text(user)
+
+    app.dependency_overrides[current_user] = lambda: "test-user"
+    with client_for(app).websocket_connect("/me") as ws:
+        assert ws.receive_text() == "test-user"
+
+
+def test_a_dependency_asking_for_the_request_is_refused(app: App) -> None:
+    def needs_request(request: Request) -> None:
+        pass
+
+    with pytest.raises(SignatureError, match="callables receive a WebSocket"):
+
+        @app.websocket("/ws", dependencies=[Depends(needs_request)])
+        async def handler(websocket: WebSocket) -> None:
+            pass

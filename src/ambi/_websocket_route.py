@@ -6,6 +6,10 @@ connection lives for minutes or hours: a `def` handler would hold one of the app
 handler. Blocking work inside an async handler goes to the pool per call, with
 `await run_sync(fn, ...)`.
 
+Parameters and `Depends` work as on HTTP routes (one validation for the handler and its
+dependencies, app / router / route `dependencies=`, `app.dependency_overrides`); the
+cleanup of dependencies with `yield`, and background tasks, run when the handler is done.
+
 Errors become close frames here, in one place:
 
 | what happens                                   | the client gets                      |
@@ -24,6 +28,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
+from ._pipeline import DependencyOverrides
+from ._pipeline._deps import DependencyRunner
 from ._signature import HandlerPlan, compile_plan
 from .exceptions import (
     ConfigurationError,
@@ -35,7 +41,7 @@ from .exceptions import (
 )
 from .execution import ExecutionKind, Invoker
 from .http import Request, WebSocket
-from .routing import Match, Matcher, WebSocketRouteDef, parse_template
+from .routing import Match, Matcher, PathTemplate, WebSocketRouteDef, parse_template
 
 if TYPE_CHECKING:
     from .app import App
@@ -56,10 +62,21 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 class CompiledWebSocketRoute:
     """One websocket route, ready to serve: `await route(websocket)`."""
 
-    __slots__ = ("definition", "invoker", "max_size", "plan")
+    __slots__ = (
+        "_dependencies",
+        "_overridden",
+        "_overrides",
+        "_runner",
+        "definition",
+        "invoker",
+        "label",
+        "max_size",
+        "plan",
+        "template",
+    )
 
     def __init__(self, definition: WebSocketRouteDef, app: App) -> None:
-        where = f"WEBSOCKET {definition.path}"
+        where = self.label = f"WEBSOCKET {definition.path}"
         self.definition = definition
         self.invoker = Invoker(definition.endpoint, app.engine)
         if self.invoker.kind is not ExecutionKind.ASYNC:
@@ -68,10 +85,12 @@ class CompiledWebSocketRoute:
                 "as the client stays, and a `def` handler would hold a worker thread for all "
                 "of it; call blocking code with `await run_sync(fn, ...)` instead"
             )
-        template = parse_template(definition.path)
-        self.plan: HandlerPlan = compile_plan(
-            definition.endpoint, template.param_types(), where=where, websocket=True
-        )
+        self.template: PathTemplate = parse_template(definition.path)
+        options = definition.options
+        self._dependencies = (*app.dependencies, *options.get("dependencies", ()))
+        self._overrides: DependencyOverrides = app.dependency_overrides
+        self._overridden: tuple[int, DependencyRunner] | None = None
+        self.plan: HandlerPlan = self._compile(None)
         if self.plan.body_params or self.plan.reads_form:
             names = [s.name for s in self.plan.body_params] + [
                 s.name for s in self.plan.params if s.loc == "body"
@@ -80,41 +99,58 @@ class CompiledWebSocketRoute:
                 f"{where}: a websocket handshake has no body, so {', '.join(names)} cannot be "
                 "read from one; receive messages with websocket.receive_json() instead"
             )
-        max_size = definition.options.get("max_size", app.websocket_max_size)
+        self._runner: DependencyRunner | None = None
+        if self.plan.dependencies:
+            self._runner = DependencyRunner(self.plan, self.invoker, app.engine, where)
+        max_size = options.get("max_size", app.websocket_max_size)
         if max_size is not None and max_size < 1:
             raise ConfigurationError(f"{where}: max_size must be at least 1, got {max_size}")
         self.max_size = max_size
 
+    def _compile(self, overrides: dict[Any, Any] | None) -> HandlerPlan:
+        return compile_plan(
+            self.definition.endpoint,
+            self.template.param_types(),
+            where=self.label,
+            dependencies=self._dependencies,
+            overrides=overrides,
+            websocket=True,
+        )
+
+    def _runner_now(self) -> DependencyRunner | None:
+        """The dependency runner for the app's current overrides (recompiled once per
+        change of `app.dependency_overrides`)."""
+        overrides = self._overrides
+        if self._runner is None or not overrides:
+            return self._runner
+        cached = self._overridden
+        if cached is None or cached[0] != overrides.version:
+            plan = self._compile(dict(overrides))
+            runner = DependencyRunner(plan, self.invoker, self.invoker.engine, self.label)
+            self._overridden = cached = (overrides.version, runner)
+        return cached[1]
+
     async def __call__(self, websocket: WebSocket) -> None:
         websocket.max_size = self.max_size
-        plan = self.plan
-        args: tuple[Any, ...] = ()
-        kwargs: dict[str, Any] = {}
+        # The plan's getters and the dependency runner read path_params, query_params,
+        # headers, cookies and `_after`, which a WebSocket has as a Request does (body
+        # sources are refused above).
+        connection = cast(Request, websocket)
         try:
-            if plan.only_request:
-                args = (websocket,) if plan.request_names else ()
+            runner = self._runner_now()
+            if runner is not None:
+                await runner(connection)
+            elif self.plan.only_request:
+                await (self.invoker(websocket) if self.plan.request_names else self.invoker())
             else:
-                # The getters read path_params, query_params, headers and cookies, which a
-                # WebSocket has as a Request does (body sources are refused above).
-                kwargs = plan.extract(cast(Request, websocket))
-        except RequestValidationError as exc:
-            await websocket.close(1008, _summary(exc.errors))
-            return
-        except HTTPException as exc:
-            await websocket.close(1008, str(exc.detail))
-            return
-        await self._run(websocket, args, kwargs)
-
-    async def _run(
-        self, websocket: WebSocket, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        try:
-            await self.invoker(*args, **kwargs)
+                await self.invoker(**self.plan.extract(connection))
         except WebSocketDisconnect:
             pass  # the connection is over: nothing to send
+        except RequestValidationError as exc:
+            await websocket.close(1008, _summary(exc.errors))
         except WebSocketException as exc:
             await websocket.close(exc.code, exc.reason)
-        except HTTPException as exc:
+        except HTTPException as exc:  # a dependency refusing (auth): policy violation
             await websocket.close(1008, str(exc.detail))
         except Exception:
             logger.exception("unhandled error in websocket handler %s", self.invoker.name)
@@ -138,7 +174,7 @@ class WebSocketRoutes:
     def add(self, route: WebSocketRouteDef, app: App) -> None:
         """Compile `route` and make it findable (a path taken twice raises here)."""
         compiled = CompiledWebSocketRoute(route, app)
-        self.matcher.add(parse_template(route.path), {_KIND}, compiled)
+        self.matcher.add(compiled.template, {_KIND}, compiled)
         self.compiled.append(compiled)
 
 
@@ -149,4 +185,7 @@ async def serve_websocket(app: App, websocket: WebSocket) -> None:
         await websocket.close(1000)  # before the accept: the handshake is refused (403)
         return
     websocket.path_params = found.params
-    await found.value(websocket)
+    try:
+        await found.value(websocket)
+    finally:
+        await websocket.finish()  # dependency cleanup, background tasks

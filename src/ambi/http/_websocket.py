@@ -100,6 +100,7 @@ class WebSocket:
     parameters, and the calls that accept, receive, send and close."""
 
     __slots__ = (
+        "_after",
         "_cookies",
         "_headers",
         "_query",
@@ -150,6 +151,7 @@ class WebSocket:
         self._query: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
         self._state: State | None = None
+        self._after: Any = None  # work after the handler (ambi._pipeline.AfterResponse)
 
     # The handshake, parsed on first use -----------------------------------------------------
 
@@ -174,7 +176,8 @@ class WebSocket:
     @property
     def state(self) -> State:
         if self._state is None:
-            self._state = State()
+            # Starlette's lifespan state: what the lifespan yielded, copied per connection.
+            self._state = State(**self.app.lifespan_state)
         return self._state
 
     @property
@@ -188,6 +191,13 @@ class WebSocket:
         """The subprotocols the client offered, in its order of preference."""
         offered = self.headers.getlist("sec-websocket-protocol")
         return [p.strip() for value in offered for p in value.split(",") if p.strip()]
+
+    async def finish(self) -> None:
+        """Run the work left for after the handler (the cleanup of dependencies with
+        `yield`, background tasks); the app calls it once the handler is done."""
+        after, self._after = self._after, None
+        if after is not None:
+            await after.run()
 
     # Accepting and closing ------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ class WebSocketOptions(TypedDict, total=False):
     #: The largest message accepted, in bytes (default: the app's `websocket_max_size`);
     #: a bigger one closes the connection with 1009. None: no limit of ambi's own.
     max_size: int | None
+    #: `Depends(...)` run before the handler, for their effects (as on HTTP routes).
+    dependencies: Sequence[Any]
 
 
 @dataclass(slots=True)
@@ -195,4 +197,7 @@ class Router:
         for ws_route in router.websocket_routes:
             path = join_paths(self.prefix, join_paths(prefix, ws_route.path))
             ws_options = WebSocketOptions(**ws_route.options)
+            extra_deps = [*dependencies, *router.dependencies]
+            if extra_deps:
+                ws_options["dependencies"] = [*extra_deps, *ws_options.get("dependencies", [])]
             self._register_websocket(WebSocketRouteDef(path, ws_route.endpoint, ws_options))
