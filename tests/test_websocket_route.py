@@ -11,6 +11,7 @@ import pytest
 
 from ambi import (
     App,
+    BackgroundTasks,
     ConfigurationError,
     Cookie,
     Depends,
@@ -349,3 +350,17 @@ def test_a_dependency_asking_for_the_request_is_refused(app: App) -> None:
         @app.websocket("/ws", dependencies=[Depends(needs_request)])
         async def handler(websocket: WebSocket) -> None:
             pass
+
+
+def test_background_tasks_run_when_the_handler_is_done(app: App, client_for: ClientFor) -> None:
+    done: list[str] = []
+
+    @app.websocket("/bg")
+    async def bg(websocket: WebSocket, tasks: BackgroundTasks) -> None:
+        await websocket.accept()
+        tasks.add_task(done.append, "task ran")
+        await websocket.send_text(str(done))
+
+    with client_for(app).websocket_connect("/bg") as ws:
+        assert ws.receive_text() == "[]"
+    assert done == ["task ran"]

@@ -99,6 +99,9 @@ class WebSocket:
     """One websocket connection: the handshake's headers, query, cookies and path
     parameters, and the calls that accept, receive, send and close."""
 
+    #: The handshake's method (what request-shaped code, such as log labels, reads).
+    method = "GET"
+
     __slots__ = (
         "_after",
         "_cookies",
