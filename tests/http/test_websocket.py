@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ambi import App, BaseModel, WebSocket, WebSocketDisconnect, WebSocketState
-from ambi.http._websocket import MAX_REASON_BYTES, _clip
+from ambi.http._websocket import MAX_REASON_BYTES, _clip, _too_big
 from ambi.testing import TestClient
 
 ClientFor = Callable[..., TestClient]
@@ -341,6 +343,21 @@ def test_close_reason_is_clipped_to_a_control_frame() -> None:
     clipped = _clip("é" * 100)  # 200 bytes
     assert len(clipped.encode()) <= MAX_REASON_BYTES
     assert clipped == "é" * (MAX_REASON_BYTES // 2)
+
+
+@given(st.text())
+def test_clip_keeps_a_utf8_prefix_that_fits_a_close_frame(reason: str) -> None:
+    clipped = _clip(reason)
+    assert len(clipped.encode("utf-8")) <= MAX_REASON_BYTES
+    assert reason.startswith(clipped)
+    if len(reason.encode("utf-8")) <= MAX_REASON_BYTES:
+        assert clipped == reason
+
+
+@given(st.one_of(st.text(), st.binary()), st.integers(min_value=1, max_value=200))
+def test_too_big_counts_utf8_bytes(data: str | bytes, limit: int) -> None:
+    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    assert _too_big(data, limit) == (size > limit)
 
 
 def test_repr() -> None:
