@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .._signature import ResponseModel
@@ -92,7 +93,12 @@ def renderer_for(
     """The function turning this route's results into responses, chosen once."""
     if response_class is None or response_class is JSONResponse:
         if model is None:
-            return lambda result: to_response(result, status_code)
+            # PERF: no wrapper call between the route and the conversion.
+            return (
+                to_response
+                if status_code is None
+                else partial(to_response, status_code=status_code)
+            )
         return _model_renderer(model, status_code)
     return _class_renderer(model, status_code, response_class)
 
