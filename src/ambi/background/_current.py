@@ -104,7 +104,7 @@ class CurrentTasks:
             fn, args, kwargs, delay=delay, max_retries=max_retries, timeout=timeout
         )
 
-    def status(self, task_id: str) -> TaskStatus | None | Any:
+    def status(self, task_id: str) -> TaskStatus | Any | None:
         return current_queue().status(task_id)
 
     def wait(self, task_id: str, timeout: float | None = None) -> TaskStatus | Any:

@@ -40,6 +40,11 @@ logger = logging.getLogger("ambi.tasks")
 _get_running_loop = asyncio._get_running_loop
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class _Task:
     """A task's mutable record; `TaskStatus` is its snapshot."""
 
@@ -186,16 +191,19 @@ class TaskQueue:
         return self.get(task_id)
 
     @smartasync
-    async def wait(self, task_id: str, timeout: float | None = None) -> TaskStatus:
-        """Wait until `task_id` is done or failed; `TimeoutError` after `timeout` seconds."""
+    async def wait(self, task_id: str, timeout: float | None = None) -> TaskStatus:  # noqa: ASYNC109 - one spelling for sync and async callers
+        """Wait until `task_id` is done or failed; `TimeoutError` after `timeout` seconds.
+        Works from any thread and loop."""
         task = self._tasks.get(task_id)
         if task is None:
             raise KeyError(task_id)
-        if task.state not in ("done", "failed"):
-            waiter = asyncio.get_running_loop().create_future()
+        waiter = asyncio.get_running_loop().create_future()
+        with self._lock:
+            if task.state in ("done", "failed"):
+                return task.snapshot()
             task.waiters.append(waiter)
-            async with asyncio.timeout(timeout):
-                await waiter
+        async with asyncio.timeout(timeout):
+            await waiter
         return task.snapshot()
 
     # On the loop --------------------------------------------------------------------------
@@ -289,10 +297,10 @@ class TaskQueue:
         self._finish(task)
 
     def _finish(self, task: _Task) -> None:
-        for waiter in task.waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        task.waiters.clear()
+        with self._lock:
+            waiters, task.waiters = task.waiters, []
+        for waiter in waiters:
+            waiter.get_loop().call_soon_threadsafe(_wake, waiter)
         task.args, task.kwargs = (), {}  # what it was called with may be large: drop it
         finished = self._finished
         finished.append(task.id)
