@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,13 +27,13 @@ pytestmark = pytest.mark.server
 
 
 @pytest.fixture
-def sender(backend: str, queue_name: str) -> Iterator[App]:
+def sender(backend: str, queue_name: str) -> App:
     """An app (in this process) sending to the test's queue; tests start it with `run`."""
     app = App()
     app.enable_background_tasks(
         backend=backend, queue_name=queue_name, visibility_timeout=3, max_backoff=0.2
     )
-    yield app
+    return app
 
 
 def run(app: App, coro_fn: Callable[[], Any], timeout: float = 30) -> Any:
@@ -208,10 +208,8 @@ def test_a_thousand_tasks_from_two_apps_all_complete_with_a_worker_killed_midway
     app.enable_background_tasks(backend=backend, queue_name=queue_name)
 
     async def statuses() -> list[Any]:
-        found = []
-        for task_id in ids:  # the survivor may still be writing the last statuses
-            found.append(await app.tasks.wait(task_id, 20))
-        return found
+        # the survivor may still be writing the last statuses: wait for each
+        return [await app.tasks.wait(task_id, 20) for task_id in ids]
 
     final = run(app, statuses, timeout=60)
     assert {s.state for s in final} == {"done"}
