@@ -22,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 
 from ._status import TaskStatus
+
+T = TypeVar("T")
 
 
 class StatusStore(Protocol):
@@ -47,6 +49,47 @@ def _dump(record: TaskStatus) -> bytes:
     return orjson.dumps(record.to_dict())
 
 
+class Coalescer(Generic[T]):
+    """Gathers what callers `add` during one loop turn and hands it to one `flush` call.
+
+    PERF: under load many tasks write their status or acknowledge their message in the same
+    turn; one pipelined round trip serves them all (benchmarks/bench_tasks.py, recorded in
+    RESULTS.md). A lone caller waits one loop turn more, nothing else.
+    """
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._flush_items = flush
+        self._batch: tuple[list[T], asyncio.Future[None]] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def add(self, items: list[T]) -> None:
+        if self._batch is None:
+            loop = asyncio.get_running_loop()
+            self._batch = ([], loop.create_future())
+            loop.call_soon(self._flush)
+        batch, done = self._batch
+        batch.extend(items)
+        await asyncio.shield(done)
+
+    def _flush(self) -> None:
+        if self._batch is None:
+            return
+        items, done = self._batch
+        self._batch = None
+
+        async def flush() -> None:
+            try:
+                await self._flush_items(items)
+            except Exception as exc:  # every waiter sees it
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        task = asyncio.get_running_loop().create_task(flush())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+
 # Redis -------------------------------------------------------------------------------------
 
 
@@ -56,15 +99,31 @@ def redis_broker(url: str, queue: str, visibility_timeout: float) -> Any:
     from taskiq_redis import RedisStreamBroker
 
     class Broker(RedisStreamBroker):
+        _acks: Coalescer[Any] | None = None
+
         def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+            if self._acks is None:
+                self._acks = Coalescer(self._ack_many)
+
             async def ack() -> None:
-                async with Redis(connection_pool=self.connection_pool) as redis:
-                    pipe = redis.pipeline(transaction=True)
-                    pipe.xack(queue_name, self.consumer_group_name, id)
-                    pipe.xdel(queue_name, id)
-                    await pipe.execute()
+                await self._acks.add([id])  # type: ignore[union-attr]
 
             return ack
+
+        async def _ack_many(self, ids: list[Any]) -> None:
+            async with Redis(connection_pool=self.connection_pool) as redis:
+                pipe = redis.pipeline(transaction=True)
+                pipe.xack(self.queue_name, self.consumer_group_name, *ids)
+                pipe.xdel(self.queue_name, *ids)
+                await pipe.execute()
+
+        async def kick_many(self, messages: list[Any]) -> None:
+            """Add many messages in one pipelined round trip."""
+            async with Redis(connection_pool=self.connection_pool) as redis:
+                pipe = redis.pipeline(transaction=False)
+                for message in messages:
+                    pipe.xadd(self.queue_name, {b"data": message.message})
+                await pipe.execute()
 
         async def listen(self) -> AsyncGenerator[Any, None]:
             redis: Any
@@ -110,8 +169,7 @@ class RedisStatusStore:
         self.failed_key = f"ambi:{queue}:failed"
         self.ttl = max(1, int(ttl))
         self.redis: Any = None
-        self._batch: tuple[list[TaskStatus], asyncio.Future[None]] | None = None
-        self._flushing: set[asyncio.Task[None]] = set()
+        self._writes: Coalescer[TaskStatus] = Coalescer(self._write)
 
     async def start(self) -> None:
         from redis.asyncio import Redis
@@ -124,37 +182,14 @@ class RedisStatusStore:
             self.redis = None
 
     async def put(self, records: list[TaskStatus]) -> None:
-        """Write `records`; the writes of every caller in the same loop turn go in one
-        pipeline. PERF: one round trip for many status writes under load (bench_tasks.py,
-        ambi redis: 943 -> see RESULTS.md tasks/s)."""
-        loop = asyncio.get_running_loop()
-        if self._batch is None:
-            self._batch = ([], loop.create_future())
-            loop.call_soon(self._flush)
-        batch, done = self._batch
-        batch.extend(records)
-        await asyncio.shield(done)
+        """Write `records` (with the other writes of this loop turn, in one pipeline)."""
+        await self._writes.add(records)
 
-    def _flush(self) -> None:
-        if self._batch is None:
-            return
-        records, done = self._batch
-        self._batch = None
+    async def _write(self, records: list[TaskStatus]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for record in records:
             pipe.set(self.prefix + record.id, _dump(record), ex=self.ttl)
-
-        async def execute() -> None:
-            try:
-                await pipe.execute()
-            except Exception as exc:  # every waiter sees the error
-                done.set_exception(exc)
-            else:
-                done.set_result(None)
-
-        task = asyncio.get_running_loop().create_task(execute())
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
+        await pipe.execute()
 
     async def get(self, task_id: str) -> TaskStatus | None:
         raw = await self.redis.get(self.prefix + task_id)

@@ -232,14 +232,30 @@ class DistributedQueue:
 
     async def _send(self, batch: list[dict[str, Any]]) -> None:
         await self.store.put([queued_status(m) for m in batch])
-        await asyncio.gather(*(self.kick(m) for m in batch))
+        payloads = [self._broker_message(m) for m in batch]
+        kick_many = getattr(self.broker, "kick_many", None)
+        if kick_many is not None:  # PERF: Redis: one pipelined round trip per batch
+            await kick_many(payloads)
+        else:
+            await asyncio.gather(*(self.broker.kick(p) for p in payloads))
+
+    def _broker_message(self, message: dict[str, Any]) -> Any:
+        from taskiq.message import TaskiqMessage
+
+        return self.broker.formatter.dumps(
+            TaskiqMessage(
+                task_id=message["id"],
+                task_name=TASKIQ_TASK,
+                labels={},
+                labels_types={},
+                args=[message],
+                kwargs={},
+            )
+        )
 
     async def kick(self, message: dict[str, Any]) -> None:
         """Hand one message to the broker (also used by workers to retry)."""
-        from taskiq.kicker import AsyncKicker
-
-        kicker: Any = AsyncKicker(TASKIQ_TASK, self.broker, {})
-        await kicker.with_task_id(message["id"]).kiq(message)
+        await self.broker.kick(self._broker_message(message))
 
     # Status -------------------------------------------------------------------------------
 
