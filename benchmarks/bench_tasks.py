@@ -33,7 +33,11 @@ def _app(backend: str, name: str) -> App:
         app.enable_background_tasks(CONCURRENCY, max_queued=1_000_000)
     else:
         app.enable_background_tasks(
-            CONCURRENCY, backend=URLS[backend], queue_name=name, max_queued=1_000_000
+            CONCURRENCY,
+            backend=URLS[backend],
+            queue_name=name,
+            max_queued=1_000_000,
+            shutdown_timeout=300,  # the sender's shutdown waits until every task is sent
         )
     return app
 

@@ -250,8 +250,7 @@ class NatsStatusStore:
             self.client = None
 
     async def put(self, records: list[TaskStatus]) -> None:
-        for record in records:
-            await self.kv.put(record.id, _dump(record))
+        await asyncio.gather(*(self.kv.put(r.id, _dump(r)) for r in records))
 
     async def get(self, task_id: str) -> TaskStatus | None:
         from nats.js.errors import KeyNotFoundError
