@@ -7,7 +7,7 @@ import logging
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._pipeline import (
     CompiledRoute,
@@ -42,6 +42,9 @@ from .servers._types import (
     RSGIProtocol,
     RSGIScope,
 )
+
+if TYPE_CHECKING:
+    from .background._current import Queue
 
 logger = logging.getLogger("ambi.app")
 
@@ -116,6 +119,7 @@ class App(Router):
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
+        self._tasks: Queue | None = None
         #: Freeze the objects alive after startup out of the garbage collector's scans.
         #: `listen()` and `ambi run` turn it on for the process they serve; off by default
         #: so that test suites starting many apps keep collecting normally.
@@ -220,6 +224,68 @@ class App(Router):
                 f"not {key!r}"
             )
         self._exception_handlers[key] = Invoker(fn, self.engine)
+
+    # Background tasks ---------------------------------------------------------------------
+
+    def enable_background_tasks(
+        self,
+        workers: int = 4,
+        *,
+        backend: str = "memory",
+        max_queued: int = 10_000,
+        max_retries: int = 0,
+        timeout: float | None = None,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        shutdown_timeout: float | None = None,
+        keep_results: int | None = None,
+        visibility_timeout: float | None = None,
+        result_ttl: float | None = None,
+        queue_name: str | None = None,
+    ) -> None:
+        """Turn on the app task queue (`app.add_task`, `app.tasks`, `schedule_task`).
+
+        In this process by default (at most `workers` tasks at once); with
+        `backend="redis://..."` or `"nats://..."` tasks go to taskiq and run in
+        `ambi worker` processes. See `ambi.background`.
+        """
+        from .background._setup import build_queue
+
+        if self._tasks is not None:
+            raise ConfigurationError("background tasks are already enabled on this app")
+        queue = build_queue(
+            self,
+            workers,
+            backend=backend,
+            max_queued=max_queued,
+            max_retries=max_retries,
+            timeout=timeout,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            shutdown_timeout=shutdown_timeout,
+            keep_results=keep_results,
+            visibility_timeout=visibility_timeout,
+            result_ttl=result_ttl,
+            queue_name=queue_name,
+        )
+        self._tasks = queue
+        self.add_event_handler("startup", queue.start)
+        # first of the shutdown hooks: tasks finish before the resources they use close
+        self._hooks["shutdown"].insert(0, Invoker(queue.shutdown, self.engine))
+
+    @property
+    def tasks(self) -> Queue:
+        """The app task queue (after `enable_background_tasks`)."""
+        if self._tasks is None:
+            raise ConfigurationError(
+                "background tasks are not enabled: call app.enable_background_tasks() first"
+            )
+        return self._tasks
+
+    def add_task(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> str:
+        """Queue `fn(*args, **kwargs)` (sync or async) on the app task queue; return its id.
+        Per-task options (`delay`, `max_retries`, `timeout`): `app.tasks.submit(...)`."""
+        return self.tasks.add_task(fn, *args, **kwargs)
 
     # Serving ------------------------------------------------------------------------------
 

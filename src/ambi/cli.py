@@ -4,6 +4,7 @@
 ambi run TARGET [--host H] [--port N] [--workers N] [--reload]
                 [--server granian|uvicorn] [--interface rsgi|asgi]
                 [--log-level LEVEL] [--access-log]
+ambi worker TARGET [--log-level LEVEL]     (tasks of a distributed task queue)
 ```
 
 TARGET is `module:attr` (the module found from the current directory, as `python -m`
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="default: info")
     run.add_argument("--access-log", action="store_true", help="log every request")
     run.set_defaults(command_parser=run)
+    _add_worker_command(commands)
     return parser
 
 
@@ -244,10 +246,38 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_worker_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="run an app's background tasks",
+        description="Run the tasks of an app whose background tasks use a distributed "
+        "backend (enable_background_tasks(backend='redis://...' or 'nats://...')). "
+        "Start as many as you like; SIGINT/SIGTERM finish the running tasks first.",
+    )
+    worker.add_argument("target", metavar="TARGET", help="module:attr or path/to/file.py:attr")
+    worker.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="default: info")
+    worker.set_defaults(command_parser=worker, handler=_worker)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from .background._worker import run_worker
+
+    parser: argparse.ArgumentParser = args.command_parser
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = load_app(parse_target(args.target))
+        run_worker(app)
+    except ConfigurationError as exc:
+        parser.error(str(exc))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `ambi` command. Usage errors exit with status 2, as argparse's do."""
     args = build_parser().parse_args(argv)
-    return _run(args)
+    return int(getattr(args, "handler", _run)(args))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ AmbiError
  |                                 (a server bug: logged, answered with a 500)
  +-- HTTPException                 becomes an HTTP response (status, detail, headers)
  |    +-- RequestValidationError   422: the request does not match the handler's plan
+ |    +-- TaskQueueUnavailable     503: a task could not be queued (`app.add_task`)
+ |         +-- QueueFull           the app's task queue holds its `max_queued` tasks
+ |         +-- QueueClosed         the app's task queue is shut down
  +-- WebSocketDisconnect           the websocket connection is over (the client left, or
  |                                 ambi closed it: message too big, wrong kind of data)
  +-- WebSocketException            raised by a websocket handler: close with (code, reason)
@@ -33,11 +36,14 @@ __all__ = [
     "BridgeError",
     "ConfigurationError",
     "HTTPException",
+    "QueueClosed",
+    "QueueFull",
     "RequestValidationError",
     "ResponseValidationError",
     "RouteConflictError",
     "SignatureError",
     "TargetError",
+    "TaskQueueUnavailable",
     "WebSocketDisconnect",
     "WebSocketException",
 ]
@@ -155,3 +161,19 @@ class WebSocketException(AmbiError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class TaskQueueUnavailable(HTTPException):
+    """503: a task could not be queued. Raised by `app.add_task` / `schedule_task` to the
+    caller; a route that lets it propagate answers 503 with `Retry-After`."""
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(503, detail, {"retry-after": str(retry_after)})
+
+
+class QueueFull(TaskQueueUnavailable):
+    """The app's task queue already holds `max_queued` tasks waiting to run."""
+
+
+class QueueClosed(TaskQueueUnavailable):
+    """The app's task queue is shut down (the app is stopping)."""

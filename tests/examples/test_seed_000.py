@@ -4,7 +4,7 @@ import lines changed, and answers valid and invalid input as the text says.
 Each example is a module in `seeds/`, copied verbatim. Every test runs over both server
 interfaces (ASGI and RSGI); the handlers are `def` or `async def` as the document wrote
 them. Skipped: "Background Task Integration" (`app.enable_background_tasks`,
-`UploadFile.save_to`, `app.add_task`: a later issue); it is not copied.
+`app.add_task` work; it waits for `UploadFile.save_to`, a later issue); it is not copied.
 """
 
 import asyncio

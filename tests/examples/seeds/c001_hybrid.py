@@ -4,8 +4,8 @@
 document order, in one module (the blocks after the first add routes to its `app`).
 
 Left out: the "Background Task Integration" block (it imports
-`catzilla.background_tasks.schedule_task`, and `File` without importing it; background
-tasks and uploads arrive with a later issue). The helpers the document leaves undefined
+`catzilla.background_tasks.schedule_task`, and `File` without importing it): it is
+`c001_upload_file.py`, tested by `test_seed_tasks.py`. The helpers the document leaves undefined
 (`fetch_user_from_db`, `heavy_data_processing`, ...) come from `_helpers.py`.
 `get_handler_stats` / `get_performance_metrics` (imported inside two handlers from
 `catzilla.core`) have no ambi equivalent yet; those two handlers are not called by tests.
