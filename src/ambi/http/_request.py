@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
@@ -238,13 +238,24 @@ class Request:
         self.body = b"".join(parts)
         return self.body
 
-    async def finish(self) -> None:
-        """Run the after-send work (background tasks, dependency cleanup), then release what
-        the request holds; the adapters call it once the response has been sent."""
+    def finish(self) -> Awaitable[None] | None:
+        """Called by the adapters once the response has been sent: release what the request
+        holds, or, when after-send work is pending (background tasks, dependency cleanup),
+        return the coroutine that runs it and then releases (the adapter awaits it).
+        """
+        # PERF: a plain call for the usual request with nothing to do after sending (a
+        # coroutine here cost ~3% of GET /json in callgrind instruction counts).
+        if self._after is None:
+            self.close()
+            return None
+        return self._finish_after()
+
+    async def _finish_after(self) -> None:
         after, self._after = self._after, None
-        if after is not None:
+        try:
             await after.run()
-        self.close()
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Release what the request holds (uploaded files)."""

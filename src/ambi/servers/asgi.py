@@ -83,7 +83,9 @@ async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASG
     except ClientDisconnected:
         return
     finally:
-        await request.finish()
+        pending = request.finish()
+        if pending is not None:
+            await pending
 
 
 async def serve_lifespan(app: App, receive: ASGIReceive, send: ASGISend) -> None:

@@ -79,7 +79,9 @@ async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
         response = await app.dispatch(request)
         await response.send_rsgi(proto, app.engine, request.method == "HEAD")
     finally:
-        await request.finish()
+        pending = request.finish()
+        if pending is not None:
+            await pending
 
 
 def init(app: App, loop: asyncio.AbstractEventLoop) -> None:
