@@ -72,6 +72,7 @@ class _Exchange:
     def __init__(self, request: Request, disconnected: Callable[[], Awaitable[Any]] | None):
         self.request = request
         self.started = False
+        self.complete = False  # the whole response was handed to the server
         self.finished = asyncio.Event()
         self._disconnected = disconnected
         self._body: AsyncIterator[bytes] | None = None
@@ -141,23 +142,26 @@ class ASGIAppResponse(Response):
 
     async def _run(
         self, exchange: _Exchange, send: Callable[[ASGIMessage], Awaitable[None]]
-    ) -> bool:
-        """Run the app; True when it ended before starting its response (answer 500)."""
+    ) -> Response | None:
+        """Run the app; the answer to send for it if it ended before starting its own."""
         try:
             await self.app(self.scope, exchange.receive, send)
         except Exception as exc:
             if exchange.started and isinstance(exc, OSError):
-                return False  # the client went away in the middle of the response
+                return None  # the client went away in the middle of the response
+            if not exchange.started and _http_error(exc):
+                # Starlette's StaticFiles raises its HTTPException for its host to answer
+                return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)  # type: ignore[attr-defined]
             logger.exception("the app mounted at %s failed", self.where)
-            if exchange.started:
-                raise
-            return True
+            if exchange.started and not exchange.complete:
+                raise  # the server must cut the connection: the response is incomplete
+            return None if exchange.started else _server_error()
         finally:
             await exchange.close()
         if not exchange.started:
             logger.error("the app mounted at %s returned without a response", self.where)
-            return True
-        return False
+            return _server_error()
+        return None
 
     async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
         exchange = _Exchange(self.request, None)
@@ -170,19 +174,34 @@ class ASGIAppResponse(Response):
                 if extra:
                     message = {**message, "headers": [*message.get("headers", ()), *extra]}
             elif kind == "http.response.pathsend":
-                async for chunk in _file_chunks(engine, message["path"]):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if not head:
+                    async for chunk in _file_chunks(engine, message["path"]):
+                        body = {"type": "http.response.body", "body": chunk, "more_body": True}
+                        await send(body)
                 message = {"type": "http.response.body", "body": b""}
+            elif head and message.get("body"):  # a HEAD answer carries no body
+                message = {**message, "body": b""}
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                exchange.complete = True
+                exchange.finished.set()
 
-        if await self._run(exchange, forward):
-            await _server_error().send_asgi(send, engine, head)
+        error = await self._run(exchange, forward)
+        if error is not None:
+            await error.send_asgi(send, engine, head)
 
     async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
         exchange = _Exchange(self.request, proto.client_disconnect)
         sender = _RSGISender(proto, exchange, self._extra_headers(), head)
-        if await self._run(exchange, sender):
-            await _server_error().send_rsgi(proto, engine, head)
+        error = await self._run(exchange, sender)
+        if error is not None:
+            await error.send_rsgi(proto, engine, head)
+
+
+def _http_error(exc: Exception) -> bool:
+    """An HTTP error of another framework (Starlette's, FastAPI's): status, detail, headers."""
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and 400 <= status <= 599 and hasattr(exc, "detail")
 
 
 def _server_error() -> Response:
@@ -233,6 +252,7 @@ class _RSGISender:
 
     def _over(self) -> None:
         self.done = True
+        self.exchange.complete = True
         self.exchange.finished.set()
 
     async def _body(self, body: bytes, more: bool) -> None:

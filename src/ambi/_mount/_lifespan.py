@@ -43,11 +43,17 @@ class ASGILifespan:
             "state": self.state,
         }
         try:
-            await self.app(scope, self._to_app.get, self._from_app.put)
+            await self.app(scope, self._to_app.get, self._send)
         except Exception:
             logger.debug("the app mounted at %s left its lifespan with an error", self.where)
         finally:
             self._from_app.put_nowait(_ENDED)
+
+    async def _send(self, message: ASGIMessage) -> None:
+        if not str(message.get("type", "")).startswith("lifespan."):
+            # an app that treats every scope as HTTP: it does not speak the protocol
+            raise RuntimeError(f"expected a lifespan message, got {message.get('type')!r}")
+        await self._from_app.put(message)
 
     async def startup(self) -> None:
         self._to_app = asyncio.Queue()
