@@ -232,9 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> NoReturn:
-    """A one-line error on stderr and exit status 2 (as for any usage error)."""
-    print(f"ambi: error: {message}", file=sys.stderr)
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """A one-line error on stderr (no usage text) and exit status 2, as for usage errors."""
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -253,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             app = load_app(target)
     except TargetError as exc:
-        _fail(str(exc))
+        _fail(parser, str(exc))
     try:
         serve(
             app,
@@ -304,7 +304,7 @@ def _routes(args: argparse.Namespace) -> int:
     try:
         app = load_app(parse_target(args.target))
     except TargetError as exc:
-        _fail(str(exc))
+        _fail(args.command_parser, str(exc))
     print(format_table(route_rows(app)))
     return 0
 

@@ -55,7 +55,7 @@ def _target_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         main(["run", *argv])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("ambi: error: ")
+    assert err.startswith("ambi run: error: ")
     assert err.count("\n") == 1
     return err
 
