@@ -436,11 +436,13 @@ def test_symlinks(serve: Callable[..., TestClient], public: Path, tmp_path: Path
     (public / "out.txt").symlink_to(tmp_path / "secret.txt")
     (public / "outdir").symlink_to(tmp_path)
     (public / "in.txt").symlink_to(public / "hello.txt")
+    (public / "alias").symlink_to(public / "css")
     (public / "css" / "site.css.gz").symlink_to(tmp_path / "secret.txt")
     client = serve()
     assert client.get("/static/out.txt").status_code == 404
     assert client.get("/static/outdir/secret.txt").status_code == 404
     assert client.get("/static/in.txt").text == "hello, world\n"
+    assert client.get("/static/alias/site.css").text == "body { color: red }\n"
     css = client.get("/static/css/site.css", headers={"accept-encoding": "gzip"})
     assert css.content == b"body { color: red }\n"  # the sibling leading out is not used
     allowed = serve(follow_symlink=True)

@@ -151,20 +151,43 @@ class StaticFiles:
 
     # In the thread pool -------------------------------------------------------------------
 
-    def _within(self, path: str, root: str) -> str | None:
+    def _follow(self, path: str, root: str) -> tuple[str, os.stat_result] | None:
+        """Where the symlink `path` leads and what is there, if it may be served."""
         real = os.path.realpath(path)
-        return real if self.follow_symlink or _inside(real, root) else None
+        if not self.follow_symlink and not _inside(real, root):
+            return None
+        try:
+            return real, os.stat(real)
+        except OSError:
+            return None
+
+    def _resolve(self, root: str, parts: list[str]) -> tuple[str, os.stat_result] | None:
+        """The real path under `root` that `parts` name, and its metadata.
+
+        # PERF: `os.path.realpath` walks every component from `/` in Python; below the
+        # already-real root one `lstat` per part proves there is no symlink to check (a
+        # file at the top: one syscall, whose result is the file's metadata too). `_lookup`
+        # of a file with two absent siblings, realpath version vs this one, interleaved in
+        # one timeit run on a loaded machine: 104-162 -> 21-32 µs.
+        """
+        path, names = root, parts or [""]  # no parts: the root itself
+        try:
+            for name in names:
+                path = os.path.join(path, name) if name else path
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    return self._follow(os.path.join(root, *parts), root)
+        except OSError:
+            return None
+        return path, info
 
     def _file(
         self, root: str, parts: list[str], trailing: bool, encodings: list[str]
     ) -> _Found | _Redirect | None:
-        real = self._within(os.path.join(root, *parts), root)
-        if real is None:
+        resolved = self._resolve(root, parts)
+        if resolved is None:
             return None
-        try:
-            info = os.stat(real)
-        except OSError:
-            return None
+        real, info = resolved
         if stat.S_ISDIR(info.st_mode):
             return self._directory(root, parts, trailing, encodings)
         if not stat.S_ISREG(info.st_mode) or trailing:
@@ -189,15 +212,15 @@ class StaticFiles:
             return _Found(real, info, media_type, None, False)
         siblings: dict[str, tuple[str, os.stat_result]] = {}
         for coding, suffix in _SUFFIXES.items():
-            sibling = self._within(real + suffix, root)
-            if sibling is None:
-                continue
+            # `real` has no symlink in it: only the sibling's own name may be one
             try:
-                sibling_info = os.stat(sibling)
+                found: tuple[str, os.stat_result] | None = (real + suffix, os.lstat(real + suffix))
             except OSError:
                 continue
-            if stat.S_ISREG(sibling_info.st_mode):
-                siblings[coding] = (sibling, sibling_info)
+            if found is not None and stat.S_ISLNK(found[1].st_mode):
+                found = self._follow(real + suffix, root)
+            if found is not None and stat.S_ISREG(found[1].st_mode):
+                siblings[coding] = found
         for coding in encodings:
             if coding in siblings:
                 path, sibling_info = siblings[coding]
