@@ -357,3 +357,52 @@ def test_conflicting_mounts() -> None:
         app.mount("/b", _named("b"), name="a")
     with pytest.raises(ConfigurationError, match="cannot be mounted in itself"):
         app.mount("/self", app)
+
+
+# The bridge itself ------------------------------------------------------------------------
+
+
+def test_pathsend_over_both_interfaces(client_for: ClientFor, tmp_path: Path) -> None:
+    (tmp_path / "f.bin").write_bytes(b"f" * 100_000)
+
+    async def sends_a_path(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-length", b"100000")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.pathsend", "path": str(tmp_path / "f.bin")})
+
+    app = App()
+    app.mount("/f", sends_a_path)
+    client = client_for(app)
+    assert client.get("/f").content == b"f" * 100_000
+    head = client.head("/f")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == "100000"
+
+
+async def test_headers_set_on_the_response_are_added(interface: str) -> None:
+    """What middleware sets on a mounted app's response reaches the client."""
+    from ambi._mount._bridge import ASGIAppResponse, asgi_scope
+    from ambi.testing import _RSGIProto
+
+    app = App()
+    engine = app.engine
+    request = Request(app, "GET", "/m/x", "", [("host", "h")], server="h:80")
+    response = ASGIAppResponse(_named("body"), request, asgi_scope(request, "/m", {}), "/m")
+    response.headers["x-extra"] = "1"
+    if interface == "rsgi":
+        proto = _RSGIProto(b"")
+        await response.send_rsgi(proto, engine, False)
+        assert (proto.status, b"".join(proto.chunks)) == (200, b"body")
+        assert ("x-extra", "1") in proto.headers
+    else:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await response.send_asgi(send, engine, False)
+        assert (b"x-extra", b"1") in sent[0]["headers"]
+        assert sent[1]["body"] == b"body"
+    engine.stop()

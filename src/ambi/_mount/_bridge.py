@@ -245,7 +245,10 @@ class _RSGISender:
         elif kind == "http.response.body":
             await self._body(message.get("body", b""), bool(message.get("more_body", False)))
         elif kind == "http.response.pathsend":
-            self.proto.response_file(self.status, self.headers, message["path"])
+            if self.head:
+                self.proto.response_empty(self.status, self.headers)
+            else:
+                self.proto.response_file(self.status, self.headers, message["path"])
             self._over()
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
