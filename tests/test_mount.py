@@ -406,3 +406,10 @@ async def test_headers_set_on_the_response_are_added(interface: str) -> None:
         assert (b"x-extra", b"1") in sent[0]["headers"]
         assert sent[1]["body"] == b"body"
     engine.stop()
+
+
+def test_mounting_after_startup_is_refused() -> None:
+    app = App()
+    with TestClient(app), pytest.raises(ConfigurationError, match="after the app started"):
+        app.mount("/late", _named("late"))
+    app.mount("/late", _named("late"))  # stopped again: fine

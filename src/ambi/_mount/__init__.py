@@ -126,6 +126,7 @@ class Mounts:
     def __init__(self, owner: App) -> None:
         self._owner = owner
         self._mounts: list[Mount] = []
+        self._started = False
 
     def __bool__(self) -> bool:
         return bool(self._mounts)
@@ -134,6 +135,11 @@ class Mounts:
         return iter(self._mounts)
 
     def add(self, path: str, target: Any, name: str | None) -> Mount:
+        if self._started:
+            raise ConfigurationError(
+                f"mount({path!r}, ...) after the app started: its lifespan could not run; "
+                "mount before startup"
+            )
         mount = Mount(path, target, name, self._owner)
         for other in self._mounts:
             if other.prefix == mount.prefix:
@@ -157,10 +163,12 @@ class Mounts:
         raise HTTPException(404)
 
     async def startup(self) -> None:
+        self._started = True
         for mount in self._mounts:
             await mount.startup()
 
     async def shutdown(self) -> None:
+        self._started = False
         errors: list[Exception] = []
         for mount in reversed(self._mounts):
             try:
