@@ -199,3 +199,14 @@ def test_python_m_ambi() -> None:
     )
     assert usage.returncode == 2
     assert usage.stderr.startswith("usage: ambi")
+
+
+def test_worker_with_a_wrong_target(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["worker", "no_such_module_here:app"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "ambi worker: error: 'no_such_module_here:app': no module named 'no_such_module_here' "
+        f"(looked in {Path.cwd()} and on sys.path)\n"
+    )

@@ -295,6 +295,8 @@ def _worker(args: argparse.Namespace) -> int:
     try:
         app = load_app(parse_target(args.target))
         run_worker(app)
+    except TargetError as exc:
+        _fail(parser, str(exc))
     except ConfigurationError as exc:
         parser.error(str(exc))
     return 0
