@@ -8,6 +8,7 @@ from .exceptions import (
     BridgeError,
     ConfigurationError,
     HTTPException,
+    NoMatchFound,
     RequestValidationError,
     ResponseValidationError,
     RouteConflictError,
@@ -35,6 +36,7 @@ from .http import (
 )
 from .params import BaseModel, Body, Cookie, Depends, Field, File, Form, Header, Path, Query
 from .routing import Router
+from .static import StaticFiles
 
 __version__ = "0.1.0"
 
@@ -59,6 +61,7 @@ __all__ = [
     "Header",
     "Headers",
     "JSONResponse",
+    "NoMatchFound",
     "Path",
     "PlainTextResponse",
     "Query",
@@ -72,6 +75,7 @@ __all__ = [
     "Router",
     "SignatureError",
     "State",
+    "StaticFiles",
     "StreamingResponse",
     "UploadFile",
     "WebSocket",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
+from ._mount import Mounts
 from ._pipeline import (
     CompiledRoute,
     DependencyOverrides,
@@ -16,6 +18,7 @@ from ._pipeline import (
     StageOrder,
     to_response,
 )
+from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import Engine, Invoker
@@ -42,6 +45,7 @@ from .servers._types import (
     RSGIProtocol,
     RSGIScope,
 )
+from .static import StaticFiles, StaticOptions
 
 if TYPE_CHECKING:
     from .background._current import Queue
@@ -120,6 +124,8 @@ class App(Router):
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
         self._tasks: Queue | None = None
+        self._mounts = Mounts(self)
+        self._urls = URLPaths(self.routes, self._mounts)
         #: Freeze the objects alive after startup out of the garbage collector's scans.
         #: `listen()` and `ambi run` turn it on for the process they serve; off by default
         #: so that test suites starting many apps keep collecting normally.
@@ -187,6 +193,27 @@ class App(Router):
         for compiled in self._served:
             compiled.freeze(factories, self)
         self._frozen = True
+
+    def mount(self, path: str, app: Any, *, name: str | None = None) -> None:
+        """Hand the requests under `path` that no route matches to `app`: an ambi App,
+        `StaticFiles`, or any ASGI app (Starlette, FastAPI...), over ASGI and RSGI alike."""
+        self._mounts.add(path, app, name)
+
+    def mount_static(
+        self,
+        path: str,
+        directory: str | os.PathLike[str],
+        *,
+        name: str | None = "static",
+        **options: Unpack[StaticOptions],
+    ) -> None:
+        """Serve the files under `directory` at `path`: `mount(path, StaticFiles(...))`."""
+        self.mount(path, StaticFiles(directory=directory, **options), name=name)
+
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route (or mount) called `name`, with `params` put in;
+        `NoMatchFound` if there is none that takes them."""
+        return self._urls.path_for(name, params)
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of this app (built on first use, rebuilt after new
@@ -294,7 +321,7 @@ class App(Router):
         try:
             found = self._matcher.match(request.method, request.path)
             if found is None:
-                raise HTTPException(404)
+                return await self._mounts.serve(request)  # 404 when no mount takes it
             if isinstance(found, MethodNotAllowed):
                 raise HTTPException(405, headers={"allow": ", ".join(sorted(found.allowed))})
             request.path_params = found.params
@@ -382,6 +409,7 @@ class App(Router):
         self.freeze()
         if self._lifespan is not None:
             await self._enter_lifespan(self._lifespan)
+        await self._mounts.startup()
         for hook in self._hooks["startup"]:
             await hook()
         self._started = True
@@ -405,6 +433,10 @@ class App(Router):
             except Exception as exc:
                 logger.exception("shutdown hook %s failed", hook.name)
                 errors.append(exc)
+        try:
+            await self._mounts.shutdown()
+        except Exception as exc:
+            errors.append(exc)
         if self._lifespan_exit is not None:
             leave, self._lifespan_exit = self._lifespan_exit, None
             await leave()

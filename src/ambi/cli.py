@@ -1,15 +1,17 @@
-"""`ambi run module:app`: serve an app from the command line.
+"""The `ambi` command (also `python -m ambi`).
 
 ```
 ambi run TARGET [--host H] [--port N] [--workers N] [--reload]
                 [--server granian|uvicorn] [--interface rsgi|asgi]
                 [--log-level LEVEL] [--access-log]
 ambi worker TARGET [--log-level LEVEL]     (tasks of a distributed task queue)
+ambi routes TARGET      the app's routes and mounts: methods, path, handler, kind, guards
+ambi version            the versions of ambi, Python and Granian
 ```
 
 TARGET is `module:attr` (the module found from the current directory, as `python -m`
 would) or `path/to/file.py:attr`; `:attr` defaults to `:app`. The app is imported here
-first, so a wrong target is a clear error (exit 2) before any server starts; then the
+first, so a wrong target is a one-line error (exit 2) before any server starts; then the
 server gets the same target as an import string, to import it itself in each worker.
 With `--reload` the app is not imported here (workers forked from a process holding the
 old code would never see a change): the target is only checked to exist.
@@ -21,12 +23,16 @@ import argparse
 import importlib
 import importlib.util
 import os
+import platform
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
+from ._route_table import format_table, route_rows
 from .app import App
 from .exceptions import ConfigurationError, TargetError
 from .servers._runner import INTERFACES, SERVERS, serve
@@ -176,6 +182,14 @@ def _port(text: str) -> int:
     return value
 
 
+def _target_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target",
+        metavar="TARGET",
+        help="module:attr or path/to/file.py:attr (attr defaults to app)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ambi", description="ambi: a web framework where def and async def are equals."
@@ -187,11 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve an app",
         description="Serve an ambi app with Granian (RSGI by default) or uvicorn.",
     )
-    run.add_argument(
-        "target",
-        metavar="TARGET",
-        help="module:attr or path/to/file.py:attr (attr defaults to app)",
-    )
+    _target_argument(run)
     run.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     run.add_argument("--port", type=_port, default=8000, help="port to bind (default: %(default)s)")
     run.add_argument(
@@ -207,9 +217,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="default: info")
     run.add_argument("--access-log", action="store_true", help="log every request")
-    run.set_defaults(command_parser=run)
+    run.set_defaults(command_parser=run, handler=_run)
+    routes = commands.add_parser(
+        "routes",
+        help="list an app's routes",
+        description="List the routes and mounts of an app: methods, path, handler, the kind "
+        "of handler (where it runs) and its guards.",
+    )
+    _target_argument(routes)
+    routes.set_defaults(command_parser=routes, handler=_routes)
+    show_version = commands.add_parser("version", help="print the versions in use")
+    show_version.set_defaults(command_parser=show_version, handler=_version)
     _add_worker_command(commands)
     return parser
+
+
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """A one-line error on stderr (no usage text) and exit status 2, as for usage errors."""
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -227,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             app = load_app(target)
     except TargetError as exc:
-        parser.error(str(exc))
+        _fail(parser, str(exc))
     try:
         serve(
             app,
@@ -269,8 +295,29 @@ def _worker(args: argparse.Namespace) -> int:
     try:
         app = load_app(parse_target(args.target))
         run_worker(app)
+    except TargetError as exc:
+        _fail(parser, str(exc))
     except ConfigurationError as exc:
         parser.error(str(exc))
+    return 0
+
+
+def _routes(args: argparse.Namespace) -> int:
+    try:
+        app = load_app(parse_target(args.target))
+    except TargetError as exc:
+        _fail(args.command_parser, str(exc))
+    print(format_table(route_rows(app)))
+    return 0
+
+
+def _version(args: argparse.Namespace) -> int:
+    try:
+        granian = f"granian {version('granian')}"
+    except PackageNotFoundError:  # pragma: no cover - a dependency, always installed
+        granian = "granian not installed"
+    implementation = platform.python_implementation()
+    print(f"ambi {__version__} ({implementation} {platform.python_version()}, {granian})")
     return 0
 
 

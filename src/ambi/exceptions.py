@@ -8,6 +8,8 @@ AmbiError
  |    +-- SignatureError           a handler's signature cannot be served
  |    +-- TargetError              `ambi run TARGET` names nothing that can be served
  +-- BridgeError                   smartasync / run_sync used where it cannot work
+ +-- NoMatchFound                  `url_path_for(name, **params)` names no route that takes
+ |                                 those parameters (also a LookupError)
  +-- ResponseValidationError       a handler's result does not match its response model
  |                                 (a server bug: logged, answered with a 500)
  +-- HTTPException                 becomes an HTTP response (status, detail, headers)
@@ -36,6 +38,7 @@ __all__ = [
     "BridgeError",
     "ConfigurationError",
     "HTTPException",
+    "NoMatchFound",
     "QueueClosed",
     "QueueFull",
     "RequestValidationError",
@@ -71,6 +74,10 @@ class TargetError(ConfigurationError):
 
 class BridgeError(AmbiError):
     """Sync/async bridging was asked for where it cannot work (see `ambi.bridge`)."""
+
+
+class NoMatchFound(AmbiError, LookupError):
+    """`url_path_for(name, **params)`: no route or mount of that name takes those parameters."""
 
 
 class ResponseValidationError(AmbiError):

@@ -172,6 +172,14 @@ class _RSGIProto:
         with open(file, "rb") as handle:
             self.chunks.append(handle.read())
 
+    def response_file_range(
+        self, status: int, headers: list[tuple[str, str]], file: str, start: int, end: int
+    ) -> None:
+        self._start(status, headers)
+        with open(file, "rb") as handle:
+            handle.seek(start)
+            self.chunks.append(handle.read(end - start))
+
     def response_stream(self, status: int, headers: list[tuple[str, str]]) -> _RSGIStream:
         self._start(status, headers)
         return _RSGIStream(self.chunks)

@@ -49,6 +49,17 @@ def _run_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return err
 
 
+def _target_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """A TARGET naming nothing to serve: one line on stderr, exit 2, no usage text."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", *argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ambi run: error: ")
+    assert err.count("\n") == 1
+    return err
+
+
 # parse_target ------------------------------------------------------------------------------
 
 
@@ -177,16 +188,17 @@ def test_bad_targets(
     capsys: pytest.CaptureFixture[str], write_module: Callable[[str], Path], tmp_path: Path
 ) -> None:
     path = write_module(APP_SOURCE)
-    assert "has no attribute 'nope'" in _run_error(capsys, f"{path}:nope")
-    assert "is a int, not an ambi App" in _run_error(capsys, f"{path}:not_an_app")
-    assert "no such file" in _run_error(capsys, f"{tmp_path / 'gone.py'}:app")
-    assert "no module named 'no_such_module_here'" in _run_error(capsys, "no_such_module_here:app")
+    assert "has no attribute 'nope'" in _target_error(capsys, f"{path}:nope")
+    assert "is a int, not an ambi App" in _target_error(capsys, f"{path}:not_an_app")
+    assert "no such file" in _target_error(capsys, f"{tmp_path / 'gone.py'}:app")
+    missing = _target_error(capsys, "no_such_module_here:app")
+    assert "no module named 'no_such_module_here'" in missing
 
 
 def test_reload_checks_the_target_without_importing_it(
     capsys: pytest.CaptureFixture[str], isolated_imports: None
 ) -> None:
-    message = _run_error(capsys, "no_such_module_here:app", "--reload", "--server", "uvicorn")
+    message = _target_error(capsys, "no_such_module_here:app", "--reload", "--server", "uvicorn")
     assert "no module named 'no_such_module_here'" in message
 
 
