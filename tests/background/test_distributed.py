@@ -182,22 +182,25 @@ def enqueuer(backend: str, queue_name: str, count: int, prefix: str) -> subproce
     )
 
 
+@pytest.mark.timeout(240)  # ~15 s on a quiet machine; minutes under heavy load
 def test_a_thousand_tasks_from_two_apps_all_complete_with_a_worker_killed_midway(
     backend: str, queue_name: str, start_worker: Callable[..., Worker]
 ) -> None:
     doomed = start_worker()
     survivor = start_worker()
     senders = [enqueuer(backend, queue_name, 500, p) for p in ("a", "b")]
-    outputs = [s.communicate(timeout=60)[0] for s in senders]
-    assert [s.returncode for s in senders] == [0, 0]
-    ids = [line for out in outputs for line in out.split()]
-    assert len(set(ids)) == 1000
+    # The kill comes as soon as 150 tasks have run, while the apps may still be enqueueing
+    # (waiting for them first let a slow, loaded machine finish everything before it).
     deadline = time.monotonic() + 30
     while len(ran(queue_name)) < 150 and time.monotonic() < deadline:
         time.sleep(0.01)
     doomed.proc.send_signal(signal.SIGKILL)  # mid-run: it holds unacknowledged tasks
     doomed.proc.wait(10)
     killed_at = len(ran(queue_name))
+    outputs = [s.communicate(timeout=60)[0] for s in senders]
+    assert [s.returncode for s in senders] == [0, 0]
+    ids = [line for out in outputs for line in out.split()]
+    assert len(set(ids)) == 1000
     assert killed_at < 1000, "the tasks finished before the kill: make them slower"
     deadline = time.monotonic() + 60
     while len(ran(queue_name)) < 1000 and time.monotonic() < deadline:
