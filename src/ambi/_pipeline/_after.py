@@ -12,8 +12,7 @@ sent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -22,8 +21,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ambi.app")
 
-#: One entered dependency: its context manager, and whether it is async.
-Exit = tuple[AbstractContextManager[Any] | AbstractAsyncContextManager[Any], bool]
+#: One entered dependency: its suspended generator, and whether it is async.
+Exit = tuple[Any, bool]
 
 
 class TaskGroup(Protocol):
@@ -32,27 +31,55 @@ class TaskGroup(Protocol):
     async def run_after(self, engine: Engine, label: str) -> None: ...
 
 
-def _exit_sync(cm: Any, error: BaseException | None) -> None:
-    if error is None:
-        cm.__exit__(None, None, None)
-    else:
-        cm.__exit__(type(error), error, error.__traceback__)
+# PERF: dependency generators are driven directly, not through contextlib's context
+# managers (one object and three calls fewer per dependency; GET /deps in callgrind).
 
 
-async def _exit_async(cm: Any, error: BaseException | None) -> None:
-    if error is None:
-        await cm.__aexit__(None, None, None)
-    else:
-        await cm.__aexit__(type(error), error, error.__traceback__)
+def _name(gen: Any) -> str:
+    return str(getattr(gen, "__qualname__", gen))
+
+
+def enter_sync(gen: Generator[Any, None, None]) -> Any:
+    """Run a dependency's generator up to its `yield`; the value it yields."""
+    try:
+        return next(gen)
+    except StopIteration:
+        raise RuntimeError(f"dependency {_name(gen)} did not yield") from None
+
+
+def _exit_sync(gen: Generator[Any, None, None], error: BaseException | None) -> None:
+    """Resume a dependency's generator after its `yield`, throwing `error` into it when the
+    request failed. Raises what the generator raises; returns when it finished."""
+    try:
+        if error is None:
+            next(gen)
+        else:
+            gen.throw(error)
+    except StopIteration:
+        return
+    gen.close()
+    raise RuntimeError(f"dependency {_name(gen)} yielded more than once")
+
+
+async def _exit_async(gen: AsyncGenerator[Any, None], error: BaseException | None) -> None:
+    try:
+        if error is None:
+            await gen.__anext__()
+        else:
+            await gen.athrow(error)
+    except StopAsyncIteration:
+        return
+    await gen.aclose()
+    raise RuntimeError(f"dependency {_name(gen)} yielded more than once")
 
 
 def _exit_batch(
     batch: Sequence[Any], error: BaseException | None, report: Callable[[BaseException], None]
 ) -> BaseException | None:
-    """Exit the sync context managers of `batch` in order, in one pool job."""
-    for cm in batch:
+    """Resume the sync generators of `batch` in order, in one pool job."""
+    for gen in batch:
         try:
-            _exit_sync(cm, error)
+            _exit_sync(gen, error)
         except Exception as exc:
             if exc is not error:
                 report(exc)
@@ -71,11 +98,11 @@ async def close_exits(
     new one a cleanup raised (each new one is also given to `report`)."""
     index = len(exits) - 1
     while index >= 0:
-        cm, is_async = exits[index]
+        gen, is_async = exits[index]
         if is_async:
             index -= 1
             try:
-                await _exit_async(cm, error)
+                await _exit_async(gen, error)
             except Exception as exc:
                 if exc is not error:
                     report(exc)
