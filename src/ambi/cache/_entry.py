@@ -19,7 +19,7 @@ _new_response = Response.__new__
 class Entry:
     """A response as stored: status, headers (with ETag and Vary), body, expiry (epoch s)."""
 
-    __slots__ = ("body", "etag", "expires", "headers", "status")
+    __slots__ = ("_control", "body", "etag", "expires", "headers", "own_control", "status")
 
     def __init__(
         self, status: int, headers: list[tuple[str, str]], body: bytes, etag: str, expires: float
@@ -29,6 +29,23 @@ class Entry:
         self.body = body
         self.etag = etag
         self.expires = expires
+        #: the handler set Cache-Control itself: it is kept, none is added
+        self.own_control = any(k == "cache-control" for k, _ in headers)
+        self._control: tuple[int, str] = (0, "")
+
+    def control(self, max_age: int | None, private: bool) -> str | None:
+        """The `Cache-Control` to add: `max-age` is `max_age` when given, else the seconds
+        the entry has left."""
+        if self.own_control:
+            return None
+        now = int(time.time())
+        second, text = self._control
+        if second != now:
+            # PERF: one string per entry per second, not per hit (bench_cache.py).
+            left = max(0, int(self.expires - now)) if max_age is None else max_age
+            text = f"private, max-age={left}" if private else f"max-age={left}"
+            self._control = (now, text)
+        return text
 
     def encode(self) -> bytes:
         """`[status, expires, etag, [name, value, ...]]` as JSON, a newline, the body (JSON
@@ -73,13 +90,6 @@ def normalise_query(query: str) -> str:
     decoded = parse_qsl(query, keep_blank_values=True)
     decoded.sort(key=lambda pair: pair[0])
     return urlencode(decoded, quote_via=quote)
-
-
-def cache_control(entry_expires: float, max_age: int | None, private: bool) -> str:
-    """`max-age`: `max_age` when given, else the seconds the entry has left."""
-    if max_age is None:
-        max_age = max(0, round(entry_expires - time.time()))
-    return f"private, max-age={max_age}" if private else f"max-age={max_age}"
 
 
 def response_of(entry: Entry, control: str | None) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import types
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,7 +18,14 @@ from ..exceptions import ConfigurationError, StoreError
 from ..http import Request
 from ..stores import MemoryStore, Store, TagStamp
 from ._flight import Flights, SyncFlights
-from ._registry import default_store, key_name, store_failed, tag_name, track
+from ._registry import (
+    default_store,
+    key_name,
+    release_outside_apps,
+    store_failed,
+    tag_name,
+    track,
+)
 from ._spec import CacheSpec
 
 _UNSET: Any = object()
@@ -87,6 +95,20 @@ class _Keys:
         return key, tags
 
 
+def _return_type(fn: Callable[..., Any]) -> Any:
+    """`fn`'s return annotation, resolved (and only it: the parameters may name types
+    that cannot be resolved here)."""
+    target = inspect.unwrap(fn)
+    annotation = inspect.get_annotations(target).get("return", Any)
+    if not isinstance(annotation, str):
+        return annotation
+    holder = types.SimpleNamespace(__annotations__={"return": annotation})
+    try:
+        return typing.get_type_hints(holder, globalns=getattr(target, "__globals__", {}))["return"]
+    except (NameError, TypeError, SyntaxError) as exc:
+        raise ConfigurationError(f"@cache: cannot resolve {fn!r}'s return type: {exc}") from exc
+
+
 class _Codec:
     """Values as JSON bytes: rebuilt through the return annotation (a model comes back a
     model); without one, only values that JSON gives back unchanged are cached."""
@@ -99,12 +121,7 @@ class _Codec:
 
     def adapter(self) -> TypeAdapter[Any] | None:
         if self._adapter is _UNSET:
-            try:
-                hint = typing.get_type_hints(self.fn).get("return", Any)
-            except (NameError, TypeError) as exc:
-                raise ConfigurationError(
-                    f"@cache: cannot resolve {self.fn!r}'s return type: {exc}"
-                ) from exc
+            hint = _return_type(self.fn)
             self._adapter = None if hint is Any else TypeAdapter(hint)
         return self._adapter
 
@@ -131,19 +148,28 @@ class _Codec:
 
 @smartasync
 async def _get(store: Store, key: str) -> bytes | None:
-    return await store.get(key)
+    try:
+        return await store.get(key)
+    finally:
+        await release_outside_apps(store)
 
 
 @smartasync
 async def _stamp(store: Store, tags: Sequence[str]) -> TagStamp:
-    return await store.tag_stamp(tags)
+    try:
+        return await store.tag_stamp(tags)
+    finally:
+        await release_outside_apps(store)
 
 
 @smartasync
 async def _set(
     store: Store, key: str, value: bytes, *, ttl: float, tags: list[str], stamp: Any
 ) -> bool:
-    return await store.set(key, value, ttl, tags=tags, stamp=stamp)
+    try:
+        return await store.set(key, value, ttl, tags=tags, stamp=stamp)
+    finally:
+        await release_outside_apps(store)
 
 
 def _sync_get(store: Store, key: str) -> bytes | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..bridge import smartasync
 from ..exceptions import ConfigurationError, StoreError
+from ..execution import engine_for_loop
 from ..stores import MemoryStore, Store, resolve_store
 
 if TYPE_CHECKING:
@@ -54,7 +56,7 @@ class AppCache:
             raise ConfigurationError(
                 "enable_cache() after the app served cached routes: call it before serving"
             )
-        self._store = resolve_store(store)
+        self._store = track(resolve_store(store))  # invalidate() reaches it from now on
 
     def store_for(self, own: Store | None) -> Store:
         """The store of a route: its own, or the app's (an in-memory one by default)."""
@@ -121,9 +123,19 @@ async def invalidate(
         except StoreError as exc:
             logger.error("cache invalidation of %s failed on %r: %s", names, target, exc)
             failures.append(exc)
+        finally:
+            await release_outside_apps(target)
     if failures:
         raise failures[0]
     return removed
+
+
+async def release_outside_apps(store: Store) -> None:
+    """Close what `store` opened on the running loop unless an app serves on it (which
+    closes its stores at shutdown): a script's or a plain thread's loop is not told when
+    it ends, and connections left on it would leak."""
+    if engine_for_loop(asyncio.get_running_loop()) is None:
+        await store.close()
 
 
 def tag_name(tag: str) -> str:

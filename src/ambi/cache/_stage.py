@@ -12,13 +12,12 @@ import orjson
 
 from ..exceptions import ConfigurationError, StoreError
 from ..execution import Invoker
-from ..http import Headers, Request, Response
+from ..http import Request, Response
 from ..routing import parse_template
-from ..stores import Store, TagStamp
+from ..stores import MemoryStore, Store, TagStamp
 from ._entry import (
     CACHEABLE_STATUS,
     Entry,
-    cache_control,
     etag_for,
     etag_matches,
     normalise_query,
@@ -35,6 +34,11 @@ if TYPE_CHECKING:
 
 Next = Callable[[Request], Awaitable[Response]]
 Stage = Callable[[Request, Next], Awaitable[Response]]
+
+_GET_HEAD = frozenset({"GET", "HEAD"})
+#: Decoded entries kept per route (small bodies only), see `RouteCache._decoded`.
+MEMO_ENTRIES = 64
+MEMO_BODY = 64 * 1024
 
 _send_asgi = Response.send_asgi
 _send_rsgi = Response.send_rsgi
@@ -84,82 +88,118 @@ def _storable(response: Response) -> bool:
 class RouteCache:
     """The stage of one `@cache` route."""
 
-    __slots__ = ("config", "flights", "key", "spec", "store", "vary")
+    __slots__ = ("config", "flights", "key", "memo", "memory", "spec", "store", "vary", "wanted")
 
     def __init__(self, spec: CacheSpec, config: AppCache, key: Invoker | None) -> None:
         self.spec = spec
         self.config = config
         self.key = key
         self.store: Store | None = None  # resolved on the first request (enable_cache order)
+        self.memory: MemoryStore | None = None
+        self.memo: dict[str, tuple[bytes, Entry]] = {}
         self.flights: Flights[Entry] = Flights()
-        names = [*spec.vary, *CREDENTIAL_HEADERS]
-        self.vary = ", ".join(n.title() for n in names)
+        self.vary = ", ".join(n.title() for n in (*spec.vary, *CREDENTIAL_HEADERS))
+        self.wanted = frozenset({*CREDENTIAL_HEADERS, "if-none-match", *spec.vary})
 
     async def __call__(self, request: Request, call_next: Next) -> Response:
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in _GET_HEAD:
             return await call_next(request)
-        headers = request.headers
+        # PERF: one pass over the raw headers for the few this stage reads, instead of
+        # building the request's header index (bench_cache.py).
+        wanted = self.wanted
+        found: dict[str, str] = {}
+        for header, value in request.raw_headers:
+            if header in wanted:
+                found[header] = f"{found[header]}\n{value}" if header in found else value
         spec = self.spec
-        if not spec.private and ("authorization" in headers or "cookie" in headers):
+        if not spec.private and ("authorization" in found or "cookie" in found):
             return await call_next(request)  # never shared between users: not cached
-        key, name = await self._key(request, headers)
+        own_key = self.key
+        if own_key is None:
+            key, name = self._path_key(request)
+        else:
+            key, name = await self._own_key(own_key, request)
+        if spec.vary or spec.private:
+            key += self._key_suffix(found)
         store = self.store or self._resolve()
-        try:
-            raw = await store.get(key)
-        except StoreError as exc:
-            store_failed(store, "lookup", exc)
-            raw = None
+        memory = self.memory
+        if memory is not None:
+            raw = memory.get_now(key)  # PERF: no coroutine for the in-memory store
+        else:
+            try:
+                raw = await store.get(key)
+            except StoreError as exc:
+                store_failed(store, "lookup", exc)
+                raw = None
         if raw is not None:
-            return self._answer(Entry.decode(raw), headers)
-        return await self._fill(request, call_next, key, name, store)
+            return self._answer(self._decoded(key, raw), found.get("if-none-match"))
+        return await self._fill(request, call_next, key, name, found)
 
     def _resolve(self) -> Store:
-        self.store = self.config.store_for(self.spec.store)
-        return self.store
+        self.store = store = self.config.store_for(self.spec.store)
+        if type(store) is MemoryStore:
+            self.memory = store
+        return store
 
-    async def _key(self, request: Request, headers: Headers) -> tuple[str, str]:
-        """The store key and the entry's name (for `invalidate(key=)`). Parts whose text
-        could run into the next one are length-prefixed or JSON, so no two requests that
-        differ share a key."""
+    def _decoded(self, key: str, raw: bytes) -> Entry:
+        """The entry in `raw`. PERF: a MemoryStore hands back the bytes object it holds, so
+        an entry is decoded once and found again by that object's identity."""
+        if self.memory is None or len(raw) > MEMO_BODY:
+            return Entry.decode(raw)
+        memo = self.memo
+        seen = memo.get(key)
+        if seen is not None and seen[0] is raw:
+            return seen[1]
+        entry = Entry.decode(raw)
+        if len(memo) >= MEMO_ENTRIES:
+            memo.clear()
+        memo[key] = (raw, entry)
+        return entry
+
+    @staticmethod
+    def _path_key(request: Request) -> tuple[str, str]:
+        """The store key and the entry's name (for `invalidate(key=)`): path and ordered
+        query. The path is length-prefixed: its text cannot run into what follows."""
+        path = request.path
+        query = normalise_query(request.query_string)
+        name = f"{path}?{query}" if query else path
+        return f"http:{len(path)}:{name}", name
+
+    @staticmethod
+    async def _own_key(own_key: Invoker, request: Request) -> tuple[str, str]:
+        name = await own_key(request)
+        if not isinstance(name, str):
+            raise TypeError(f"@cache key function returned {type(name).__name__}, not str")
+        return f"http:={name}", name
+
+    def _key_suffix(self, found: dict[str, str]) -> str:
+        """The vary headers' values (as JSON: no value can run into the next) and, for
+        private routes, a hash of the credentials."""
         spec = self.spec
-        if self.key is not None:
-            name = await self.key(request)
-            if not isinstance(name, str):
-                raise TypeError(f"@cache key function returned {type(name).__name__}, not str")
-            key = f"http:={name}"
-        else:
-            path = request.path
-            query = normalise_query(request.query_string)
-            name = f"{path}?{query}" if query else path
-            key = f"http:{len(path)}:{name}"
+        suffix = ""
         if spec.vary:
-            key += "#" + orjson.dumps([headers.get(h) for h in spec.vary]).decode()
+            suffix = "#" + orjson.dumps([found.get(h) for h in spec.vary]).decode()
         if spec.private:
-            credential = f"{headers.get('authorization', '')}\n{headers.get('cookie', '')}"
-            key += "@" + hashlib.sha256(credential.encode()).hexdigest()
-        return key, name
+            credential = f"{found.get('authorization', '')}\r{found.get('cookie', '')}"
+            suffix += "@" + hashlib.sha256(credential.encode()).hexdigest()
+        return suffix
 
-    def _control(self, entry: Entry) -> str | None:
-        if any(k == "cache-control" for k, _ in entry.headers):
-            return None  # the handler said it
-        return cache_control(entry.expires, self.spec.max_age, self.spec.private)
-
-    def _answer(self, entry: Entry, headers: Headers) -> Response:
-        control = self._control(entry)
-        match = headers.get("if-none-match")
-        if match is not None and etag_matches(match, entry.etag):
+    def _answer(self, entry: Entry, if_none_match: str | None) -> Response:
+        control = entry.control(self.spec.max_age, self.spec.private)
+        if if_none_match is not None and etag_matches(if_none_match, entry.etag):
             return not_modified(entry, control)
         return response_of(entry, control)
 
     async def _fill(
-        self, request: Request, call_next: Next, key: str, name: str, store: Store
+        self, request: Request, call_next: Next, key: str, name: str, found: dict[str, str]
     ) -> Response:
         leader, future = self.flights.join(key)
         if not leader and future is not None:
             shared = await asyncio.shield(future)
             if shared is not None:
-                return self._answer(shared, request.headers)
+                return self._answer(shared, found.get("if-none-match"))
             return await call_next(request)  # the leader had nothing to share
+        store = self.store or self._resolve()
         entry: Entry | None = None
         try:
             tags = [tag_name(t.render(request.path_params)) for t in self.spec.tags]
@@ -170,7 +210,7 @@ class RouteCache:
             if entry is None:
                 return response
             await self._store(store, key, entry, tags, stamp)
-            answer = self._answer(entry, request.headers)
+            answer = self._answer(entry, found.get("if-none-match"))
             if answer.status_code == 304:
                 return answer
             return self._decorate(response, entry)
@@ -220,7 +260,7 @@ class RouteCache:
         headers = response.headers
         headers["etag"] = entry.etag
         headers["vary"] = next(v for k, v in entry.headers if k == "vary")
-        control = self._control(entry)
+        control = entry.control(self.spec.max_age, self.spec.private)
         if control is not None:
             headers["cache-control"] = control
         return response
