@@ -240,4 +240,4 @@ def test_the_app_store_is_used(client_for: ClientFor) -> None:
     app.enable_cache(store)
     app.get("/r")(cache(ttl=60)(lambda: 1))
     client_for(app).get("/r")
-    assert len(store) == 1
+    assert store.entries == 1

@@ -18,7 +18,7 @@ async def test_evicts_the_least_recently_used_entry() -> None:
     await store.get("a")  # now b is the least recently used
     await store.set("d", b"x")
     assert [await store.get(k) for k in "abcd"] == [b"x", None, b"x", b"x"]
-    assert len(store) == 3
+    assert store.entries == 3
 
 
 async def test_bounded_in_bytes() -> None:
@@ -87,7 +87,7 @@ def test_sync_methods_from_many_threads() -> None:
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(8)))
-    assert len(store) == 0
+    assert store.entries == 0
     assert store.size_bytes == 0
     assert not store._tags
 

@@ -56,12 +56,14 @@ class AppCache:
             raise ConfigurationError(
                 "enable_cache() after the app served cached routes: call it before serving"
             )
-        self._store = track(resolve_store(store))  # invalidate() reaches it from now on
+        resolved = self._store = track(resolve_store(store))  # invalidate() reaches it now
+        if resolved not in self.used:
+            self.used.append(resolved)
 
     def store_for(self, own: Store | None) -> Store:
         """The store of a route: its own, or the app's (an in-memory one by default)."""
         self.fixed = True
-        store = own or self._store
+        store = own if own is not None else self._store
         if store is None:
             store = self._store = MemoryStore()
         if store not in self.used:
@@ -131,11 +133,15 @@ async def invalidate(
 
 
 async def release_outside_apps(store: Store) -> None:
-    """Close what `store` opened on the running loop unless an app serves on it (which
-    closes its stores at shutdown): a script's or a plain thread's loop is not told when
-    it ends, and connections left on it would leak."""
-    if engine_for_loop(asyncio.get_running_loop()) is None:
-        await store.close()
+    """Close what `store` opened on the running loop unless the app serving on this loop
+    uses it (that app closes it at shutdown). Nothing else would: a script's or a plain
+    thread's loop, or another app's, is not told when it ends."""
+    engine = engine_for_loop(asyncio.get_running_loop())
+    if engine is not None:
+        for app, config in list(_apps.items()):
+            if app.engine is engine and store in config.used:
+                return
+    await store.close()
 
 
 def tag_name(tag: str) -> str:

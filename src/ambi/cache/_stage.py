@@ -121,7 +121,7 @@ class RouteCache:
             key, name = await self._own_key(own_key, request)
         if spec.vary or spec.private:
             key += self._key_suffix(found)
-        store = self.store or self._resolve()
+        store = self.store if self.store is not None else self._resolve()
         memory = self.memory
         if memory is not None:
             raw = memory.get_now(key)  # PERF: no coroutine for the in-memory store
@@ -199,7 +199,7 @@ class RouteCache:
             if shared is not None:
                 return self._answer(shared, found.get("if-none-match"))
             return await call_next(request)  # the leader had nothing to share
-        store = self.store or self._resolve()
+        store = self.store if self.store is not None else self._resolve()
         entry: Entry | None = None
         try:
             tags = [tag_name(t.render(request.path_params)) for t in self.spec.tags]

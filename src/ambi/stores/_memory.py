@@ -54,7 +54,9 @@ class MemoryStore(Store):
     def __repr__(self) -> str:
         return f"MemoryStore(max_entries={self.max_entries}, max_bytes={self.max_bytes})"
 
-    def __len__(self) -> int:
+    @property
+    def entries(self) -> int:
+        """How many entries it holds now (expired ones included until touched)."""
         return len(self._data)
 
     @property
