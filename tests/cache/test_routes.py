@@ -112,6 +112,13 @@ def test_vary_headers_are_part_of_the_key(
     assert client.get("/greet", headers={"accept-language": "fr"}).json()["run"] == 1
     assert client.get("/greet").json() == {"lang": None, "run": 3}
 
+    def declared() -> Any:
+        return Response(str(counter.run()), headers={"vary": "accept-language, Cookie"})
+
+    app.get("/declared")(cache(ttl=60, vary=["accept-language"])(make_handler(declared)))
+    assert client.get("/declared").text == client.get("/declared").text  # stored
+    assert client.get("/declared").headers["vary"] == "Accept-Language, Authorization, Cookie"
+
 
 def _whoami(counter: Counter) -> Callable[..., Any]:
     def whoami(request: Request) -> Any:
@@ -254,6 +261,9 @@ def test_what_is_not_stored(app: App, client_for: ClientFor, make_handler: MakeH
     def vary_all() -> Any:
         return Response(str(counter.run()), headers={"vary": "*"})
 
+    def vary_other() -> Any:
+        return Response(str(counter.run()), headers={"vary": "Accept-Encoding"})
+
     def created() -> Any:
         return {"run": counter.run()}, 201
 
@@ -266,6 +276,7 @@ def test_what_is_not_stored(app: App, client_for: ClientFor, make_handler: MakeH
         "/no-store": no_store,
         "/private": private,
         "/vary-all": vary_all,
+        "/vary-other": vary_other,
         "/created": created,
         "/streamed": streamed,
     }

@@ -22,8 +22,9 @@ How a cached route answers
   another. With `private=True` such requests are cached too, keyed by a hash of those two
   headers: each credential has its own entries, sent with `Cache-Control: private`.
 - What is stored: 200, 203 and 204 responses whose body is in memory (not streamed, not a
-  file), without `Set-Cookie`, `Vary: *`, `Cache-Control: no-store` (or `private`, unless
-  the route is private), and not when the handler changed `request.session`.
+  file), without `Set-Cookie`, without a `Vary` naming a header the key does not hold
+  (declare it in `vary=`), without `Cache-Control: no-store` (or `private`, unless the
+  route is private), and not when the handler changed `request.session`.
 - Sent with every cacheable response: a strong `ETag` (hash of the body, unless the handler
   set one), `Cache-Control: max-age=<seconds left>` (`max_age=` to fix it; a handler's own
   `Cache-Control` is kept), `Vary` naming the vary headers plus `Authorization, Cookie`.

@@ -239,8 +239,11 @@ class RouteCache:
         if not _storable(response):
             return None
         headers = response.headers
-        if "set-cookie" in headers or headers.get("vary", "").strip() == "*":
+        if "set-cookie" in headers:
             return None
+        vary = headers.get("vary")
+        if vary is not None and not self._keyed_by(vary):
+            return None  # it varies on a header the key does not hold (or on anything: *)
         control = headers.get("cache-control", "").lower()
         if "no-store" in control or ("private" in control and not self.spec.private):
             return None
@@ -250,16 +253,20 @@ class RouteCache:
         etag = headers.get("etag") or etag_for(response.body)
         items = [(k, v) for k, v in headers.items_list if k not in ("etag", "vary")]
         items.append(("etag", etag))
-        vary = headers.get("vary")
-        items.append(("vary", f"{vary}, {self.vary}" if vary else self.vary))
+        items.append(("vary", self.vary))
         expires = time.time() + self.spec.ttl
         return Entry(response.status_code, items, response.body, etag, expires)
+
+    def _keyed_by(self, vary: str) -> bool:
+        """Whether the key holds every header a response's `Vary` names."""
+        names = {name.strip().lower() for name in vary.split(",")} - {""}
+        return names <= self.wanted and "if-none-match" not in names
 
     def _decorate(self, response: Response, entry: Entry) -> Response:
         """The leader's own response, with what a hit would carry."""
         headers = response.headers
         headers["etag"] = entry.etag
-        headers["vary"] = next(v for k, v in entry.headers if k == "vary")
+        headers["vary"] = self.vary
         control = entry.control(self.spec.max_age, self.spec.private)
         if control is not None:
             headers["cache-control"] = control
