@@ -84,9 +84,8 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Store | None]
     elif request.param == "memory":
         yield MemoryStore()
     else:
-        store = RedisStore(
-            request.getfixturevalue("redis_url"), prefix=f"ambi-test:{uuid.uuid4().hex}:"
-        )
+        url = request.getfixturevalue("redis_url")
+        store = RedisStore(url, prefix=f"ambi-test:{uuid.uuid4().hex}:", timeout=5)
         yield store
         await store.clear()
         await store.close()

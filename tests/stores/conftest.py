@@ -34,7 +34,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         yield MemoryStore()
         return
     url = request.getfixturevalue("redis_url")
-    redis_store = RedisStore(url, prefix=f"ambi-test:{uuid.uuid4().hex}:")
+    # A generous timeout: these tests are about behaviour, on a machine that may be busy.
+    redis_store = RedisStore(url, prefix=f"ambi-test:{uuid.uuid4().hex}:", timeout=5)
     try:
         yield redis_store
     finally:

@@ -24,7 +24,7 @@ def _prefix() -> str:
 
 @pytest.fixture
 async def redis_store(redis_url: str) -> AsyncIterator[RedisStore]:
-    store = RedisStore(redis_url, prefix=_prefix())
+    store = RedisStore(redis_url, prefix=_prefix(), timeout=5)
     yield store
     await store.clear()
     await store.close()
@@ -44,7 +44,7 @@ async def test_keys_live_under_the_prefix(redis_store: RedisStore, redis_url: st
     client = redis_store.client()
     assert await client.get(redis_store.prefix + "k") == b"v"
     assert redis_store.key("k") == redis_store.prefix + "k"
-    other = RedisStore(redis_url, prefix=_prefix())
+    other = RedisStore(redis_url, prefix=_prefix(), timeout=5)
     await other.set("k", b"other")
     await redis_store.clear()  # only its own keys
     assert await other.get("k") == b"other"
