@@ -90,22 +90,28 @@ def test_invalidate_by_key_is_the_path_with_an_ordered_query(client_for: ClientF
     assert client.get("/search?q=x&page=3").json()["run"] == 2
 
 
-def test_a_tag_naming_no_path_parameter_fails_at_registration() -> None:
+# The cache stage is put in when the app starts (`freeze()`): route mistakes raise there.
+
+
+def test_a_tag_naming_no_path_parameter_fails_at_startup() -> None:
     app = App()
+    app.get("/items")(cache(ttl=60, tags=["item:{item_id}"])(lambda: None))
     with pytest.raises(ConfigurationError, match="item_id"):
-        app.get("/items")(cache(ttl=60, tags=["item:{item_id}"])(lambda: None))
+        app.freeze()
 
 
-def test_cache_on_a_route_without_get_fails_at_registration() -> None:
+def test_cache_on_a_route_without_get_fails_at_startup() -> None:
     app = App()
+    app.post("/items")(cache(ttl=60)(lambda: None))
     with pytest.raises(ConfigurationError, match="GET and HEAD"):
-        app.post("/items")(cache(ttl=60)(lambda: None))
+        app.freeze()
 
 
-def test_cache_with_run_process_fails_at_registration() -> None:
+def test_cache_with_run_process_fails_at_startup() -> None:
     app = App()
+    app.get("/x", run="process")(cache(ttl=60)(_module_level))
     with pytest.raises(ConfigurationError, match="process"):
-        app.get("/x", run="process")(cache(ttl=60)(_module_level))
+        app.freeze()
 
 
 def _module_level() -> int:
