@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from ambi import ConfigurationError, cache, invalidate
-from ambi.stores import MemoryStore
+from ambi import ConfigurationError, StoreError, cache, invalidate
+from ambi.stores import MemoryStore, RedisStore, TagStamp
 
 
 class User(BaseModel):
@@ -233,3 +235,123 @@ def test_cache_twice_and_generators_are_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="generator"):
         cache(gen)
+
+
+class _Down(MemoryStore):
+    """Fails every command, as an unreachable Redis does."""
+
+    async def get(self, key: str) -> bytes | None:
+        raise StoreError("down")
+
+    def get_now(self, key: str) -> bytes | None:
+        raise StoreError("down")
+
+    def tag_stamp_now(self, tags: Sequence[str]) -> TagStamp:
+        raise StoreError("down")
+
+    async def tag_stamp(self, tags: Sequence[str]) -> TagStamp:
+        raise StoreError("down")
+
+
+async def test_a_failing_store_runs_functions_uncached(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[int] = []
+    store = _Down()
+
+    @cache(ttl=60, store=store)
+    def sync_f(a: int) -> int:
+        calls.append(a)
+        return a
+
+    @cache(ttl=60, store=store)
+    async def async_f(a: int) -> int:
+        calls.append(a)
+        return a
+
+    caplog.set_level(logging.WARNING, "ambi.cache")
+    assert [sync_f(1), sync_f(1), await async_f(2), await async_f(2)] == [1, 1, 2, 2]
+    assert calls == [1, 1, 2, 2]
+    assert "serving uncached" in caplog.text
+
+
+def test_sync_functions_on_redis_through_the_bridge(redis_url: str) -> None:
+    store = RedisStore(redis_url, prefix=f"ambi-test:{uuid.uuid4().hex}:", timeout=5)
+    calls: list[int] = []
+
+    @cache(ttl=60, tags=["squares"], store=store)
+    def square(a: int) -> int:
+        calls.append(a)
+        return a * a
+
+    assert [square(3), square(3), square(4)] == [9, 9, 16]
+    assert calls == [3, 4]
+    assert invalidate(tags=["squares"], store=store) == 2
+    assert square(3) == 9
+    assert calls == [3, 4, 3]
+
+    async def clean() -> None:
+        await store.clear()
+        await store.close()
+
+    asyncio.run(clean())
+
+
+async def test_async_functions_on_redis(redis_url: str) -> None:
+    store = RedisStore(redis_url, prefix=f"ambi-test:{uuid.uuid4().hex}:", timeout=5)
+    calls: list[int] = []
+
+    @cache(ttl=60, store=store)
+    async def double(a: int) -> int:
+        calls.append(a)
+        return a * 2
+
+    try:
+        assert [await double(3), await double(3)] == [6, 6]
+        assert calls == [3]
+    finally:
+        await store.clear()
+        await store.close()
+
+
+def test_a_handler_function_called_directly_runs_uncached() -> None:
+    calls: list[int] = []
+
+    @cache(ttl=60)
+    async def handler(request):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return len(calls)
+
+    assert asyncio.run(handler(None)) == 1
+    assert asyncio.run(handler(None)) == 2
+
+
+def test_a_return_annotation_that_cannot_be_resolved() -> None:
+    @cache(ttl=60, store=MemoryStore())
+    def f() -> Missing:  # type: ignore[name-defined]  # noqa: F821
+        return 1
+
+    with pytest.raises(ConfigurationError, match="return type"):
+        f()
+
+
+def test_a_key_function_must_give_a_string() -> None:
+    @cache(ttl=60, key=lambda: 3, store=MemoryStore())  # type: ignore[arg-type, return-value]
+    def f() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match="not str"):
+        f()
+
+
+def test_long_arguments_are_keyed_by_their_hash() -> None:
+    store = MemoryStore()
+    calls: list[int] = []
+
+    @cache(ttl=60, store=store)
+    def total(values: list[int]) -> int:
+        calls.append(1)
+        return sum(values)
+
+    big = list(range(500))
+    assert total(big) == total(list(big))
+    assert calls == [1]
+    assert all(len(key) < 200 for key in store._data)
