@@ -15,6 +15,8 @@ import pytest
 from ambi import (
     App,
     ConfigurationError,
+    Depends,
+    Header,
     HTTPException,
     Request,
     Response,
@@ -351,3 +353,36 @@ def test_a_cached_handler_still_answers_direct_calls() -> None:
 def test_bad_ttl_fails_at_decoration(ttl: Any) -> None:
     with pytest.raises(ConfigurationError, match="ttl"):
         cache(ttl=ttl)(lambda: None)
+
+
+def test_declared_header_parameters_are_part_of_the_key(
+    app: App, client_for: ClientFor, make_handler: MakeHandler
+) -> None:
+    counter = Counter()
+
+    def api_key(x_api_key: str = Header("anonymous")) -> str:
+        return x_api_key
+
+    def report(key: str = Depends(api_key)) -> Any:
+        return {"for": key, "run": counter.run()}
+
+    app.get("/report")(cache(ttl=60)(make_handler(report)))
+    client = client_for(app)
+    assert client.get("/report", headers={"x-api-key": "k1"}).json() == {"for": "k1", "run": 1}
+    assert client.get("/report", headers={"x-api-key": "k2"}).json() == {"for": "k2", "run": 2}
+    assert client.get("/report").json() == {"for": "anonymous", "run": 3}
+    response = client.get("/report", headers={"x-api-key": "k1"})
+    assert response.json() == {"for": "k1", "run": 1}
+    assert response.headers["vary"] == "X-Api-Key, Authorization, Cookie"
+
+
+def test_cache_on_a_route_reading_a_body_fails_at_startup() -> None:
+    app = App()
+
+    @app.get("/search")
+    @cache(ttl=60)
+    def search(query: dict[str, Any]) -> Any:
+        return query
+
+    with pytest.raises(ConfigurationError, match="body"):
+        app.freeze()

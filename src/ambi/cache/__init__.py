@@ -11,12 +11,16 @@
 
 How a cached route answers
 --------------------------
-- It runs as a stage of the route, before parameter validation: a hit runs neither the
-  validation nor the handler (nor its thread-pool hop).
+- It runs as a stage of the route (`StageOrder.CACHE`: after rate limits, authentication
+  and guards, before the body is read): a hit runs neither the validation, nor the
+  dependencies, nor the handler (nor its thread-pool hop).
 - Key: the path, the query string with its parameters ordered by name (so `?b=2&a=1` and
   `?a=1&b=2` share an entry; repeats of one name keep their order), and the values of the
-  `vary=[...]` headers; or, with `key=`, the name `key(request)` gives. GET and HEAD share
-  entries.
+  `vary=[...]` headers and of every header the handler or its dependencies declare as a
+  parameter (`Header()`); or, with `key=`, the name `key(request)` gives, instead of path
+  and query. GET and HEAD share entries. A dependency that reads `request.headers` itself
+  is not seen: name those headers in `vary=`. A route that reads a body cannot be cached
+  (the body is not in the key): `ConfigurationError` at startup.
 - Who gets an entry: a request carrying `Authorization` or a `Cookie` is **never answered
   from the cache and never stored** (the default), so one user's response cannot reach
   another. With `private=True` such requests are cached too, keyed by a hash of those two

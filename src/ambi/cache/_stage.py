@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .._signature import HandlerPlan
+from .._signature._sources import model_keys
 from ..exceptions import ConfigurationError, StoreError
 from ..execution import Invoker
 from ..http import Request, Response
@@ -72,7 +74,32 @@ def cache_stage(compiled: CompiledRoute, app: App) -> Stage | None:
             f"{where}: @cache tags name {', '.join(sorted(missing))}, which the path does not have"
         )
     key = None if spec.key is None else Invoker(spec.key, app.engine, "inline")
-    return RouteCache(spec, app_cache(app), key)
+    if route.options.get("stream_body") or compiled.plan.body_params or compiled.plan.reads_form:
+        raise ConfigurationError(
+            f"{where}: @cache on a route that reads a request body: the body is not part of "
+            "the cache key"
+        )
+    vary = tuple(dict.fromkeys((*spec.vary, *_headers_read(compiled.plan, where))))
+    return RouteCache(spec, app_cache(app), key, vary)
+
+
+def _headers_read(plan: HandlerPlan, where: str) -> list[str]:
+    """The headers the handler and its dependencies declare as parameters: part of the key
+    (credentials apart: those never reach a shared entry, or are keyed when private)."""
+    names: list[str] = []
+    for param in plan.params:
+        if param.source != "header":
+            continue
+        if not param.is_model:
+            names.append(param.key.lower())
+            continue
+        if param.annotation.model_config.get("extra") == "forbid":
+            raise ConfigurationError(
+                f"{where}: @cache cannot key a header model that forbids extra headers (it "
+                "reads every header)"
+            )
+        names += [wire.lower() for _, wire, _ in model_keys(param.annotation, param.marker)]
+    return [name for name in names if name not in CREDENTIAL_HEADERS]
 
 
 def _storable(response: Response) -> bool:
@@ -88,9 +115,22 @@ def _storable(response: Response) -> bool:
 class RouteCache:
     """The stage of one `@cache` route."""
 
-    __slots__ = ("config", "flights", "key", "memo", "memory", "spec", "store", "vary", "wanted")
+    __slots__ = (
+        "config",
+        "flights",
+        "key",
+        "memo",
+        "memory",
+        "spec",
+        "store",
+        "vary",
+        "vary_names",
+        "wanted",
+    )
 
-    def __init__(self, spec: CacheSpec, config: AppCache, key: Invoker | None) -> None:
+    def __init__(
+        self, spec: CacheSpec, config: AppCache, key: Invoker | None, vary: tuple[str, ...]
+    ) -> None:
         self.spec = spec
         self.config = config
         self.key = key
@@ -98,8 +138,10 @@ class RouteCache:
         self.memory: MemoryStore | None = None
         self.memo: dict[str, tuple[bytes, Entry]] = {}
         self.flights: Flights[Entry] = Flights()
-        self.vary = ", ".join(n.title() for n in (*spec.vary, *CREDENTIAL_HEADERS))
-        self.wanted = frozenset({*CREDENTIAL_HEADERS, "if-none-match", *spec.vary})
+        #: the request headers in the key: `vary=` and the header parameters
+        self.vary_names = vary
+        self.vary = ", ".join(n.title() for n in (*vary, *CREDENTIAL_HEADERS))
+        self.wanted = frozenset({*CREDENTIAL_HEADERS, "if-none-match", *vary})
 
     async def __call__(self, request: Request, call_next: Next) -> Response:
         if request.method not in _GET_HEAD:
@@ -119,7 +161,7 @@ class RouteCache:
             key, name = self._path_key(request)
         else:
             key, name = await self._own_key(own_key, request)
-        if spec.vary or spec.private:
+        if self.vary_names or spec.private:
             key += self._key_suffix(found)
         store = self.store if self.store is not None else self._resolve()
         memory = self.memory
@@ -177,8 +219,8 @@ class RouteCache:
         private routes, a hash of the credentials."""
         spec = self.spec
         suffix = ""
-        if spec.vary:
-            suffix = "#" + orjson.dumps([found.get(h) for h in spec.vary]).decode()
+        if self.vary_names:
+            suffix = "#" + orjson.dumps([found.get(h) for h in self.vary_names]).decode()
         if spec.private:
             credential = f"{found.get('authorization', '')}\r{found.get('cookie', '')}"
             suffix += "@" + hashlib.sha256(credential.encode()).hexdigest()
