@@ -72,3 +72,26 @@ def client_for(interface: str) -> Iterator[Callable[[App], TestClient]]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_answers() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1.0) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The loopback Redis (db 0) for tests of Redis-backed features; they skip when it does
+    not answer. Tests keep their keys under a prefix of their own."""
+    if not _redis_answers():
+        pytest.skip("Redis is not answering on 127.0.0.1:6379")
+    return REDIS_URL

@@ -278,6 +278,7 @@ def test_public_api_is_pinned() -> None:
             "SignatureError",
             "State",
             "StaticFiles",
+            "StoreError",
             "StreamingResponse",
             "UploadFile",
             "WebSocket",
@@ -285,6 +286,8 @@ def test_public_api_is_pinned() -> None:
             "WebSocketException",
             "WebSocketState",
             "__version__",
+            "cache",
+            "invalidate",
             "run_sync",
             "smartasync",
         ]

@@ -67,7 +67,9 @@ def test_smoke_run_succeeds(tmp_path: Path) -> None:
     assert "| bare-rsgi |" in report
 
 
-@pytest.mark.parametrize("module", ["benchmarks.bench_pool", "benchmarks.bench_request"])
+@pytest.mark.parametrize(
+    "module", ["benchmarks.bench_pool", "benchmarks.bench_request", "benchmarks.bench_cache"]
+)
 def test_micro_benchmarks_run(module: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", module, "--quick"],

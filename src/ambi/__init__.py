@@ -3,6 +3,7 @@
 from .app import App
 from .background import BackgroundTasks
 from .bridge import run_sync, smartasync
+from .cache import cache, invalidate
 from .exceptions import (
     AmbiError,
     BridgeError,
@@ -13,6 +14,7 @@ from .exceptions import (
     ResponseValidationError,
     RouteConflictError,
     SignatureError,
+    StoreError,
     WebSocketDisconnect,
     WebSocketException,
 )
@@ -76,6 +78,7 @@ __all__ = [
     "SignatureError",
     "State",
     "StaticFiles",
+    "StoreError",
     "StreamingResponse",
     "UploadFile",
     "WebSocket",
@@ -83,6 +86,8 @@ __all__ = [
     "WebSocketException",
     "WebSocketState",
     "__version__",
+    "cache",
+    "invalidate",
     "run_sync",
     "smartasync",
 ]

@@ -20,6 +20,7 @@ from ._pipeline import (
 )
 from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
+from .cache import cache_stage
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
@@ -49,6 +50,8 @@ from .static import StaticFiles, StaticOptions
 
 if TYPE_CHECKING:
     from .background._current import Queue
+    from .sessions import SessionOptions
+    from .stores import Store
 
 logger = logging.getLogger("ambi.app")
 
@@ -184,7 +187,8 @@ class App(Router):
 
     def _stage_factories(self) -> tuple[StageFactory, ...]:
         """The features that may add a stage to a route's pipeline, outermost first."""
-        return tuple(factory for _, factory in sorted(self._stages, key=lambda s: s[0]))
+        stages = [*self._stages, (StageOrder.CACHE, cache_stage)]  # @cache on the endpoint
+        return tuple(factory for _, factory in sorted(stages, key=lambda s: s[0]))
 
     def freeze(self) -> None:
         """Put every route's pipeline together from the features now configured (run by
@@ -313,6 +317,26 @@ class App(Router):
         """Queue `fn(*args, **kwargs)` (sync or async) on the app task queue; return its id.
         Per-task options (`delay`, `max_retries`, `timeout`): `app.tasks.submit(...)`."""
         return self.tasks.add_task(fn, *args, **kwargs)
+
+    # Cache and sessions -------------------------------------------------------------------
+
+    def enable_cache(self, store: str | Store = "memory://") -> None:
+        """Where this app's `@cache` routes keep entries: a URL (`"redis://host:6379/0"`)
+        or a `Store`; by default an in-memory store of its own (see `ambi.cache`)."""
+        from .cache import app_cache
+
+        app_cache(self).set_store(store)
+
+    def enable_sessions(self, secret_key: str | bytes, **options: Unpack[SessionOptions]) -> None:
+        """`request.session`: signed-cookie sessions, or server-side ones in `store=`
+        (see `ambi.sessions`). The session layer is called around `dispatch`."""
+        from .sessions import SessionLayer
+
+        if isinstance(self.dispatch, SessionLayer):
+            raise ConfigurationError("sessions are already enabled on this app")
+        layer = SessionLayer(self.dispatch, secret_key, options)
+        self.add_event_handler("shutdown", layer.close)
+        self.dispatch = layer  # type: ignore[method-assign]
 
     # Serving ------------------------------------------------------------------------------
 

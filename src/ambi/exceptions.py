@@ -10,6 +10,8 @@ AmbiError
  +-- BridgeError                   smartasync / run_sync used where it cannot work
  +-- NoMatchFound                  `url_path_for(name, **params)` names no route that takes
  |                                 those parameters (also a LookupError)
+ +-- StoreError                    a state store (Redis...) is unreachable, timed out, or
+ |                                 refused a command; the cache fails open on it
  +-- ResponseValidationError       a handler's result does not match its response model
  |                                 (a server bug: logged, answered with a 500)
  +-- HTTPException                 becomes an HTTP response (status, detail, headers)
@@ -45,6 +47,7 @@ __all__ = [
     "ResponseValidationError",
     "RouteConflictError",
     "SignatureError",
+    "StoreError",
     "TargetError",
     "TaskQueueUnavailable",
     "WebSocketDisconnect",
@@ -78,6 +81,12 @@ class BridgeError(AmbiError):
 
 class NoMatchFound(AmbiError, LookupError):
     """`url_path_for(name, **params)`: no route or mount of that name takes those parameters."""
+
+
+class StoreError(AmbiError):
+    """A state store could not do what was asked: unreachable, timed out, or refused the
+    command (see `ambi.stores`). Callers decide: the response cache serves uncached, a
+    session answers 503."""
 
 
 class ResponseValidationError(AmbiError):

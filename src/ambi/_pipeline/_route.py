@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._signature import HandlerPlan, ResponseModel, compile_plan, compile_response_model
+from ..cache import route_handler
 from ..exceptions import ConfigurationError, SignatureError
 from ..execution import Engine, ExecutionKind, Invoker
 from ..http import Request, Response
@@ -137,7 +138,10 @@ class CompiledRoute:
         self.template = template
         self.label = where
         self.max_body_size = max_body_size
-        self.invoker = Invoker(definition.endpoint, engine, options.get("run", "auto"))
+        # A `@cache` endpoint is a wrapper: the route runs what it wraps (the cache stage
+        # answers hits before it).
+        handler = route_handler(definition.endpoint)
+        self.invoker = Invoker(handler, engine, options.get("run", "auto"))
         self._dependencies = (*dependencies, *options.get("dependencies", ()))
         self._overrides = overrides if overrides is not None else DependencyOverrides()
         self._overridden: tuple[int, DependencyRunner] | None = None

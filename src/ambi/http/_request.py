@@ -9,12 +9,13 @@ from urllib.parse import quote, unquote, urlsplit
 
 import orjson
 
-from ..exceptions import HTTPException
+from ..exceptions import ConfigurationError, HTTPException
 from ._headers import Headers, QueryParams, parse_cookies
 from ._multipart import FormData, parse_form
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..sessions import Session
 
 
 class BodySource(Protocol):
@@ -76,6 +77,7 @@ class Request:
         "_headers",
         "_json",
         "_query",
+        "_session",
         "_source",
         "_state",
         "app",
@@ -124,6 +126,7 @@ class Request:
         self._form: FormData | None = None
         self._state: State | None = None
         self._after: Any = None  # after-send work (ambi._pipeline.AfterResponse), if any
+        self._session: Session | None = None  # set by the session layer (ambi.sessions)
 
     # Parsed on first use ------------------------------------------------------------------
 
@@ -156,6 +159,16 @@ class Request:
             # Starlette's lifespan state: what the lifespan yielded, copied per request.
             self._state = State(**self.app.lifespan_state)
         return self._state
+
+    @property
+    def session(self) -> Session:
+        """The session (a mutable mapping), with `app.enable_sessions(...)`."""
+        session = self._session
+        if session is None:
+            raise ConfigurationError(
+                "request.session needs sessions: call app.enable_sessions(secret_key=...)"
+            )
+        return session
 
     @property
     def url(self) -> URL:
