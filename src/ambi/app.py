@@ -25,6 +25,9 @@ from .exceptions import ConfigurationError, HTTPException, RequestValidationErro
 from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
+from .middleware._app import MiddlewareMixin
+from .middleware._asgi import ASGIApp, build_asgi_entry, serve_rsgi
+from .middleware._chain import Next
 from .openapi import install_docs, openapi_document
 from .routing import (
     Matcher,
@@ -63,12 +66,17 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_WEBSOCKET_MAX_SIZE = 1024 * 1024
 
 
-class App(Router):
+class App(Router, MiddlewareMixin):
     """An ambi application: an ASGI 3 and an RSGI app, and a place to register routes.
 
     `def` and `async def` are equals everywhere: handlers, hooks and exception handlers are
     classified once, here at registration, by `ambi.execution`, and run where they belong.
+    Middleware (`ambi.middleware`) is registered here too and composed at startup.
     """
+
+    #: `await app.dispatch(request)` gives the response: the app middleware chain, then
+    #: routing and the route's pipeline. Set by `freeze()` (before it: freezes first).
+    dispatch: Next
 
     def __init__(
         self,
@@ -133,6 +141,8 @@ class App(Router):
         #: `listen()` and `ambi run` turn it on for the process they serve; off by default
         #: so that test suites starting many apps keep collecting normally.
         self.freeze_gc = False
+        self._init_middleware()
+        self.dispatch = self._dispatch_unfrozen
         install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
 
     # Registration -------------------------------------------------------------------------
@@ -197,6 +207,16 @@ class App(Router):
         for compiled in self._served:
             compiled.freeze(factories, self)
         self._frozen = True
+        self.dispatch = self._compose(self._route)
+        if self._asgi_middleware and self._asgi_entry is None:
+            self._asgi_entry = build_asgi_entry(self, self._serve_asgi)
+
+    async def _dispatch_unfrozen(self, request: Request) -> Response:
+        """A request before startup (a test client used without `with`): put the app
+        together first, so its stages and middleware apply from the first request on."""
+        if not self._frozen:
+            self.freeze()
+        return await self.dispatch(request)
 
     def mount(self, path: str, app: Any, *, name: str | None = None) -> None:
         """Hand the requests under `path` that no route matches to `app`: an ambi App,
@@ -340,7 +360,7 @@ class App(Router):
 
     # Serving ------------------------------------------------------------------------------
 
-    async def dispatch(self, request: Request) -> Response:
+    async def _route(self, request: Request) -> Response:
         """Route `request`, run its handler, and turn any error into a response."""
         try:
             found = self._matcher.match(request.method, request.path)
@@ -349,6 +369,7 @@ class App(Router):
             if isinstance(found, MethodNotAllowed):
                 raise HTTPException(405, headers={"allow": ", ".join(sorted(found.allowed))})
             request.path_params = found.params
+            request.route = found.value
             set_current_request(request)
             response = await found.value.handle(request)
             if response.deferred:
@@ -402,6 +423,18 @@ class App(Router):
 
     async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         """The ASGI 3 entry point."""
+        if self._asgi_middleware:
+            await self._asgi_stack()(scope, receive, send)
+            return
+        await self._serve_asgi(scope, receive, send)
+
+    def _asgi_stack(self) -> ASGIApp:
+        entry = self._asgi_entry
+        if entry is None:  # the first call, before startup: the stack is fixed from here on
+            entry = self._asgi_entry = build_asgi_entry(self, self._serve_asgi)
+        return entry
+
+    async def _serve_asgi(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         kind = scope["type"]
         if kind == "http":
             await _asgi.serve_http(self, scope, receive, send)
@@ -413,6 +446,9 @@ class App(Router):
     async def __rsgi__(self, scope: RSGIScope, proto: RSGIProtocol) -> None:
         """The RSGI entry point (Granian)."""
         if scope.proto == "http":
+            if self._asgi_middleware:  # bridged: ASGI middleware applies over RSGI too
+                await serve_rsgi(self._asgi_stack(), scope, proto)
+                return
             await _rsgi.serve_http(self, scope, proto)
         elif scope.proto == "ws":
             await _ws_rsgi.serve(self, scope, proto)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from ._headers import Headers, QueryParams, parse_cookies
 from ._multipart import FormData, parse_form
 
 if TYPE_CHECKING:
+    from .._pipeline import CompiledRoute
     from ..app import App
     from ..sessions import Session
 
@@ -89,6 +90,7 @@ class Request:
         "path_params",
         "query_string",
         "raw_headers",
+        "route",
         "scheme",
         "server",
     )
@@ -117,6 +119,8 @@ class Request:
         self.scheme = scheme
         self.http_version = http_version
         self.path_params: dict[str, Any] = {}
+        #: The route the request matched (set by routing; None before, or for a 404/405).
+        self.route: CompiledRoute | None = None
         self.body: bytes = b""
         self._source = source
         self._headers: Headers | None = None

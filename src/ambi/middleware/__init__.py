@@ -1,0 +1,17 @@
+"""Middleware: the app chain, middleware users write, ASGI middleware, and the built-ins.
+
+See `_chain` for the order of everything in the chain.
+"""
+
+from ._asgi import ScopeRoute, route_span_details
+from ._chain import LayerFactory, LayerOrder, Next
+from ._user import Middleware
+
+__all__ = [
+    "LayerFactory",
+    "LayerOrder",
+    "Middleware",
+    "Next",
+    "ScopeRoute",
+    "route_span_details",
+]
