@@ -62,9 +62,17 @@ def _raw(client: TestClient, path: str, accept: str) -> Any:
     [
         ("gzip", "gzip", gzip.decompress),
         ("br", "br", brotli.decompress),
-        ("zstd", "zstd", lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data)),
+        (
+            "zstd",
+            "zstd",
+            lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data),
+        ),
         ("gzip;q=0.5, br;q=0.9", "br", brotli.decompress),
-        ("gzip, br, zstd", "zstd", lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data)),
+        (
+            "gzip, br, zstd",
+            "zstd",
+            lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data),
+        ),
     ],
 )
 def test_encodings(client_for: Client, accept: str, name: str, decode: Any) -> None:
@@ -99,7 +107,8 @@ def test_stream_compressed_chunk_by_chunk(client_for: Client) -> None:
     assert zlib.decompress(raw, 31) == expected
     # every chunk is flushed: a decoder fed only the first flush block already has output
     partial = zlib.decompressobj(31).decompress(raw[: len(raw) // 2])
-    assert partial and expected.startswith(partial)
+    assert partial
+    assert expected.startswith(partial)
 
 
 def test_strong_etag_becomes_weak(client_for: Client) -> None:
@@ -111,7 +120,7 @@ def test_head_gets_the_same_headers(client_for: Client) -> None:
     client = client_for(_app())
     head = client.head("/big", headers={"accept-encoding": "gzip"})
     assert head.headers["content-encoding"] == "gzip"
-    get, raw = _raw(client, "/big", "gzip")
+    get, _ = _raw(client, "/big", "gzip")
     assert head.headers["content-length"] == get.headers["content-length"]
 
 
@@ -130,7 +139,7 @@ def test_choice_follows_q_values() -> None:
     assert config.choose("gzip, br") is not None
     assert config.choose("gzip, br").name == "br"  # type: ignore[union-attr]
     assert config.choose("*").name == "zstd"  # type: ignore[union-attr]
-    assert config.choose("*;q=0, gzip") .name == "gzip"  # type: ignore[union-attr]
+    assert config.choose("*;q=0, gzip").name == "gzip"  # type: ignore[union-attr]
     assert config.choose("identity") is None
     assert config.choose("br;q=0, zstd;q=0, gzip;q=0") is None
 

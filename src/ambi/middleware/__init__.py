@@ -5,6 +5,7 @@ See `_chain` for the order of everything in the chain.
 
 from ._asgi import ScopeRoute, route_span_details
 from ._chain import LayerFactory, LayerOrder, Next
+from ._request_id import RequestIdFilter, request_id
 from ._user import Middleware
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "LayerOrder",
     "Middleware",
     "Next",
+    "RequestIdFilter",
     "ScopeRoute",
+    "request_id",
     "route_span_details",
 ]
