@@ -14,8 +14,10 @@ import asyncio
 import statistics
 import time
 
+from ambi import App
 from ambi.testing import _RSGIHeaders, _RSGIProto
 
+from .apps import ambi_mw_app
 from .apps.ambi_app import app
 
 ORDER = (
@@ -31,28 +33,50 @@ class _Scope:
     server = "127.0.0.1:8000"
     scheme = "http"
 
-    def __init__(self, method: str, path: str, query: str = "", body: bytes = b"") -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        body: bytes = b"",
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.method = method
         self.path = path
         self.query_string = query
-        headers = [("host", "127.0.0.1:8000"), ("user-agent", "bench")]
+        headers = [("host", "127.0.0.1:8000"), ("user-agent", "bench"), *extra]
         if body:
             headers += [("content-type", "application/json"), ("content-length", str(len(body)))]
         self.headers = _RSGIHeaders(headers)
         self.body = body
 
 
-CASES = {
-    "GET /json": _Scope("GET", "/json"),
-    "GET /sync-json": _Scope("GET", "/sync-json"),
-    "GET /deps": _Scope("GET", "/deps"),
-    "GET /deps-sync": _Scope("GET", "/deps-sync"),
-    "GET /items/{item_id}": _Scope("GET", "/items/42", "q=abc&limit=5"),
-    "POST /orders": _Scope("POST", "/orders", body=ORDER),
+BROWSER = (("origin", ambi_mw_app.ORIGIN), ("accept", "*/*"), ("accept-language", "en"))
+CASES: dict[str, tuple[App, _Scope]] = {
+    "GET /json": (app, _Scope("GET", "/json")),
+    # the same request as a browser sends it, to the same app, then with middleware on
+    "GET /json (browser headers)": (app, _Scope("GET", "/json", extra=BROWSER)),
+    "GET /json, CORS + request id + security headers": (
+        ambi_mw_app.app,
+        _Scope("GET", "/json", extra=BROWSER),
+    ),
+    "GET /json, one async function middleware": (
+        ambi_mw_app.app_function,
+        _Scope("GET", "/json"),
+    ),
+    "GET /json, one sync function middleware": (
+        ambi_mw_app.app_sync_function,
+        _Scope("GET", "/json"),
+    ),
+    "GET /sync-json": (app, _Scope("GET", "/sync-json")),
+    "GET /deps": (app, _Scope("GET", "/deps")),
+    "GET /deps-sync": (app, _Scope("GET", "/deps-sync")),
+    "GET /items/{item_id}": (app, _Scope("GET", "/items/42", "q=abc&limit=5")),
+    "POST /orders": (app, _Scope("POST", "/orders", body=ORDER)),
 }
 
 
-async def _serve(scope: _Scope, n: int) -> None:
+async def _serve(app: App, scope: _Scope, n: int) -> None:
     for _ in range(n):
         proto = _RSGIProto(scope.body)
         await app.__rsgi__(scope, proto)  # type: ignore[arg-type]
@@ -60,24 +84,27 @@ async def _serve(scope: _Scope, n: int) -> None:
             raise SystemExit(f"{scope.method} {scope.path} answered {proto.status}")
 
 
-async def _per_request(scope: _Scope, n: int, concurrency: int) -> float:
+async def _per_request(app: App, scope: _Scope, n: int, concurrency: int) -> float:
     """Microseconds per request, `n` requests, `concurrency` of them in flight at a time
     (1: one after the other, the latency of each; 64: as wrk -c64 loads a server, where
     hand-offs to the thread pool overlap)."""
     started = time.perf_counter()
-    await asyncio.gather(*(_serve(scope, n // concurrency) for _ in range(concurrency)))
+    await asyncio.gather(*(_serve(app, scope, n // concurrency) for _ in range(concurrency)))
     return (time.perf_counter() - started) / (n // concurrency * concurrency) * 1e6
 
 
 async def run(n: int, rounds: int, concurrency: int = 1) -> dict[str, float]:
-    await app.startup()
+    apps = list(dict.fromkeys(app for app, _ in CASES.values()))
+    for each in apps:
+        await each.startup()
     try:
         samples: dict[str, list[float]] = {name: [] for name in CASES}
         for _ in range(rounds):
-            for name, scope in CASES.items():
-                samples[name].append(await _per_request(scope, n, concurrency))
+            for name, (each, scope) in CASES.items():
+                samples[name].append(await _per_request(each, scope, n, concurrency))
     finally:
-        await app.shutdown()
+        for each in apps:
+            await each.shutdown()
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

@@ -118,3 +118,31 @@ def test_websocket_memory_benchmark_runs() -> None:
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| granian-rsgi")]
     assert [row.split("|")[2].strip() for row in rows] == ["bare", "ambi"]
+
+
+@pytest.mark.server
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_realistic_scenario_runs_and_checks_answers() -> None:
+    """Every implementation of the realistic app answers the whole request mix right
+    (checked before it is measured) when served for real."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "benchmarks.bench_realistic", "--rounds", "1"),
+            *("--duration", "1", "--warmup", "0"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("ambi", "ambi+asgi-mw", "fastapi", "starlette"):
+        assert f"| {name} |" in done.stdout
+
+
+def test_realistic_apps_have_the_promised_shape() -> None:
+    from benchmarks.apps import realistic_ambi
+
+    assert len(realistic_ambi.app.routes) >= 60
+    assert realistic_ambi.app._enabled.keys() == {"cors", "request_id"}

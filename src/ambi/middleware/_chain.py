@@ -126,14 +126,3 @@ def guarded(app: App, layer: Next) -> Next:
 
     return guard
 
-
-def add_vary(response: Response, value: str) -> None:
-    """Add `value` to the response's `Vary` header (once; `*` covers everything)."""
-    headers = response.headers
-    current = headers.get("vary")
-    if current is None:
-        headers.add("vary", value)
-        return
-    names = {part.strip().lower() for part in current.split(",")}
-    if value.lower() not in names and "*" not in names:
-        headers["vary"] = f"{current}, {value}"

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..exceptions import ConfigurationError
 from ..http import FileResponse, Request, Response, StreamingResponse
 from ._builtin import Builtin, check_names
-from ._chain import Next, add_vary
+from ._chain import Next
+from ._headers import add_vary
 
 if TYPE_CHECKING:
     from ..app import App
@@ -224,7 +225,7 @@ class Compression(Builtin):
             streamed = isinstance(response, StreamingResponse)
             if not streamed and len(response.body) < minimum:
                 return response
-            add_vary(response, "Accept-Encoding")
+            add_vary(response.headers, "Accept-Encoding")
             accept = request.headers.get("accept-encoding")
             encoding = choose(accept) if accept else None
             if encoding is None:

@@ -22,7 +22,8 @@ from ..exceptions import ConfigurationError, HTTPException
 from ..http import Request, Response
 from ..routing import HTTP_METHODS
 from ._builtin import Builtin, check_names
-from ._chain import Next, add_vary
+from ._chain import Next
+from ._headers import add_vary, request_header, set_header
 
 if TYPE_CHECKING:
     from ..app import App
@@ -163,22 +164,22 @@ class CORS(Builtin):
         preflight = self._answer_preflight
 
         async def cors(request: Request) -> Response:
-            origin = request.headers.get("origin")
+            origin = request_header(request, "origin")
             if origin is None:
                 response = await call_next(request)
                 if echo:
-                    add_vary(response, "Origin")
+                    add_vary(response.headers, "Origin")
                 return response
             if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
                 return await preflight(app, request, origin)
             response = await call_next(request)
+            headers = response.headers
             if allowed(origin):
-                headers = response.headers
-                headers["access-control-allow-origin"] = origin if echo else "*"
+                set_header(headers, "access-control-allow-origin", origin if echo else "*")
                 for name, value in simple:
-                    headers[name] = value
+                    set_header(headers, name, value)
             if echo:
-                add_vary(response, "Origin")
+                add_vary(headers, "Origin")
             return response
 
         return cors

@@ -18,6 +18,7 @@ from ..exceptions import ConfigurationError
 from ..http import Request, Response
 from ._builtin import Builtin
 from ._chain import Next
+from ._headers import request_header, set_header
 
 if TYPE_CHECKING:
     from ..app import App
@@ -69,11 +70,11 @@ class RequestId(Builtin):
         set_id = _current.set
 
         async def request_id_layer(request: Request) -> Response:
-            given = request.headers.get(header)
+            given = request_header(request, header)
             rid = given if given is not None and valid(given) else generate()
             set_id(rid)
             response = await call_next(request)
-            response.headers[header] = rid
+            set_header(response.headers, header, rid)
             return response
 
         return request_id_layer

@@ -14,6 +14,7 @@ from ..exceptions import ConfigurationError
 from ..http import Request, Response
 from ._builtin import Builtin
 from ._chain import Next
+from ._headers import add_missing
 
 if TYPE_CHECKING:
     from ..app import App
@@ -29,15 +30,6 @@ _REFERRER_POLICIES = (
     "strict-origin-when-cross-origin",
     "unsafe-url",
 )
-
-
-def add_missing(response: Response, pairs: list[tuple[str, str]]) -> None:
-    """Add each header of `pairs` the response does not already have."""
-    headers = response.headers
-    present = {name for name, _ in headers.items_list}
-    for name, value in pairs:
-        if name not in present:
-            headers.add(name, value)
 
 
 def _hsts(max_age: int | None, include_subdomains: bool, preload: bool) -> list[tuple[str, str]]:
@@ -99,7 +91,7 @@ class SecurityHeaders(Builtin):
 
         async def security_headers(request: Request) -> Response:
             response = await call_next(request)
-            add_missing(response, https if request.scheme == "https" else always)
+            add_missing(response.headers, https if request.scheme == "https" else always)
             return response
 
         return security_headers
