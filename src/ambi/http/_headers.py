@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from http.cookies import SimpleCookie
 from typing import TypeVar, overload
 from urllib.parse import parse_qsl
@@ -86,6 +86,11 @@ class MutableHeaders(Headers):
 
     def add(self, key: str, value: str) -> None:
         self._items.append((key.lower(), value))
+        self._index = None
+
+    def extend(self, items: Iterable[tuple[str, str]]) -> None:
+        """Append headers whose names are lower-case already, in one call (repeats kept)."""
+        self._items.extend(items)
         self._index = None
 
     def setdefault(self, key: str, value: str) -> str:

@@ -125,4 +125,3 @@ def guarded(app: App, layer: Next) -> Next:
             return await error_response(request, exc)
 
     return guard
-

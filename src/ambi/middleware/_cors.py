@@ -23,7 +23,7 @@ from ..http import Request, Response
 from ..routing import HTTP_METHODS
 from ._builtin import Builtin, check_names
 from ._chain import Next
-from ._headers import add_vary, request_header, set_header
+from ._headers import add_vary, put_headers, request_header
 
 if TYPE_CHECKING:
     from ..app import App
@@ -162,6 +162,9 @@ class CORS(Builtin):
         simple = self.simple
         allowed = self.allowed
         preflight = self._answer_preflight
+        names = frozenset({"access-control-allow-origin", "vary", *(n for n, _ in simple)})
+        vary = [("vary", "Origin")] if echo else []
+        star = [("access-control-allow-origin", "*"), *simple]
 
         async def cors(request: Request) -> Response:
             origin = request_header(request, "origin")
@@ -173,13 +176,11 @@ class CORS(Builtin):
             if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
                 return await preflight(app, request, origin)
             response = await call_next(request)
-            headers = response.headers
             if allowed(origin):
-                set_header(headers, "access-control-allow-origin", origin if echo else "*")
-                for name, value in simple:
-                    set_header(headers, name, value)
-            if echo:
-                add_vary(headers, "Origin")
+                answer = [("access-control-allow-origin", origin), *simple, *vary] if echo else star
+                put_headers(response.headers, answer, names)
+            elif echo:
+                add_vary(response.headers, "Origin")
             return response
 
         return cors

@@ -18,7 +18,7 @@ from ..exceptions import ConfigurationError
 from ..http import Request, Response
 from ._builtin import Builtin
 from ._chain import Next
-from ._headers import request_header, set_header
+from ._headers import put_headers, request_header
 
 if TYPE_CHECKING:
     from ..app import App
@@ -65,6 +65,7 @@ class RequestId(Builtin):
 
     def layer(self, app: App, call_next: Next) -> Next:
         header = self.header
+        names = frozenset({header})
         generate = self.generator
         valid = _VALID.fullmatch
         set_id = _current.set
@@ -74,7 +75,7 @@ class RequestId(Builtin):
             rid = given if given is not None and valid(given) else generate()
             set_id(rid)
             response = await call_next(request)
-            set_header(response.headers, header, rid)
+            put_headers(response.headers, [(header, rid)], names)
             return response
 
         return request_id_layer

@@ -14,7 +14,7 @@ from ..exceptions import ConfigurationError
 from ..http import Request, Response
 from ._builtin import Builtin
 from ._chain import Next
-from ._headers import add_missing
+from ._headers import put_headers
 
 if TYPE_CHECKING:
     from ..app import App
@@ -88,10 +88,15 @@ class SecurityHeaders(Builtin):
 
     def layer(self, app: App, call_next: Next) -> Next:
         always, https = self.always, self.https
+        always_names = frozenset(name for name, _ in always)
+        https_names = frozenset(name for name, _ in https)
 
         async def security_headers(request: Request) -> Response:
             response = await call_next(request)
-            add_missing(response.headers, https if request.scheme == "https" else always)
+            if request.scheme == "https":
+                put_headers(response.headers, https, https_names, replace=False)
+            else:
+                put_headers(response.headers, always, always_names, replace=False)
             return response
 
         return security_headers
