@@ -188,17 +188,19 @@ class _RSGIReply:
 
 async def serve_rsgi(entry: ASGIApp, scope: RSGIScope, proto: RSGIProtocol) -> None:
     """Serve one RSGI request through the ASGI middleware stack `entry`."""
-    body = aiter(proto)
+    body = proto.__aiter__()
     done = False
 
     async def receive() -> ASGIMessage:
         nonlocal done
         if not done:
-            chunk = await anext(body, None)
-            if chunk is not None:
-                return {"type": "http.request", "body": chunk, "more_body": True}
-            done = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            try:
+                # Not anext(body, None): Granian's iterator takes down its worker that way.
+                chunk = await body.__anext__()
+            except StopAsyncIteration:
+                done = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": chunk, "more_body": True}
         await proto.client_disconnect()
         return {"type": "http.disconnect"}
 
