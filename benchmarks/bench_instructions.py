@@ -40,7 +40,8 @@ def _count(name: str, n: int) -> int:
             *("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.out"),
             *(sys.executable, "-m", "benchmarks.bench_instructions", "--child", name, str(n)),
         ]
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-2000:])
         match = re.search(r"Collected : (\d+)", proc.stderr)
@@ -56,7 +57,6 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        os.environ.setdefault("PYTHONHASHSEED", "0")
         asyncio.run(_drive(args.child[0], int(args.child[1])))
         return
     print("| case | instructions per request | vs first |")

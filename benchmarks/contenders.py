@@ -100,6 +100,13 @@ CONTENDERS: dict[str, Contender] = {
         ),
         Contender("ambi", "benchmarks.apps.ambi_app:app", "granian", "rsgi"),
         Contender("ambi-asgi", "benchmarks.apps.ambi_app:app", "granian", "asgi"),
+        Contender(
+            "ambi-mw",
+            "benchmarks.apps.ambi_mw_app:app",
+            "granian",
+            "rsgi",
+            note="the ambi app with CORS + request id + security headers on",
+        ),
         Contender("starlette", "benchmarks.apps.starlette_app:app", "uvicorn", "asgi"),
         Contender(FASTAPI, "benchmarks.apps.fastapi_app:app", "uvicorn", "asgi"),
     )

@@ -4,6 +4,7 @@
 --   WRK_METHOD        e.g. POST (default: GET)
 --   WRK_BODY          the request body (default: none)
 --   WRK_CONTENT_TYPE  sent with a body (default: application/json)
+--   WRK_ORIGIN        an Origin header, as a browser's cross-origin request has (default: none)
 -- It sets only the shared request template (no request()/response() callbacks), so it
 -- adds no per-request Lua work. done() prints one line, "WRK_JSON {...}", for the runner.
 
@@ -16,6 +17,11 @@ local body = os.getenv("WRK_BODY")
 if body and body ~= "" then
   wrk.body = body
   wrk.headers["Content-Type"] = os.getenv("WRK_CONTENT_TYPE") or "application/json"
+end
+
+local origin = os.getenv("WRK_ORIGIN")
+if origin and origin ~= "" then
+  wrk.headers["Origin"] = origin
 end
 
 function done(summary, latency, requests)
