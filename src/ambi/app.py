@@ -534,13 +534,14 @@ class App(Router, MiddlewareMixin):
         workers: int = 1,
         *,
         server: str = "granian",
-        interface: str = "rsgi",
+        interface: str | None = None,
         log_level: str = "info",
         access_log: bool = False,
         websocket_ping_interval: float | None = None,
         websocket_ping_timeout: float | None = None,
     ) -> None:
-        """Serve the app with a production server (Granian over RSGI by default).
+        """Serve the app with a production server: Granian over RSGI by default (over ASGI
+        when the app has ASGI middleware, which is cheaper there than bridged).
 
         `websocket_ping_interval` / `websocket_ping_timeout` (seconds) set uvicorn's pings
         of idle websockets (its default: 20 / 20); Granian sends none, and refuses them.

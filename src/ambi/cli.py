@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--interface",
         choices=INTERFACES,
         default=None,
-        help="rsgi (Granian only; its default) or asgi (uvicorn's only one)",
+        help="rsgi (Granian only; its default, or asgi for an app with ASGI middleware) or asgi",
     )
     run.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="default: info")
     run.add_argument("--access-log", action="store_true", help="log every request")
@@ -240,10 +240,8 @@ def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
 
 def _run(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.command_parser
-    interface: str | None = args.interface
-    if interface is None:
-        interface = "asgi" if args.server == "uvicorn" else "rsgi"
-    elif args.server == "uvicorn" and interface != "asgi":
+    interface: str | None = args.interface  # None: the runner picks the faster one
+    if args.server == "uvicorn" and interface not in (None, "asgi"):
         parser.error("--server uvicorn speaks ASGI only: drop --interface rsgi")
     app: App | None = None
     try:

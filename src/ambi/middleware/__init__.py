@@ -1,6 +1,18 @@
-"""Middleware: the app chain, middleware users write, ASGI middleware, and the built-ins.
+"""Middleware: the app chain, the middleware users write, ASGI middleware, the built-ins.
 
-See `_chain` for the order of everything in the chain.
+Users turn the built-ins on with one call each on the app (`app.enable_cors()`,
+`enable_gzip`, `enable_logging`, `enable_request_id`, `enable_trusted_hosts`,
+`enable_security_headers`, `enable_proxy_headers`, `enable_https_redirect`) and add their
+own with `@app.middleware("http")`, `app.add_middleware(cls, **options)` (a `Middleware`
+subclass here, or any ASGI middleware class), `@app.before_request` and
+`@app.after_request`. The order of everything is drawn in `_chain`'s docstring.
+
+For other ambi features (sessions, app-wide rate limits, metrics):
+`app.add_layer(LayerOrder.X, factory)` with `factory(app, call_next) -> handler`, run once
+at startup; `handler(request) -> Response` is the feature's layer (return `call_next`
+to stay out). Layers see every response, error responses included; an exception a layer
+raises becomes the app's error response. Built once, composed once: a request pays for
+the layers that exist, and nothing for the rest.
 """
 
 from ._asgi import ScopeRoute, route_span_details

@@ -36,6 +36,5 @@ async def stream() -> StreamingResponse:
 
 
 if __name__ == "__main__":
-    app.listen(
-        port=int(sys.argv[1]), server=sys.argv[2], interface=sys.argv[3], log_level="warning"
-    )
+    interface = None if sys.argv[3] == "auto" else sys.argv[3]  # auto: let listen() choose
+    app.listen(port=int(sys.argv[1]), server=sys.argv[2], interface=interface)
