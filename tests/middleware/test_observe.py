@@ -151,3 +151,13 @@ def test_logging_mistakes() -> None:
         App().enable_logging("xml")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="logger"):
         App().enable_logging(logger=42)  # type: ignore[arg-type]
+
+
+def test_generated_ids_are_unique_random_hex() -> None:
+    from ambi.middleware._request_id import new_request_id
+
+    ids = [new_request_id() for _ in range(2000)]  # several refills of the pool
+    assert len(set(ids)) == 2000
+    assert all(len(rid) == 32 and int(rid, 16) >= 0 for rid in ids)  # noqa: PT018
+    new_request_id.forget()  # what a forked child does: a pool of its own
+    assert new_request_id() not in ids
