@@ -158,6 +158,6 @@ def test_generated_ids_are_unique_random_hex() -> None:
 
     ids = [new_request_id() for _ in range(2000)]  # several refills of the pool
     assert len(set(ids)) == 2000
-    assert all(len(rid) == 32 and int(rid, 16) >= 0 for rid in ids)  # noqa: PT018
+    assert all(len(rid) == 32 and int(rid, 16) >= 0 for rid in ids)
     new_request_id.forget()  # what a forked child does: a pool of its own
     assert new_request_id() not in ids
