@@ -26,7 +26,7 @@ from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
 from .middleware._app import MiddlewareMixin
-from .middleware._asgi import ASGIApp, build_asgi_entry, serve_rsgi
+from .middleware._asgi import ASGIApp, build_asgi_entry
 from .middleware._chain import Next
 from .openapi import install_docs, openapi_document
 from .routing import (
@@ -447,7 +447,7 @@ class App(Router, MiddlewareMixin):
         """The RSGI entry point (Granian)."""
         if scope.proto == "http":
             if self._asgi_middleware:  # bridged: ASGI middleware applies over RSGI too
-                await serve_rsgi(self._asgi_stack(), scope, proto)
+                await _rsgi.serve_http(self, scope, proto, self._rsgi_via_asgi)
                 return
             await _rsgi.serve_http(self, scope, proto)
         elif scope.proto == "ws":

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..exceptions import ConfigurationError
-from ._asgi import ASGIApp
+from ._asgi import ASGIApp, rsgi_dispatch
 from ._builtin import Builtin
 from ._chain import Chain, LayerFactory, LayerOrder, Next
 from ._compression import Compression
@@ -50,6 +50,8 @@ class MiddlewareMixin:
         self._enabled: dict[str, Any] = {}
         #: The ASGI middleware stack around the app, once built (first call or startup).
         self._asgi_entry: ASGIApp | None = None
+        #: Over RSGI, with ASGI middleware: requests go through it, bridged.
+        self._rsgi_via_asgi = rsgi_dispatch(self)  # type: ignore[arg-type]
 
     def _check_open(self, what: str) -> None:
         if self._frozen or self._asgi_entry is not None:

@@ -4,10 +4,10 @@ ASGI middleware wraps the whole app, outside ambi's own chain, as in Starlette: 
 added is outermost. It applies whichever interface serves the app:
 
 - over ASGI the stack is the app's ASGI entry point;
-- over RSGI (Granian's native interface, ambi's default) `__rsgi__` bridges: it makes the
-  ASGI scope, `receive` and `send` from Granian's protocol object and runs the same stack,
-  so ASGI middleware is never skipped (`benchmarks/RESULTS.md` compares this bridge with
-  serving the app over Granian's ASGI interface).
+- over RSGI (Granian's native interface) `__rsgi__` bridges, as for a mounted ASGI app:
+  the request's ASGI scope, `receive` and `send` run the same stack, so ASGI middleware is
+  never skipped. `app.listen()` and `ambi run` serve such an app over Granian's ASGI
+  interface instead, measured cheaper (`benchmarks/RESULTS.md`).
 
 Before the stack runs, the route is matched once and put in `scope["route"]` (an object
 with `path_format`, the template, as FastAPI does), so tracing middleware can name spans
@@ -23,18 +23,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .._mount._bridge import ASGIAppResponse, asgi_scope
 from .._pipeline import CompiledRoute
+from ..http import Request, Response
 from ..routing import Match
-from ..servers._types import (
-    ASGIMessage,
-    ASGIReceive,
-    ASGIScope,
-    ASGISend,
-    RSGIProtocol,
-    RSGIScope,
-    RSGIStreamTransport,
-)
+from ..servers._types import ASGIMessage, ASGIReceive, ASGIScope, ASGISend
 from ..servers.asgi import _request_from_scope
+from ._chain import Next
 
 if TYPE_CHECKING:
     from ..app import App
@@ -125,83 +120,13 @@ def build_asgi_entry(app: App, inner: ASGIApp) -> ASGIApp:
 # Serving the ASGI stack over RSGI --------------------------------------------------------
 
 
-def _address(value: str) -> tuple[str, int] | None:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    return host.strip("[]"), int(port)
+def rsgi_dispatch(app: App) -> Next:
+    """Over RSGI: each request goes through the ASGI middleware stack, bridged by the
+    machinery that serves mounted ASGI apps (`ambi._mount._bridge`)."""
 
+    async def through_asgi_middleware(request: Request) -> Response:
+        stack = app._asgi_stack()
+        scope = asgi_scope(request, "", app.lifespan_state)
+        return ASGIAppResponse(stack, request, scope, "the ASGI middleware")
 
-def asgi_scope_from_rsgi(scope: RSGIScope) -> ASGIScope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": scope.http_version,
-        "method": scope.method,
-        "scheme": scope.scheme,
-        "path": scope.path,
-        "raw_path": scope.path.encode("utf-8"),
-        "query_string": scope.query_string.encode("latin-1"),
-        "root_path": "",
-        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in scope.headers.items()],
-        "client": _address(scope.client),
-        "server": _address(scope.server),
-    }
-
-
-class _RSGIReply:
-    """ASGI `send` onto Granian's protocol: one call for a body sent in one message, a
-    stream otherwise."""
-
-    __slots__ = ("headers", "proto", "status", "transport")
-
-    def __init__(self, proto: RSGIProtocol) -> None:
-        self.proto = proto
-        self.status = 200
-        self.headers: list[tuple[str, str]] = []
-        self.transport: RSGIStreamTransport | None = None
-
-    async def send(self, message: ASGIMessage) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            self.status = message["status"]
-            self.headers = [
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())
-            ]
-            return
-        if kind != "http.response.body":
-            return
-        body = message.get("body", b"")
-        more = message.get("more_body", False)
-        transport = self.transport
-        if transport is None:
-            if not more:
-                if body:
-                    self.proto.response_bytes(self.status, self.headers, body)
-                else:
-                    self.proto.response_empty(self.status, self.headers)
-                return
-            transport = self.transport = self.proto.response_stream(self.status, self.headers)
-        if body:
-            await transport.send_bytes(body)
-
-
-async def serve_rsgi(entry: ASGIApp, scope: RSGIScope, proto: RSGIProtocol) -> None:
-    """Serve one RSGI request through the ASGI middleware stack `entry`."""
-    body = proto.__aiter__()
-    done = False
-
-    async def receive() -> ASGIMessage:
-        nonlocal done
-        if not done:
-            try:
-                # Not anext(body, None): Granian's iterator takes down its worker that way.
-                chunk = await body.__anext__()
-            except StopAsyncIteration:
-                done = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            return {"type": "http.request", "body": chunk, "more_body": True}
-        await proto.client_disconnect()
-        return {"type": "http.disconnect"}
-
-    await entry(asgi_scope_from_rsgi(scope), receive, _RSGIReply(proto).send)
+    return through_asgi_middleware

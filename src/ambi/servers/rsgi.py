@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ..http import Request
+from ..http import Request, Response
 from ._types import ClientDisconnected, RSGIProtocol, RSGIScope
 
 if TYPE_CHECKING:
@@ -62,7 +62,14 @@ class _RSGIBody:
         return body
 
 
-async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
+async def serve_http(
+    app: App,
+    scope: RSGIScope,
+    proto: RSGIProtocol,
+    dispatch: Callable[[Request], Awaitable[Response]] | None = None,
+) -> None:
+    """Serve one request; `dispatch` replaces `app.dispatch` (the app's ASGI middleware,
+    bridged)."""
     request = Request(
         app,
         scope.method,
@@ -76,7 +83,7 @@ async def serve_http(app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
         source=_RSGIBody(scope, proto),
     )
     try:
-        response = await app.dispatch(request)
+        response = await (dispatch or app.dispatch)(request)
         await response.send_rsgi(proto, app.engine, request.method == "HEAD")
     finally:
         pending = request.finish()
