@@ -149,3 +149,41 @@ def test_any_accept_encoding_is_parsed_without_error(header: str) -> None:
     parsed = parse_accept_encoding(header)
     assert all(0.0 <= q <= 1.0 for q in parsed.values())
     Compression().choose(header)
+
+
+@pytest.mark.parametrize(
+    ("accept", "decode"),
+    [
+        ("br", brotli.decompress),
+        ("zstd", lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data)),
+    ],
+)
+def test_stream_in_every_encoding(client_for: Client, accept: str, decode: Any) -> None:
+    response, raw = _raw(client_for(_app(minimum_size=200)), "/stream", accept)
+    assert response.headers["content-encoding"] == accept
+    assert decode(raw) == "".join(f"line {i} " + "y" * 100 + "\n" for i in range(20)).encode()
+
+
+def test_large_body_compressed_off_the_loop(client_for: Client) -> None:
+    app = App()
+    app.enable_gzip()
+    big = "z" * (200 * 1024)
+    app.get("/huge")(lambda: Response(big, media_type="text/plain"))
+    _, raw = _raw(client_for(app), "/huge", "gzip")
+    assert gzip.decompress(raw) == big.encode()
+    assert len(raw) < 10_000
+
+
+def test_a_failing_stream_before_the_size_check_is_a_500(client_for: Client) -> None:
+    app = App()
+    app.enable_gzip()
+
+    @app.get("/broken")
+    def broken() -> StreamingResponse:
+        def parts() -> Iterator[str]:
+            yield "a"
+            raise RuntimeError("generator failed")
+
+        return StreamingResponse(parts(), media_type="text/plain")
+
+    assert client_for(app).get("/broken", headers={"accept-encoding": "gzip"}).status_code == 500

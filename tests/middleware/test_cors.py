@@ -165,3 +165,20 @@ def test_regex_methods_headers_expose(client_for: Client) -> None:
 def test_configuration_mistakes_raise(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         App().enable_cors(**options)
+
+
+def test_headers_the_handler_set_are_merged_or_replaced(client_for: Client) -> None:
+    app = App()
+    app.enable_cors([ORIGIN])
+
+    @app.get("/own")
+    def own() -> Any:
+        from ambi import Response
+
+        return Response(
+            "ok", headers={"vary": "Accept-Encoding", "access-control-allow-origin": "https://x.y"}
+        )
+
+    response = client_for(app).get("/own", headers={"origin": ORIGIN})
+    assert response.headers["vary"] == "Accept-Encoding, Origin"
+    assert response.headers["access-control-allow-origin"] == ORIGIN

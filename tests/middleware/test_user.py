@@ -362,3 +362,28 @@ def test_applies_without_startup() -> None:
         client = TestClient(app, interface=interface)  # type: ignore[arg-type]
         assert client.get("/").headers["x-mw"] == "1"
         client.close()
+
+
+def test_failing_hooks_become_error_responses(client_for: Client) -> None:
+    app = App()
+
+    @app.before_request
+    def guard(request: Request) -> None:
+        if request.path == "/before":
+            raise PermissionError("no")
+
+    @app.after_request
+    def after(request: Request, response: Response) -> Any:
+        if request.path == "/after":
+            raise LookupError("after failed")
+        if request.path == "/wrong":
+            return "not a response"
+        return None
+
+    app.exception_handler(PermissionError)(lambda request, exc: JSONResponse({"d": "denied"}, 403))
+    for path in ("/before", "/after", "/wrong"):
+        app.get(path)(lambda: "ok")
+    client = client_for(app)
+    assert client.get("/before").status_code == 403
+    assert client.get("/after").status_code == 500
+    assert client.get("/wrong").status_code == 500

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import ConfigurationError
 from ..http import FileResponse, Request, Response, StreamingResponse
+from ..servers._types import ClientDisconnected
 from ._builtin import Builtin, check_names
 from ._chain import Next
 from ._headers import add_vary
@@ -217,6 +218,15 @@ class Compression(Builtin):
         minimum = self.minimum_size
         choose = self.choose
         engine = app.engine
+        error_response = app._error_response
+
+        async def stream(request: Request, response: Any, encoding: Encoding) -> Response:
+            try:  # the size check runs the stream's first steps: they may fail
+                return await _compress_stream(response, encoding, minimum, engine)
+            except ClientDisconnected:
+                raise
+            except Exception as exc:
+                return await error_response(request, exc)
 
         async def compress(request: Request) -> Response:
             response = await call_next(request)
@@ -228,12 +238,10 @@ class Compression(Builtin):
             add_vary(response.headers, "Accept-Encoding")
             accept = request.headers.get("accept-encoding")
             encoding = choose(accept) if accept else None
-            if encoding is None:
+            if encoding is None or (streamed and request.method == "HEAD"):
                 return response
             if streamed:
-                if request.method == "HEAD":
-                    return response
-                return await _compress_stream(response, encoding, minimum, engine)  # type: ignore[arg-type]
+                return await stream(request, response, encoding)
             body = response.body
             if len(body) >= OFF_LOOP:
                 data = await engine.run_in_thread(encoding.one_shot, body)
