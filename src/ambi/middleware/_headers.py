@@ -9,7 +9,16 @@
 
 from __future__ import annotations
 
-from ..http import MutableHeaders
+from ..http import MutableHeaders, Request
+
+
+def request_header(request: Request, name: str) -> str | None:
+    """The first value of request header `name` (lower-case), read from the raw list: no
+    index is built for a layer that reads one or two names."""
+    for key, value in request.raw_headers:
+        if key == name:
+            return value
+    return None
 
 
 def put_headers(

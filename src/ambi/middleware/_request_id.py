@@ -18,7 +18,7 @@ from ..exceptions import ConfigurationError
 from ..http import Request, Response
 from ._builtin import Builtin
 from ._chain import Next
-from ._headers import put_headers
+from ._headers import put_headers, request_header
 
 if TYPE_CHECKING:
     from ..app import App
@@ -97,11 +97,7 @@ class RequestId(Builtin):
         set_id = _current.set
 
         async def request_id_layer(request: Request) -> Response:
-            given = None
-            for key, value in request.raw_headers:  # PERF: inline, as in CORS
-                if key == header:
-                    given = value
-                    break
+            given = request_header(request, header)
             rid = given if given is not None and valid(given) else generate()
             set_id(rid)
             response = await call_next(request)
