@@ -27,7 +27,7 @@ from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
 from .middleware._app import MiddlewareMixin
 from .middleware._asgi import ASGIApp, build_asgi_entry
-from .middleware._chain import Next
+from .middleware._chain import LayerOrder, Next
 from .openapi import install_docs, openapi_document
 from .routing import (
     Matcher,
@@ -349,14 +349,21 @@ class App(Router, MiddlewareMixin):
 
     def enable_sessions(self, secret_key: str | bytes, **options: Unpack[SessionOptions]) -> None:
         """`request.session`: signed-cookie sessions, or server-side ones in `store=`
-        (see `ambi.sessions`). The session layer is called around `dispatch`."""
+        (see `ambi.sessions`). The session layer sits in the app middleware chain at
+        `LayerOrder.SESSIONS` (inside CORS and compression, around user middleware)."""
         from .sessions import SessionLayer
 
-        if isinstance(self.dispatch, SessionLayer):
+        if "sessions" in self._enabled:
             raise ConfigurationError("sessions are already enabled on this app")
-        layer = SessionLayer(self.dispatch, secret_key, options)
+        layer = SessionLayer(self._route, secret_key, options)  # options are checked here
+
+        def around(app: App, call_next: Next) -> Next:
+            layer.inner = call_next
+            return layer
+
+        self.add_layer(LayerOrder.SESSIONS, around)
+        self._enabled["sessions"] = layer
         self.add_event_handler("shutdown", layer.close)
-        self.dispatch = layer  # type: ignore[method-assign]
 
     # Serving ------------------------------------------------------------------------------
 

@@ -143,3 +143,26 @@ def test_layer_api_mistakes() -> None:
     app.enable_cors()
     with pytest.raises(ConfigurationError, match="twice"):
         app.enable_cors()
+
+
+def test_sessions_sit_in_the_chain(client_for: Client) -> None:
+    """enable_sessions is a layer (LayerOrder.SESSIONS): user middleware sees the session,
+    CORS headers and the session cookie are on the same response, whatever the order of
+    the calls."""
+    app = App()
+    app.enable_sessions("a-secret-key-long-enough-for-tests")
+    app.enable_cors([ORIGIN], allow_credentials=True)
+
+    @app.middleware("http")
+    async def visits(request: Request, call_next: Any) -> Response:
+        request.session["visits"] = request.session.get("visits", 0) + 1
+        response: Response = await call_next(request)
+        return response
+
+    app.get("/")(lambda request: {"visits": request.session["visits"]})
+    client = client_for(app)
+    first = client.get("/", headers={"origin": ORIGIN})
+    assert first.json() == {"visits": 1}
+    assert first.headers["access-control-allow-origin"] == ORIGIN
+    assert "session=" in first.headers["set-cookie"]
+    assert client.get("/", headers={"origin": ORIGIN}).json() == {"visits": 2}
