@@ -128,7 +128,9 @@ class _Parts:
     def _part_begin(self) -> None:
         self.count += 1
         if self.count > self.limits.parts:
-            raise HTTPException(413, f"more than {self.limits.parts} parts in the form")
+            raise HTTPException(
+                413, f"more than {self.limits.parts} parts in the form", {"connection": "close"}
+            )
         self._headers = {}
         self._header_bytes = 0
         self._file = None
