@@ -164,7 +164,8 @@ def test_lists_optional_files_and_bytes(client_for: ClientFor, make_handler: Mak
         "raw": None,
     }
     both = client.post("/up", files=[*three[:1], ("maybe", ("m", b"1")), ("raw", ("r", b"abc"))])
-    assert both.json()["maybe"] == "m" and both.json()["raw"] == 3
+    assert both.json()["maybe"] == "m"
+    assert both.json()["raw"] == 3
     assert client.post("/up", files=[("files", ("big", b"z" * 2049))]).status_code == 413
     # four files: over the route's limit (1000 + 3 x 2 KiB) as the fourth arrives ...
     assert client.post("/up", files=three + three[:1]).status_code == 413
