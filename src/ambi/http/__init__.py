@@ -13,11 +13,13 @@ from ._responses import (
     StreamingResponse,
     dump_json,
 )
+from ._sse import EventSourceResponse, ServerSentEvent
 from ._upload import UploadFile, safe_filename
 from ._websocket import WebSocket, WebSocketState, WebSocketTransport
 
 __all__ = [
     "URL",
+    "EventSourceResponse",
     "FileResponse",
     "FormData",
     "FormLimits",
@@ -30,6 +32,7 @@ __all__ = [
     "RedirectResponse",
     "Request",
     "Response",
+    "ServerSentEvent",
     "State",
     "StreamingResponse",
     "UploadFile",
