@@ -20,7 +20,7 @@ import pydantic_core
 from pydantic import BaseModel
 
 from ._headers import MutableHeaders, format_set_cookie
-from ._streams import ItemSource, pump
+from ._streams import ClientGone, ItemSource, pump
 
 if TYPE_CHECKING:
     from ..execution import Engine
@@ -260,7 +260,14 @@ class StreamingResponse(Response):
             proto.response_empty(self.status_code, self._wire_headers())
             return
         transport = proto.response_stream(self.status_code, self._wire_headers())
-        await pump(self.body_chunks(engine), transport.send_bytes, proto.client_disconnect())
+
+        async def send_chunk(chunk: bytes) -> None:
+            try:
+                await transport.send_bytes(chunk)
+            except RuntimeError as exc:  # RSGIProtocolClosed: the client went away
+                raise ClientGone from exc
+
+        await pump(self.body_chunks(engine), send_chunk, proto.client_disconnect())
 
 
 async def _disconnected(receive: ASGIReceive) -> None:

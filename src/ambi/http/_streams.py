@@ -8,7 +8,8 @@ pool) as soon as the `next()` running in its thread returns, and no other `next(
 asked of it, so no thread keeps iterating for a client that left.
 
 `pump()` sends a stream's chunks until its end, or until the client is gone (`gone`
-resolves): then it stops the stream at once, wherever it waits, and closes it.
+resolves, or `send` raises `ClientGone`): then it stops the stream at once, wherever it
+waits, and closes it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..execution import Engine
+
+
+class ClientGone(Exception):
+    """Raised by a `send` given to `pump` when it finds the client gone."""
+
 
 #: What `ItemSource.next_within` gives when no item came in time.
 TIMEOUT: Any = object()
@@ -127,7 +133,10 @@ async def pump(
     """Send every chunk; True at the end, False if the client left first (`gone`
     resolved): then the stream is stopped where it waits and closed."""
     if gone is None:
-        await _produce(chunks, send)
+        try:
+            await _produce(chunks, send)
+        except ClientGone:
+            return False
         return True
     producer = asyncio.ensure_future(_produce(chunks, send))
     watcher = asyncio.ensure_future(gone)
@@ -138,7 +147,7 @@ async def pump(
             producer.cancel()  # the client left (or we are cancelled): stop the stream
             await asyncio.wait((producer,))
         watcher.cancel()
-    if producer.cancelled():
+    if producer.cancelled() or isinstance(producer.exception(), ClientGone):
         return False
     producer.result()  # an error raised by the stream
     return True
