@@ -228,18 +228,17 @@ def _finish_files(spools: list[tuple[UploadFile, Spool]]) -> None:
             upload.file = spool.file
 
 
-def _boundary(content_type: str) -> bytes:
-    _, options = parse_options_header(content_type)
-    boundary = options.get(b"boundary")
-    if not boundary:
-        raise HTTPException(400, "multipart body without a boundary")
-    return boundary
-
-
-def _media_type(content_type: str) -> bytes:
-    media, _ = parse_options_header(content_type)
-    if media in (b"application/x-www-form-urlencoded", b"multipart/form-data"):
-        return media
+def _form_type(content_type: str) -> tuple[bytes, bytes]:
+    """`(media type, multipart boundary)` of a form body's Content-Type; 415 for another
+    type, 400 for multipart without a boundary."""
+    media, options = parse_options_header(content_type)
+    if media == b"multipart/form-data":
+        boundary = options.get(b"boundary")
+        if not boundary:
+            raise HTTPException(400, "multipart body without a boundary")
+        return media, boundary
+    if media == b"application/x-www-form-urlencoded":
+        return media, b""
     raise HTTPException(
         415,
         "expected a form body (application/x-www-form-urlencoded or multipart/form-data)",
@@ -263,12 +262,13 @@ def _check_end(parser: MultipartParser) -> None:
 def parse_form(content_type: str, body: bytes, limits: FormLimits) -> FormData:
     """Parse a form body held in memory (files stay in memory too); 415 for another content
     type, 400 for a malformed body, 413 over a limit."""
-    if _media_type(content_type) == b"application/x-www-form-urlencoded":
+    media, boundary = _form_type(content_type)
+    if media == b"application/x-www-form-urlencoded":
         if len(body) > limits.fields:
             raise too_large("form fields", limits.fields)
         return _urlencoded(body)
     parts = _Parts(limits, spooled=False)
-    parser = MultipartParser(_boundary(content_type), parts.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
     try:
         parser.write(body)
         _check_end(parser)
@@ -330,7 +330,8 @@ async def read_form(
     content_type: str, chunks: AsyncIterator[bytes], limits: FormLimits, engine: Engine
 ) -> FormData:
     """Read and parse a form body as it arrives from `chunks` (see the module docstring)."""
-    if _media_type(content_type) == b"application/x-www-form-urlencoded":
+    media, boundary = _form_type(content_type)
+    if media == b"application/x-www-form-urlencoded":
         received: list[bytes] = []
         size = 0
         async for chunk in chunks:
@@ -340,7 +341,7 @@ async def read_form(
             received.append(chunk)
         return _urlencoded(b"".join(received))
     parts = _Parts(limits, spooled=True)
-    parser = MultipartParser(_boundary(content_type), parts.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
     writer = _Writer(engine)
     try:
         size = 0
@@ -352,8 +353,9 @@ async def read_form(
             if parts.due:
                 await writer.submit(parts.take_due())
         _check_end(parser)
-        await writer.submit(parts.take_due())
-        await writer.submit([])
+        if writer.pending is not None or parts.due:
+            await writer.submit(parts.take_due())
+            await writer.submit([])
         if any(spool.rolled for _, spool in parts.spools):
             await engine.run_in_thread(_finish_files, parts.spools)
     except BaseException:
