@@ -146,3 +146,17 @@ def test_realistic_apps_have_the_promised_shape() -> None:
 
     assert len(realistic_ambi.app.routes) >= 60
     assert realistic_ambi.app._enabled.keys() == {"cors", "request_id"}
+
+
+def test_upload_benchmark_runs(tmp_path: Path) -> None:
+    command = [
+        *(sys.executable, "-m", "benchmarks.bench_uploads", "--rounds", "1", "--no-pin"),
+        *("--big-mb", "3", "--small-kb", "10", "--small-count", "20"),
+        *("--contenders", "ambi-rsgi,ambi-asgi", "--log", str(tmp_path / "uploads.log")),
+    ]
+    proc = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if "MiB |" in line]
+    assert rows == ["ambi-rsgi", "ambi-asgi"]

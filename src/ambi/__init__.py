@@ -20,6 +20,7 @@ from .exceptions import (
 )
 from .execution import ExecutionKind
 from .http import (
+    EventSourceResponse,
     FileResponse,
     FormData,
     Headers,
@@ -30,6 +31,7 @@ from .http import (
     RedirectResponse,
     Request,
     Response,
+    ServerSentEvent,
     State,
     StreamingResponse,
     UploadFile,
@@ -52,6 +54,7 @@ __all__ = [
     "ConfigurationError",
     "Cookie",
     "Depends",
+    "EventSourceResponse",
     "ExecutionKind",
     "Field",
     "File",
@@ -75,6 +78,7 @@ __all__ = [
     "ResponseValidationError",
     "RouteConflictError",
     "Router",
+    "ServerSentEvent",
     "SignatureError",
     "State",
     "StaticFiles",

@@ -17,6 +17,7 @@ from ._pipeline import (
     StageFactory,
     StageOrder,
     to_response,
+    upload_settings,
 )
 from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
@@ -64,6 +65,7 @@ ExceptionHandler = Callable[[Request, Any], Any]
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_WEBSOCKET_MAX_SIZE = 1024 * 1024
+DEFAULT_UPLOAD_SPOOL_SIZE = 1024 * 1024
 
 
 class App(Router, MiddlewareMixin):
@@ -95,6 +97,8 @@ class App(Router, MiddlewareMixin):
         shutdown_timeout: float = 10.0,
         dependencies: Sequence[Any] = (),
         websocket_max_size: int | None = DEFAULT_WEBSOCKET_MAX_SIZE,
+        upload_spool_size: int = DEFAULT_UPLOAD_SPOOL_SIZE,
+        upload_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
         if sync_workers < 1:
@@ -109,6 +113,8 @@ class App(Router, MiddlewareMixin):
             raise ConfigurationError("lifespan must be a callable taking the app")
         self.debug = debug
         self.max_body_size = max_body_size
+        #: Uploads larger than `spool_size` bytes go to temporary files in `directory`.
+        self.uploads = upload_settings(upload_spool_size, upload_dir)
         #: The largest websocket message accepted, in bytes (routes may set their own with
         #: `max_size=`); a bigger one closes the connection with 1009. None: no limit.
         self.websocket_max_size = websocket_max_size
@@ -157,6 +163,7 @@ class App(Router, MiddlewareMixin):
             max_body_size=self.max_body_size,
             dependencies=() if internal else self.dependencies,
             overrides=self.dependency_overrides,
+            uploads=self.uploads,
         )
         self._matcher.add(template, set(route.methods), compiled)
         self._served.append(compiled)

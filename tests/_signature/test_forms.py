@@ -101,8 +101,25 @@ def upload(
     }
 
 
-def test_an_uploadfile_is_a_file_field(client_for: ClientFor, make_handler: MakeHandler) -> None:
-    client = serve(client_for, make_handler, upload)
+async def upload_async(
+    file: UploadFile,
+    extra: list[UploadFile] = File([]),
+    note: str = Form(""),
+) -> dict[str, Any]:
+    return {
+        "name": file.filename,
+        "type": file.content_type,
+        "data": (await file.read()).decode(),  # in the thread pool: never blocks the loop
+        "size": file.size,
+        "extra": [f.filename for f in extra],
+        "note": note,
+    }
+
+
+def test_an_uploadfile_is_a_file_field(client_for: ClientFor, handler_kind: str) -> None:
+    app = App()
+    app.post("/f")(upload if handler_kind == "sync" else upload_async)
+    client = client_for(app)
     response = client.post(
         "/f",
         files=[
@@ -122,10 +139,10 @@ def test_an_uploadfile_is_a_file_field(client_for: ClientFor, make_handler: Make
     }
 
 
-def test_a_missing_or_textual_file_is_refused(
-    client_for: ClientFor, make_handler: MakeHandler
-) -> None:
-    client = serve(client_for, make_handler, upload)
+def test_a_missing_or_textual_file_is_refused(client_for: ClientFor, handler_kind: str) -> None:
+    app = App()
+    app.post("/f")(upload if handler_kind == "sync" else upload_async)
+    client = client_for(app)
     assert [e["loc"] for e in detail(client.post("/f", data={"note": "n"}))] == [["body", "file"]]
     [error] = detail(client.post("/f", data={"file": "just text"}))
     assert (error["loc"], error["type"], error["input"]) == (

@@ -3,8 +3,8 @@ import lines changed, and answers valid and invalid input as the text says.
 
 Each example is a module in `seeds/`, copied verbatim. Every test runs over both server
 interfaces (ASGI and RSGI); the handlers are `def` or `async def` as the document wrote
-them. Skipped: "Background Task Integration" (`app.enable_background_tasks`,
-`app.add_task` work; it waits for `UploadFile.save_to`, a later issue); it is not copied.
+them. "Background Task Integration" (`UploadFile.save_to`, `app.add_task`) is
+`c000_upload_file`.
 """
 
 import asyncio
@@ -36,6 +36,7 @@ from .seeds import (
     c000_process_data,
     c000_profile,
     c000_send_notifications,
+    c000_upload_file,
     c000_user_dashboard,
 )
 
@@ -349,6 +350,27 @@ def test_process_pipeline_rejects_what_is_not_a_list_of_objects(client_for: Clie
     ]
 
 
+def test_upload_file_saves_under_uploads_and_schedules_processing(
+    client_for: ClientFor, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the example saves to "uploads/", relative
+    client = client_for(c000_upload_file.app)
+    data = bytes(range(256)) * 8192  # 2 MiB: past the spool threshold, on disk
+    response = client.post("/upload-file", files={"file": ("../photo.png", data, "image/png")})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["file"] == {
+        "filename": "../photo.png",
+        "size": len(data),
+        "content_type": "image/png",
+        "path": "uploads/photo.png",
+    }
+    assert (tmp_path / "uploads" / "photo.png").read_bytes() == data
+    assert body["task_id"].startswith("process_../photo.png_")
+    again = client.post("/upload-file", files={"file": ("photo.png", b"second")}).json()
+    assert again["file"]["path"] == "uploads/photo-1.png"  # never overwritten
+
+
 # The examples without parameters run too ------------------------------------------------
 
 
@@ -395,6 +417,7 @@ SEED_APPS = [
     c000_pipeline,
     c000_process_data,
     c000_send_notifications,
+    c000_upload_file,
     c000_user_dashboard,
 ]
 

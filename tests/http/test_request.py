@@ -120,7 +120,7 @@ def test_form_urlencoded_and_multipart(client_for, make_handler) -> None:
         return {
             "name": form["name"],
             "tags": form.getlist("tag"),
-            "file": upload.read().decode() if upload is not None else None,
+            "file": upload.file.read().decode() if upload is not None else None,
             "filename": getattr(upload, "filename", None),
         }
 
@@ -144,14 +144,19 @@ def test_form_wrong_content_type_is_415(client_for) -> None:
 def test_streamed_body(client_for) -> None:
     app = App(max_body_size=10)
 
-    @app.post("/upload", stream_body=True)
     async def upload(request):
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
         return {"size": size}
 
-    assert client_for(app).post("/upload", content=b"y" * 5000).json() == {"size": 5000}
+    app.post("/upload", stream_body=True, max_body_size="5KB")(upload)
+    app.post("/small", stream_body=True)(upload)
+    client = client_for(app)
+    assert client.post("/upload", content=b"y" * 5000).json() == {"size": 5000}
+    too_big = client.post("/upload", content=b"y" * 5121)  # by its Content-Length
+    assert (too_big.status_code, too_big.headers["connection"]) == (413, "close")
+    assert client.post("/small", content=iter([b"y" * 6, b"y" * 6])).status_code == 413
 
 
 def test_state_is_per_request(client_for) -> None:

@@ -6,6 +6,9 @@ put together by `freeze(app)` when the app starts, from only the stages it uses:
 
     [feature stages] -> read the body -> validate once -> dependencies -> handler -> render
 
+How the body is read (whole, as a form while it arrives, or by the handler through
+`request.stream()`) and within which limits is decided here too (`_body.py`).
+
 A route with no dependencies takes the short path (`_plain`), exactly as before the
 pipeline existed; after-send work (background tasks, dependency cleanup) costs nothing
 to a route that has none.
@@ -22,8 +25,9 @@ from .._signature import HandlerPlan, ResponseModel, compile_plan, compile_respo
 from ..cache import route_handler
 from ..exceptions import ConfigurationError, SignatureError
 from ..execution import Engine, ExecutionKind, Invoker
-from ..http import Request, Response
+from ..http import FormLimits, Request, Response
 from ..routing import PathTemplate, RouteDef
+from ._body import UploadSettings, form_limits, route_body_limit
 from ._deps import DependencyRunner
 from ._render import check_response_class, renderer_for, to_response
 
@@ -55,6 +59,11 @@ _NOT_YET = {"guards": "route guards arrive with the security issue (ambi.guards)
 
 def _staged(stage: Stage, call_next: Next, request: Request) -> Awaitable[Response]:
     return stage(request, call_next)
+
+
+async def _reading_form(limits: FormLimits, core: Next, request: Request) -> Response:
+    await request.read_form(limits)
+    return await core(request)
 
 
 class DependencyOverrides(dict[Any, Any]):
@@ -103,8 +112,10 @@ class CompiledRoute:
 
     __slots__ = (
         "_dependencies",
+        "_form_limits",
         "_overridden",
         "_overrides",
+        "_read_whole",
         "_runner",
         "definition",
         "handle",
@@ -128,6 +139,7 @@ class CompiledRoute:
         max_body_size: int,
         dependencies: Sequence[Any] = (),
         overrides: DependencyOverrides | None = None,
+        uploads: UploadSettings | None = None,
     ) -> None:
         options = definition.options
         where = f"{'/'.join(sorted(definition.methods))} {definition.path}"
@@ -137,7 +149,6 @@ class CompiledRoute:
         self.definition = definition
         self.template = template
         self.label = where
-        self.max_body_size = max_body_size
         # A `@cache` endpoint is a wrapper: the route runs what it wraps (the cache stage
         # answers hits before it).
         handler = route_handler(definition.endpoint)
@@ -164,6 +175,11 @@ class CompiledRoute:
                 f"{where}: a stream_body=True route reads the body itself; it cannot also "
                 "declare body or form parameters"
             )
+        #: The most bytes of body this route accepts (413 beyond).
+        self.max_body_size = route_body_limit(options, max_body_size, self.plan, where)
+        uploads = uploads or UploadSettings(max_body_size, None)
+        self._form_limits = form_limits(self.plan, self.max_body_size, max_body_size, uploads)
+        self._read_whole = not self.stream_body and self._form_limits is None
         self._runner: DependencyRunner | None = None
         if self.plan.dependencies:
             self._runner = DependencyRunner(self.plan, self.invoker, engine, where)
@@ -182,6 +198,14 @@ class CompiledRoute:
     # The pipeline -------------------------------------------------------------------------
 
     def _core(self) -> Next:
+        core = self._handling()
+        if self._form_limits is not None:
+            return functools.partial(_reading_form, self._form_limits, core)
+        if self.stream_body:
+            return functools.partial(self._streaming, core)
+        return core
+
+    def _handling(self) -> Next:
         if self._runner is not None:
             return self._with_dependencies
         plan = self.plan
@@ -200,23 +224,27 @@ class CompiledRoute:
                 handle = functools.partial(_staged, stage, handle)
         self.handle = handle
 
+    def _streaming(self, core: Next, request: Request) -> Awaitable[Response]:
+        request.limit_body(self.max_body_size)
+        return core(request)
+
     async def _plain(self, request: Request) -> Response:
-        if not self.stream_body:
+        if self._read_whole:
             await request.read_body(self.max_body_size)
         return self.render(await self.invoker(**self.plan.extract(request)))
 
     async def _plain_request(self, request: Request) -> Response:
-        if not self.stream_body:
+        if self._read_whole:
             await request.read_body(self.max_body_size)
         return self.render(await self.invoker(request))
 
     async def _plain_bare(self, request: Request) -> Response:
-        if not self.stream_body:
+        if self._read_whole:
             await request.read_body(self.max_body_size)
         return self.render(await self.invoker())
 
     async def _with_dependencies(self, request: Request) -> Response:
-        if not self.stream_body:
+        if self._read_whole:
             await request.read_body(self.max_body_size)
         runner = self._runner
         if self._overrides:  # an override is set somewhere in the app

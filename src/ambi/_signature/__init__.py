@@ -10,7 +10,7 @@ from ._annotations import type_hints
 from ._compile import compile_plan, register_injectable
 from ._plan import CallPlan, HandlerPlan, ParamSpec
 from ._response import ResponseModel, compile_response_model
-from ._sources import BODY_FIELD, UploadFileType, is_json_media
+from ._sources import BODY_FIELD, UploadFileType, is_json_media, reads_as_bytes
 
 __all__ = [
     "BODY_FIELD",
@@ -22,6 +22,7 @@ __all__ = [
     "compile_plan",
     "compile_response_model",
     "is_json_media",
+    "reads_as_bytes",
     "register_injectable",
     "type_hints",
 ]

@@ -14,11 +14,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
-from ..exceptions import HTTPException
 from ..http import FormData, Request, UploadFile
-from ..params import FileParam, HeaderParam, Param
+from ..params import HeaderParam, Param
 from ..routing import Converter
-from ._annotations import is_sequence, strip_optional
+from ._annotations import is_sequence, mentions, strip_optional
 
 Getter = Callable[[Request], Any]
 
@@ -59,8 +58,7 @@ def scalar_getter(
         return _multi_getter(key.lower(), is_list, "headers")  # stored lower-cased
     if source == "cookie":
         return _cookie_getter(key)
-    max_size = marker.max_size if isinstance(marker, FileParam) else None
-    return _form_getter(key, is_list, not marker.required, max_size)
+    return _form_getter(key, is_list, not marker.required)
 
 
 def _path_getter(key: str, stringify: bool) -> Getter:
@@ -106,18 +104,12 @@ def form_of(request: Request) -> FormData:
     return request.form()
 
 
-def _check_size(value: Any, key: str, max_size: int | None) -> None:
-    if max_size is not None and isinstance(value, UploadFile) and value.size > max_size:
-        raise HTTPException(413, f"file {key!r} is larger than {max_size} bytes")
-
-
-def _form_getter(key: str, is_list: bool, optional: bool, max_size: int | None) -> Getter:
+def _form_getter(key: str, is_list: bool, optional: bool) -> Getter:
+    """A form field or file (`File(max_size=)` is enforced while the form is read)."""
     if is_list:
 
         def get_list(request: Request) -> Any:
             values = form_of(request).getlist(key)
-            for value in values:
-                _check_size(value, key, max_size)
             return values or MISSING
 
         return get_list
@@ -126,7 +118,6 @@ def _form_getter(key: str, is_list: bool, optional: bool, max_size: int | None) 
         value = form_of(request).get(key, MISSING)
         if optional and value == "":
             return MISSING  # an empty optional form field takes its default (as FastAPI)
-        _check_size(value, key, max_size)
         return value
 
     return get
@@ -203,3 +194,9 @@ def _upload_bytes(value: Any) -> Any:
 _BINARY_SCHEMA = {"type": "string", "format": "binary"}
 UploadFileType = Annotated[UploadFile, PlainValidator(_upload), WithJsonSchema(_BINARY_SCHEMA)]
 UploadBytesType = Annotated[bytes, BeforeValidator(_upload_bytes), WithJsonSchema(_BINARY_SCHEMA)]
+
+
+def reads_as_bytes(annotation: Any) -> bool:
+    """Whether a file argument is validated as `bytes` (its upload is read whole, so it is
+    kept in memory rather than spooled to disk, and never read from disk on the loop)."""
+    return mentions(annotation, UploadBytesType)

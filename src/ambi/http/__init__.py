@@ -1,7 +1,7 @@
 """HTTP objects: the request, responses, headers, cookies, forms, uploads and websockets."""
 
 from ._headers import Headers, MutableHeaders, QueryParams
-from ._multipart import FormData, UploadFile
+from ._multipart import FormData, FormLimits
 from ._request import URL, Request, State
 from ._responses import (
     FileResponse,
@@ -13,12 +13,16 @@ from ._responses import (
     StreamingResponse,
     dump_json,
 )
+from ._sse import EventSourceResponse, ServerSentEvent
+from ._upload import UploadFile, safe_filename
 from ._websocket import WebSocket, WebSocketState, WebSocketTransport
 
 __all__ = [
     "URL",
+    "EventSourceResponse",
     "FileResponse",
     "FormData",
+    "FormLimits",
     "HTMLResponse",
     "Headers",
     "JSONResponse",
@@ -28,6 +32,7 @@ __all__ = [
     "RedirectResponse",
     "Request",
     "Response",
+    "ServerSentEvent",
     "State",
     "StreamingResponse",
     "UploadFile",
@@ -35,4 +40,5 @@ __all__ = [
     "WebSocketState",
     "WebSocketTransport",
     "dump_json",
+    "safe_filename",
 ]

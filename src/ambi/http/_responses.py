@@ -10,7 +10,7 @@ import hashlib
 import mimetypes
 import os
 import stat
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, Mapping
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,10 +20,11 @@ import pydantic_core
 from pydantic import BaseModel
 
 from ._headers import MutableHeaders, format_set_cookie
+from ._streams import ClientGone, ItemSource, pump
 
 if TYPE_CHECKING:
     from ..execution import Engine
-    from ..servers._types import ASGISend, RSGIProtocol
+    from ..servers._types import ASGIReceive, ASGISend, RSGIProtocol
 
 
 def _json_default(obj: Any) -> Any:
@@ -192,13 +193,6 @@ class RedirectResponse(Response):
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
 
 
-_END = object()
-
-
-def _next_chunk(iterator: Iterator[Any]) -> Any:
-    return next(iterator, _END)
-
-
 def _encode_chunk(chunk: Any, charset: str) -> bytes:
     if isinstance(chunk, bytes):
         return chunk
@@ -209,7 +203,9 @@ def _encode_chunk(chunk: Any, charset: str) -> bytes:
 
 class StreamingResponse(Response):
     """A body produced piece by piece. Sync iterables are iterated in the thread pool (so a
-    blocking generator never stalls the loop); async iterables on the loop."""
+    blocking generator never stalls the loop); async iterables on the loop. When the client
+    leaves, the stream stops and the generator is closed (its `finally` runs; see
+    `ambi.http._streams`)."""
 
     def __init__(
         self,
@@ -224,30 +220,39 @@ class StreamingResponse(Response):
     def _wire_headers(self) -> list[tuple[str, str]]:
         return self.headers.items_list
 
-    async def _chunks(self, engine: Engine) -> AsyncIterable[bytes]:
-        content = self.content
-        if isinstance(content, AsyncIterable):
-            async for chunk in content:
-                yield _encode_chunk(chunk, self.charset)
-            return
-        iterator = iter(content)
+    async def body_chunks(self, engine: Engine) -> AsyncGenerator[bytes, None]:
+        """The body, chunk by chunk; closing this generator closes the content's."""
+        source = ItemSource(self.content, engine)
+        charset = self.charset
         try:
             while True:
-                chunk = await engine.run_in_thread(_next_chunk, iterator)
-                if chunk is _END:
+                try:
+                    item = await source.next()
+                except StopAsyncIteration:
                     return
-                yield _encode_chunk(chunk, self.charset)
+                yield _encode_chunk(item, charset)
         finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                await engine.run_in_thread(close)
+            await source.close()
 
-    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
+    async def send_asgi(
+        self,
+        send: ASGISend,
+        engine: Engine,
+        head: bool,
+        receive: ASGIReceive | None = None,
+    ) -> None:
+        """Send through ASGI; with `receive` (given once nobody else reads the request
+        body) the stream stops when the server reports `http.disconnect`."""
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self._wire_headers()]
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         if not head:
-            async for chunk in self._chunks(engine):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+            def send_chunk(chunk: bytes) -> Awaitable[None]:
+                return send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+            gone = _disconnected(receive) if receive is not None else None
+            if not await pump(self.body_chunks(engine), send_chunk, gone):
+                return  # the client left: the server closes the connection
         await send({"type": "http.response.body", "body": b""})
 
     async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
@@ -255,8 +260,20 @@ class StreamingResponse(Response):
             proto.response_empty(self.status_code, self._wire_headers())
             return
         transport = proto.response_stream(self.status_code, self._wire_headers())
-        async for chunk in self._chunks(engine):
-            await transport.send_bytes(chunk)
+
+        async def send_chunk(chunk: bytes) -> None:
+            try:
+                await transport.send_bytes(chunk)
+            except RuntimeError as exc:  # RSGIProtocolClosed: the client went away
+                raise ClientGone from exc
+
+        await pump(self.body_chunks(engine), send_chunk, proto.client_disconnect())
+
+
+async def _disconnected(receive: ASGIReceive) -> None:
+    """Return when the client has gone (request body left unread is dropped)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class FileResponse(Response):

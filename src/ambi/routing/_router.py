@@ -29,6 +29,9 @@ class RouteOptions(TypedDict, total=False):
     include_in_schema: bool
     operation_id: str
     stream_body: bool
+    #: The most bytes of request body this route accepts (an int, or a size such as
+    #: "50MB"), above or below the app's `max_body_size`; 413 beyond it.
+    max_body_size: int | str
     guards: Sequence[Any]
     dependencies: Sequence[Any]
 

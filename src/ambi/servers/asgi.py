@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..http import Request
+from ..http import Request, StreamingResponse
 from ._types import ASGIReceive, ASGIScope, ASGISend, ClientDisconnected
 
 if TYPE_CHECKING:
@@ -31,19 +31,23 @@ def _client_address(client: Any) -> tuple[str, int] | None:
 class _ASGIBody:
     """The request body, from `http.request` messages."""
 
-    __slots__ = ("_receive",)
+    __slots__ = ("_receive", "done")
 
     def __init__(self, receive: ASGIReceive) -> None:
         self._receive = receive
+        #: The whole body was read: `receive` is free to wait for `http.disconnect`.
+        self.done = False
 
     async def chunks(self) -> AsyncIterator[bytes]:
         receive = self._receive
         while True:
             message = await receive()
             if message["type"] == "http.request":
-                yield message.get("body", b"")
                 if not message.get("more_body", False):
+                    self.done = True
+                    yield message.get("body", b"")
                     return
+                yield message.get("body", b"")
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnected
 
@@ -56,10 +60,11 @@ class _ASGIBody:
             if message["type"] == "http.request":
                 parts.append(message.get("body", b""))
                 if not message.get("more_body", False):
+                    self.done = True
                     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Request:
+def _request_from_scope(app: App, scope: ASGIScope, source: _ASGIBody) -> Request:
     server = scope.get("server")
     return Request(
         app,
@@ -71,15 +76,22 @@ def _request_from_scope(app: App, scope: ASGIScope, receive: ASGIReceive) -> Req
         server=f"{server[0]}:{server[1]}" if server and server[1] else "",
         scheme=scope.get("scheme", "http"),
         http_version=scope.get("http_version", "1.1"),
-        source=_ASGIBody(receive),
+        source=source,
     )
 
 
 async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
-    request = _request_from_scope(app, scope, receive)
+    source = _ASGIBody(receive)
+    request = _request_from_scope(app, scope, source)
     try:
         response = await app.dispatch(request)
-        await response.send_asgi(send, app.engine, request.method == "HEAD")
+        head = request.method == "HEAD"
+        if isinstance(response, StreamingResponse):
+            # a stream listens for the client leaving, once nobody can read the body
+            listen = receive if source.done or not request.has_body() else None
+            await response.send_asgi(send, app.engine, head, listen)
+        else:
+            await response.send_asgi(send, app.engine, head)
     except ClientDisconnected:
         return
     finally:

@@ -1,0 +1,197 @@
+"""Uploads: ambi against FastAPI, one 100 MB multipart upload, then 200 concurrent 100 KB
+uploads, in one run on one machine.
+
+    python -m benchmarks.bench_uploads [--rounds 3] [--big-mb 100] [--small-kb 100]
+                                       [--small-count 200] [--contenders a,b]
+
+Each contender (one worker, pinned to core 0) gets the same request bytes from a raw-socket
+client pinned to core 1: multipart bodies built once in memory, each sent on a fresh
+connection with `Connection: close`; every answer must be a 200 with the right size. The
+server's processes' summed RSS is sampled every 5 ms; the peak is reported. MB/s are
+upload bytes over wall time of a phase; "overall" is both phases' bytes over both phases'
+time. Rounds are interleaved and the median is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.bench_ws_memory import session_rss_kib
+from benchmarks.contenders import Contender, ServerOptions, package_version
+from benchmarks.servers import HOST, free_port, pinned, stop, wait_until_answering
+
+CONTENDERS = {
+    c.name: c
+    for c in (
+        Contender("ambi-rsgi", "benchmarks.apps.uploads:ambi_app", "granian", "rsgi"),
+        Contender("ambi-asgi", "benchmarks.apps.uploads:ambi_app", "granian", "asgi"),
+        Contender("fastapi", "benchmarks.apps.uploads_fastapi:app", "uvicorn", "asgi"),
+    )
+}
+BOUNDARY = "ambi-bench-boundary-7d1f"
+MB = 1_000_000
+
+
+def multipart(size: int) -> bytes:
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    return head + os.urandom(size) + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def request_bytes(port: int, body: bytes) -> bytes:
+    return (
+        f"POST /upload HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def upload(port: int, payload: bytes, expected_size: int) -> None:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, (HOST, port))
+        await loop.sock_sendall(sock, memoryview(payload))  # no copy of the payload
+        parts = []
+        while chunk := await loop.sock_recv(sock, 65536):  # Connection: close: to the end
+            parts.append(chunk)
+    finally:
+        sock.close()
+    answer = b"".join(parts)
+    status = answer.split(b"\r\n", 1)[0]
+    if b" 200 " not in status or f'"size":{expected_size}'.encode() not in answer:
+        raise SystemExit(f"wrong answer: {answer[:300]!r}")
+
+
+async def phase(port: int, payload: bytes, size: int, count: int) -> float:
+    start = time.perf_counter()
+    await asyncio.gather(*(upload(port, payload, size) for _ in range(count)))
+    return time.perf_counter() - start
+
+
+class PeakRSS:
+    """Samples the summed RSS of a process session in a thread; `peak` in KiB."""
+
+    def __init__(self, session: int) -> None:
+        self.session = session
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, session_rss_kib(self.session))
+            self._stop.wait(0.005)
+
+    def __enter__(self) -> PeakRSS:
+        self.idle = session_rss_kib(self.session)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Cell:
+    big_s: float
+    small_s: float
+    idle_kib: int
+    peak_kib: int
+
+
+def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOptions) -> Cell:
+    port = free_port()
+    log = Path(args.log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    big_size, small_size = args.big_mb * MB, args.small_kb * 1000
+    big, small = multipart(big_size), multipart(small_size)
+    with log.open("ab") as log_file:
+        proc = subprocess.Popen(
+            pinned(contender.argv(port, options), None if args.no_pin else 0),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_answering(proc, port, 30, log)
+        asyncio.run(phase(port, request_bytes(port, small), small_size, 5))  # warm-up
+        with PeakRSS(proc.pid) as rss:
+            big_s = asyncio.run(phase(port, request_bytes(port, big), big_size, 1))
+            small_s = asyncio.run(
+                phase(port, request_bytes(port, small), small_size, args.small_count)
+            )
+        return Cell(big_s, small_s, rss.idle, rss.peak)
+    finally:
+        stop(proc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--big-mb", type=int, default=100)
+    parser.add_argument("--small-kb", type=int, default=100)
+    parser.add_argument("--small-count", type=int, default=200)
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--log", default="benchmarks/out/logs/uploads.log")
+    args = parser.parse_args(argv)
+    names = [n for n in args.contenders.split(",") if n]
+    unknown = set(names) - set(CONTENDERS)
+    if unknown:
+        parser.error(f"unknown contenders: {sorted(unknown)}")
+    if not args.no_pin:  # the client on core 1
+        os.sched_setaffinity(0, {1})
+    options = ServerOptions.detect()
+    cells: dict[str, list[Cell]] = {name: [] for name in names}
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
+        for name in order:
+            cells[name].append(run_cell(CONTENDERS[name], args, options))
+            print(f"round {round_ + 1}: {name} done", file=sys.stderr)
+    big_mb, small_mb = args.big_mb, args.small_kb * args.small_count / 1000
+    print(f"uploads: 1 x {big_mb} MB, then {args.small_count} x {args.small_kb} KB at once")
+    print(
+        f"granian {package_version('granian')}, uvicorn {package_version('uvicorn')}, "
+        f"fastapi {package_version('fastapi')}, loop {options.loop}, http {options.http}"
+    )
+    header = ("contender", "big MB/s", "small MB/s", "overall MB/s", "idle RSS", "peak RSS")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    overall: dict[str, float] = {}
+    for name in names:
+        runs = cells[name]
+        big = statistics.median(big_mb / c.big_s for c in runs)
+        small = statistics.median(small_mb / c.small_s for c in runs)
+        total = statistics.median((big_mb + small_mb) / (c.big_s + c.small_s) for c in runs)
+        overall[name] = total
+        idle = statistics.median(c.idle_kib for c in runs) / 1024
+        peak = statistics.median(c.peak_kib for c in runs) / 1024
+        print(
+            f"| {name} | {big:,.0f} | {small:,.1f} | {total:,.1f} | "
+            f"{idle:.0f} MiB | {peak:.0f} MiB |"
+        )
+    if "fastapi" in overall:
+        for name in names:
+            if name != "fastapi":
+                print(f"{name}: {overall[name] / overall['fastapi']:.2f}x FastAPI overall")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
