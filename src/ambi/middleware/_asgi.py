@@ -28,7 +28,7 @@ from .._pipeline import CompiledRoute
 from ..http import Request, Response
 from ..routing import Match
 from ..servers._types import ASGIMessage, ASGIReceive, ASGIScope, ASGISend
-from ..servers.asgi import _request_from_scope
+from ..servers.asgi import _ASGIBody, _request_from_scope
 from ._chain import Next
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def build_asgi_entry(app: App, inner: ASGIApp) -> ASGIApp:
         except Exception as exc:
             if started:
                 raise  # the response is on its way: nothing else can be sent
-            request = _request_from_scope(app, scope, receive)
+            request = _request_from_scope(app, scope, _ASGIBody(receive))
             response = await error_response(request, exc)
             await response.send_asgi(send, engine, scope["method"] == "HEAD")
 

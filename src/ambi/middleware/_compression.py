@@ -283,7 +283,7 @@ async def _compress_stream(
     response: StreamingResponse, encoding: Encoding, minimum: int, engine: Any
 ) -> Response:
     """Buffer up to `minimum` bytes (the size check), then compress the rest as it comes."""
-    chunks: AsyncIterator[bytes] = aiter(response._chunks(engine))
+    chunks: AsyncIterator[bytes] = aiter(response.body_chunks(engine))
     buffered: list[bytes] = []
     size = 0
     ended = False
