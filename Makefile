@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv bench bench-smoke clean
+.PHONY: demo test test-other-pythons lint venv bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,22 @@ test: lint
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	@echo "coverage: $$($(BIN)/coverage report --format=total)% of lines and branches"
 
+# The fast part of the suite (no real servers) on the other Pythons users run: 3.12, 3.13.
+OTHER_PYTHONS ?= 3.12 3.13
+FAST_TESTS := -m "not server" -p no:randomly -q
+
+test-other-pythons:
+	@for v in $(OTHER_PYTHONS); do \
+	  py=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v*/bin/python 2>/dev/null | tail -1); \
+	  if [ -z "$$py" ]; then py=$$(command -v python$$v || true); fi; \
+	  if [ -z "$$py" ]; then echo "python $$v not found"; exit 1; fi; \
+	  echo "== Python $$v ($$py)"; \
+	  [ -x .venv-$$v/bin/python ] || $$py -m venv .venv-$$v || exit 1; \
+	  .venv-$$v/bin/python -m pip install -q --upgrade pip >/dev/null && \
+	  .venv-$$v/bin/python -m pip install -q -e '.[dev]' && \
+	  .venv-$$v/bin/python -m pytest $(FAST_TESTS) || exit 1; \
+	done
+
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --smoke
 
@@ -35,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --rounds 5
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .coverage
