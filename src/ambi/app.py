@@ -22,7 +22,7 @@ from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
 from .cache import cache_stage
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
-from .execution import Engine, Invoker
+from .execution import Engine, Invoker, RunningRoute, running_route
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
 from .openapi import install_docs, openapi_document
@@ -61,6 +61,22 @@ ExceptionHandler = Callable[[Request, Any], Any]
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_WEBSOCKET_MAX_SIZE = 1024 * 1024
+#: def-route requests waiting for a thread beyond which new ones are answered 503
+DEFAULT_SYNC_QUEUE_LIMIT = 256
+#: adaptive inline (see ambi.execution): promoted after this many calls in a row under
+#: this many seconds; benchmarks/RESULTS.md has the measurements behind the figures
+DEFAULT_INLINE_THRESHOLD: float | None = 0.0005
+DEFAULT_INLINE_AFTER = 1000
+#: the loop-blocking detector warns when the loop has not turned for this long (s)
+DEFAULT_LOOP_BLOCK_THRESHOLD = 0.1
+
+
+def _running(frame: Mapping[str, Any]) -> RunningRoute:
+    """The request an `App.dispatch` frame serves (for the loop-blocking detector)."""
+    request: Request = frame["request"]
+    route = getattr(frame.get("found"), "value", None)
+    label = route.label if isinstance(route, CompiledRoute) else "(routing)"
+    return RunningRoute(label, request.method, request.path)
 
 
 class App(Router):
@@ -87,6 +103,11 @@ class App(Router):
         shutdown_timeout: float = 10.0,
         dependencies: Sequence[Any] = (),
         websocket_max_size: int | None = DEFAULT_WEBSOCKET_MAX_SIZE,
+        sync_queue_limit: int | None = DEFAULT_SYNC_QUEUE_LIMIT,
+        inline_threshold: float | None = DEFAULT_INLINE_THRESHOLD,
+        inline_after: int = DEFAULT_INLINE_AFTER,
+        loop_block_threshold: float | None = DEFAULT_LOOP_BLOCK_THRESHOLD,
+        route_timeout: float | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
         if sync_workers < 1:
@@ -109,12 +130,21 @@ class App(Router):
         self.description = description
         self.shutdown_timeout = shutdown_timeout
         self.state = State()
-        self.engine = Engine(sync_workers=sync_workers, process_workers=process_workers)
+        self.engine = Engine(
+            sync_workers=sync_workers,
+            process_workers=process_workers,
+            sync_queue_limit=sync_queue_limit,
+            inline_threshold=inline_threshold,
+            inline_after=inline_after,
+            block_threshold=loop_block_threshold,
+        )
+        #: the default `timeout=` of every route (seconds; None: none)
+        self.route_timeout = route_timeout
         self.compiled: list[CompiledRoute] = []
         self._matcher: Matcher[CompiledRoute] = Matcher()
         self._served: list[CompiledRoute] = []  # user and framework routes
         self.websockets = WebSocketRoutes()
-        self._lifespan = lifespan
+        self._lifespan = None if lifespan is None else Invoker(lifespan, self.engine)
         self._lifespan_exit: Callable[[], Any] | None = None
         #: What the lifespan yielded (a mapping): copied into every `request.state`.
         self.lifespan_state: dict[str, Any] = {}
@@ -340,6 +370,7 @@ class App(Router):
 
     # Serving ------------------------------------------------------------------------------
 
+    @running_route(_running)
     async def dispatch(self, request: Request) -> Response:
         """Route `request`, run its handler, and turn any error into a response."""
         try:
@@ -427,7 +458,7 @@ class App(Router):
 
     async def startup(self) -> None:
         """Start the pools, enter the lifespan, run the startup hooks (once)."""
-        self.engine.start()  # (re)bind to the running loop, even when already started
+        await self.engine.startup()  # (re)bind to the running loop, even when already started
         if self._started:
             return
         self.freeze()
@@ -450,6 +481,7 @@ class App(Router):
         if not self._started:
             return
         self._started = False
+        await self.engine.drain(self.shutdown_timeout)  # in-flight work first, then hooks
         errors: list[BaseException] = []
         for hook in self._hooks["shutdown"]:
             try:
@@ -468,20 +500,13 @@ class App(Router):
         if errors:
             raise errors[0]
 
-    async def _enter_lifespan(self, lifespan: Lifespan) -> None:
-        """Enter `lifespan(app)`, an async or a sync context manager (a sync one is entered
-        and left in the thread pool); a mapping it yields becomes the lifespan state."""
-        cm = lifespan(self)
-        if isinstance(cm, AbstractAsyncContextManager):
-            state = await cm.__aenter__()
-            self._lifespan_exit = lambda: cm.__aexit__(None, None, None)
-        elif isinstance(cm, AbstractContextManager):
-            state = await self.engine.run_in_thread(cm.__enter__)
-            self._lifespan_exit = lambda: self.engine.run_in_thread(cm.__exit__, None, None, None)
-        else:
-            raise ConfigurationError(
-                f"lifespan must return an async or a sync context manager, not {cm!r}"
-            )
+    async def _enter_lifespan(self, lifespan: Invoker) -> None:
+        """Enter `lifespan(app)`, an async or a sync context manager, through ambi.execution
+        (a sync one is entered and left in the thread pool); a mapping it yields becomes
+        the lifespan state."""
+        cm = lifespan.enter(self)
+        state = await cm.__aenter__()
+        self._lifespan_exit = lambda: cm.__aexit__(None, None, None)
         if state is not None:
             if not isinstance(state, Mapping):
                 leave, self._lifespan_exit = self._lifespan_exit, None

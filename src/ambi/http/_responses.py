@@ -10,7 +10,7 @@ import hashlib
 import mimetypes
 import os
 import stat
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -19,6 +19,7 @@ import orjson
 import pydantic_core
 from pydantic import BaseModel
 
+from ..execution import iterate
 from ._headers import MutableHeaders, format_set_cookie
 
 if TYPE_CHECKING:
@@ -192,13 +193,6 @@ class RedirectResponse(Response):
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
 
 
-_END = object()
-
-
-def _next_chunk(iterator: Iterator[Any]) -> Any:
-    return next(iterator, _END)
-
-
 def _encode_chunk(chunk: Any, charset: str) -> bytes:
     if isinstance(chunk, bytes):
         return chunk
@@ -225,22 +219,8 @@ class StreamingResponse(Response):
         return self.headers.items_list
 
     async def _chunks(self, engine: Engine) -> AsyncIterable[bytes]:
-        content = self.content
-        if isinstance(content, AsyncIterable):
-            async for chunk in content:
-                yield _encode_chunk(chunk, self.charset)
-            return
-        iterator = iter(content)
-        try:
-            while True:
-                chunk = await engine.run_in_thread(_next_chunk, iterator)
-                if chunk is _END:
-                    return
-                yield _encode_chunk(chunk, self.charset)
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                await engine.run_in_thread(close)
+        async for chunk in iterate(engine, self.content):
+            yield _encode_chunk(chunk, self.charset)
 
     async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self._wire_headers()]
