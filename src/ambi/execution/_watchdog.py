@@ -108,6 +108,8 @@ class Watchdog:
         self._handle: asyncio.TimerHandle | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one check at a time: the thread's, or settle()'s
+        self._stalled = False
 
     @property
     def running(self) -> bool:
@@ -120,6 +122,7 @@ class Watchdog:
         self._loop_thread = threading.get_ident()
         self._stop = threading.Event()
         self._beat = time.monotonic()
+        self._stalled = False
         self._handle = loop.call_later(self.interval, self._tick)
         self._thread = threading.Thread(target=self._watch, name="ambi-watchdog", daemon=True)
         self._thread.start()
@@ -141,29 +144,42 @@ class Watchdog:
             self._handle = loop.call_later(self.interval, self._tick)
 
     def _watch(self) -> None:
-        stalled = False
         stop = self._stop
         loop = self._loop
         while not stop.wait(self.interval):
             if loop is None or loop.is_closed():
                 return
-            now = time.monotonic()
-            if not loop.is_running():  # driven turn by turn (run_until_complete): not stuck
-                self._beat = now
-                stalled = False
-                continue
-            silent = now - self._beat
-            if silent <= self.threshold:
-                stalled = False
-            elif not stalled:
-                stalled = True  # one report per stall, however long
-                self._report(silent)
+            with self._lock:
+                if not loop.is_running():  # driven turn by turn (run_until_complete)
+                    self._beat = time.monotonic()
+                    self._stalled = False
+                    continue
+                self._check(from_loop=False)
 
-    def _report(self, silent: float) -> None:
-        frame = sys._current_frames().get(self._loop_thread or 0)
-        stack = "".join(traceback.format_stack(frame)) if frame is not None else "(unknown)\n"
-        block = LoopBlock(silent, _find_running(frame), stack)
-        del frame
+    def settle(self) -> None:
+        """On the loop thread: report now a stall that just ended before the watchdog thread
+        looked (strict mode calls this after each request, so none goes unseen); wait for
+        a report the thread is making."""
+        with self._lock:
+            self._check(from_loop=True)
+
+    def _check(self, *, from_loop: bool) -> None:
+        silent = time.monotonic() - self._beat
+        if silent <= self.threshold:
+            self._stalled = False
+        elif not self._stalled:
+            self._stalled = True  # one report per stall, however long
+            self._report(silent, from_loop=from_loop)
+
+    def _report(self, silent: float, *, from_loop: bool) -> None:
+        if from_loop:
+            stack, running = "(the stall had ended before the watchdog thread looked)\n", None
+        else:
+            frame = sys._current_frames().get(self._loop_thread or 0)
+            stack = "".join(traceback.format_stack(frame)) if frame is not None else "?\n"
+            running = _find_running(frame)
+            del frame
+        block = LoopBlock(silent, running, stack)
         self._on_block(block)
         for listener in list(self.listeners):
             listener(block)
