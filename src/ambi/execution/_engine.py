@@ -130,7 +130,7 @@ class Engine:
         self.start()
         if self.uses_processes and self.processes is None:
             self.processes = ProcessPool(self.process_workers)
-            await self.processes.warm()
+            await self.processes.warm(self.run_in_thread)
 
     async def drain(self, grace: float) -> bool:
         """Let the jobs in the thread pool finish (up to `grace` s); what is still waiting

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from ..exceptions import ConfigurationError
 
 #: Rounds of jobs `warm()` sends at most to have every child answer once.
 WARM_ROUNDS = 5
@@ -78,27 +81,47 @@ class ProcessPool:
         self._note_children()
         return future
 
-    async def warm(self) -> None:
-        """Start every child now (at app startup), not on the first request."""
+    def _submit_many(self, n: int) -> list[concurrent.futures.Future[int]]:
+        futures = [self._executor.submit(_ping, 0.05) for _ in range(n)]
+        self._note_children()
+        return futures
+
+    async def warm(self, run_blocking: Callable[..., Awaitable[Any]]) -> None:
+        """Start every child now (at app startup), not on the first request. Starting one
+        blocks for a while (a fork and an exec), so it is done through `run_blocking` (the
+        thread pool), off the loop."""
         seen: set[int] = set()
         for _ in range(WARM_ROUNDS):
             # Jobs that take a moment spread over the children: each starts one.
-            jobs = (self.submit(_ping, 0.05) for _ in range(self.max_workers))
-            seen.update(await asyncio.gather(*jobs))
+            futures = await run_blocking(self._submit_many, self.max_workers)
+            try:
+                seen.update(await asyncio.gather(*map(asyncio.wrap_future, futures)))
+            except concurrent.futures.process.BrokenProcessPool as exc:
+                raise ConfigurationError(
+                    "the process pool's children could not start. They are spawned, and "
+                    "import the main module again: a script must start its app only under "
+                    "`if __name__ == '__main__':`"
+                ) from exc
             if len(seen) >= self.max_workers:
                 return
 
-    def close(self, timeout: float) -> bool:
-        """Cancel what has not started, let running jobs end (up to `timeout` s), then end
-        the children; True if none had to be terminated."""
+    def close(self, grace: float) -> bool:
+        """Cancel what has not started, let running jobs end (up to `grace` s), then end the
+        children; True if none had to be killed. (The executor's own shutdown joins the
+        children, in a thread of its own here: joining them from two threads races.)"""
         self._note_children()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + timeout
-        children = list(self._children.values())
-        for child in children:
-            child.join(max(0.0, deadline - time.monotonic()))
-        stubborn = [child for child in children if child.is_alive()]
-        for child in stubborn:
-            child.kill()  # the children ignore SIGTERM
-            child.join(1.0)
-        return not stubborn
+        closer = threading.Thread(
+            target=self._executor.shutdown,
+            kwargs={"wait": True, "cancel_futures": True},
+            name="ambi-process-pool-close",
+            daemon=True,
+        )
+        closer.start()
+        closer.join(grace)
+        if not closer.is_alive():
+            return True
+        for child in self._children.values():
+            if child.is_alive():
+                child.kill()  # the children ignore SIGTERM
+        closer.join(2.0)
+        return False
