@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -22,7 +23,7 @@ from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
 from .cache import cache_stage
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
-from .execution import Engine, Invoker, RunningRoute, running_route
+from .execution import LIMIT_STAGES, Engine, Invoker, RunningRoute, running_route
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
 from .openapi import install_docs, openapi_document
@@ -152,7 +153,10 @@ class App(Router):
         #: the next request.
         self.dependency_overrides = DependencyOverrides()
         self._frozen = False
-        self._stages: list[tuple[StageOrder, StageFactory]] = []
+        self._stages: list[tuple[StageOrder, StageFactory]] = [
+            (StageOrder.LIMITS, factory)
+            for factory in LIMIT_STAGES  # max_concurrency, timeout
+        ]
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
@@ -506,14 +510,13 @@ class App(Router):
         the lifespan state."""
         cm = lifespan.enter(self)
         state = await cm.__aenter__()
-        self._lifespan_exit = lambda: cm.__aexit__(None, None, None)
+        if state is not None and not isinstance(state, Mapping):
+            await cm.__aexit__(None, None, None)
+            raise ConfigurationError(
+                f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
+            )
+        self._lifespan_exit = functools.partial(cm.__aexit__, None, None, None)
         if state is not None:
-            if not isinstance(state, Mapping):
-                leave, self._lifespan_exit = self._lifespan_exit, None
-                await leave()
-                raise ConfigurationError(
-                    f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
-                )
             self.lifespan_state = dict(state)
 
     def listen(

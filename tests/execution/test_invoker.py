@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ambi.exceptions import ConfigurationError
 from ambi.execution import Engine, Invoker, iterate
 
 where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="-")
@@ -174,7 +175,7 @@ async def test_errors_reach_a_generator_context(engine: Engine) -> None:
 
 
 async def test_enter_refuses_what_is_no_context(engine: Engine) -> None:
-    with pytest.raises(TypeError, match="not a context manager"):
+    with pytest.raises(ConfigurationError, match="must give an async or a sync context manager"):
         async with Invoker(lambda: 42, engine).enter():
             pass
 

@@ -19,6 +19,7 @@ DECISIONS = re.compile(
         |iscoroutine|isasyncgen|isgenerator|markcoroutinefunction|_is_coroutine)\b
     | \bCO_(?:COROUTINE|ASYNC_GENERATOR|GENERATOR|ITERABLE_COROUTINE)\b
     | isinstance\([^)]*\b(?:Awaitable|Coroutine|AsyncIterable|AsyncIterator|AsyncGenerator
+        |AbstractAsyncContextManager|AbstractContextManager
         |CoroutineType|AsyncGeneratorType|GeneratorType)\b
     | hasattr\([^)]*["']__(?:aenter|aexit|anext|aiter|await)__["']
     """,
@@ -56,6 +57,7 @@ def test_the_execution_package_is_where_they_are() -> None:
         "if isinstance(obj, (bytes, Awaitable)):",
         'if hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__"):',
         "flags & inspect.CO_COROUTINE",
+        "if isinstance(cm, AbstractAsyncContextManager):",
     ],
 )
 def test_the_check_sees_each_form(line: str) -> None:

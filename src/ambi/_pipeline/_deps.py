@@ -20,14 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._signature import CallPlan, HandlerPlan
-from ..execution import (
-    Engine,
-    ExecutionKind,
-    Invoker,
-    classify,
-    is_async_gen_callable,
-    is_gen_callable,
-)
+from ..execution import Engine, ExecutionKind, Invoker, Shape, classify, shape_of
 from ..http import Request
 from ._after import Exit, after_response, close_exits, enter_sync
 
@@ -47,9 +40,10 @@ class _Step:
         self.index = index
         self.scoped = call.scope == "function"
         self.factory: Callable[..., Any] = fn
-        if is_async_gen_callable(fn):
+        shape = shape_of(fn)
+        if shape is Shape.ASYNC_GENERATOR:
             self.is_async, self.is_gen = True, True
-        elif is_gen_callable(fn):
+        elif shape is Shape.GENERATOR:
             self.is_async, self.is_gen = False, True
         else:
             self.is_async = classify(fn, "auto") is ExecutionKind.ASYNC

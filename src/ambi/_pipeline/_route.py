@@ -141,7 +141,7 @@ class CompiledRoute:
         # A `@cache` endpoint is a wrapper: the route runs what it wraps (the cache stage
         # answers hits before it).
         handler = route_handler(definition.endpoint)
-        self.invoker = Invoker(handler, engine, options.get("run", "auto"))
+        self.invoker = Invoker(handler, engine, options.get("run", "auto"), route=where)
         self._dependencies = (*dependencies, *options.get("dependencies", ()))
         self._overrides = overrides if overrides is not None else DependencyOverrides()
         self._overridden: tuple[int, DependencyRunner] | None = None

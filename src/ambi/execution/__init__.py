@@ -12,7 +12,7 @@ async iterables, each step where it belongs.
 
 The `Engine` owns the pools, the loop-blocking watchdog and their counters
 (`engine.stats`). Route limits (`timeout=`, `max_concurrency=`) are pipeline stages made
-by `STAGE_FACTORIES`.
+by `LIMIT_STAGES`.
 
 Worker threads are marked with the loop of their app (`current_worker_loop`), so that
 `ambi.bridge` can send coroutines from sync code back to that loop.
@@ -33,15 +33,15 @@ from ._classify import (
 from ._contexts import iterate
 from ._engine import Engine, EngineStats, engine_for_loop
 from ._invoker import Invoker
-from ._limits import STAGE_FACTORIES, concurrency_stage, route_label, timeout_stage
+from ._limits import LIMIT_STAGES, concurrency_stage, timeout_stage
 from ._pool import ThreadPool, call_sync, current_worker_loop, mark_worker, note_loop_use
 from ._processes import ProcessPool
 from ._watchdog import LoopBlock, RunningRoute, Watchdog, running_route
 
 __all__ = [
+    "LIMIT_STAGES",
     "RUN_CHOICES",
     "SHAPE_ATTRIBUTE",
-    "STAGE_FACTORIES",
     "Engine",
     "EngineStats",
     "ExecutionKind",
@@ -64,7 +64,6 @@ __all__ = [
     "iterate",
     "mark_worker",
     "note_loop_use",
-    "route_label",
     "running_route",
     "shape_of",
     "timeout_stage",

@@ -1,14 +1,15 @@
 """Per-route limits as pipeline stages: `timeout=` and `max_concurrency=`.
 
-Each factory takes a route and its app and gives a stage, `async (request, call_next) ->
-response`, or None when the route does not use the feature (it then costs nothing). The
-timeout stage sits outside dependency resolution, so dependencies count against it.
+Each factory takes a compiled route and its app and gives a stage, `async (request,
+call_next) -> response`, or None when the route does not use the feature (it then costs
+nothing). The app puts them at `StageOrder.LIMITS`, around reading the body, validation,
+the dependencies and the handler: dependencies count against the timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import ConfigurationError, HTTPException
@@ -22,14 +23,14 @@ Next = Callable[["Request"], Awaitable["Response"]]
 Stage = Callable[["Request", Next], Awaitable["Response"]]
 
 
-class _HasEngine(Protocol):
+class _App(Protocol):
     engine: Engine
     route_timeout: float | None
 
 
-def route_label(methods: Iterable[str], path: str) -> str:
-    """How counters and logs name a route: "GET /items/{item_id}"."""
-    return f"{'/'.join(sorted(methods))} {path}"
+class _Route(Protocol):
+    definition: RouteDef
+    label: str  # "GET /items/{item_id}"
 
 
 def _check_number(name: str, value: Any, where: str, *, integer: bool = False) -> None:
@@ -39,18 +40,17 @@ def _check_number(name: str, value: Any, where: str, *, integer: bool = False) -
         raise ConfigurationError(f"{where}: {name} must be {kind} or None, got {value!r}")
 
 
-def timeout_stage(route: RouteDef, app: _HasEngine) -> Stage | None:
+def timeout_stage(route: _Route, app: _App) -> Stage | None:
     """`timeout=` (or the app's `route_timeout`): past it the client gets a 504.
 
     An `async def` handler is cancelled. A `def` handler's thread cannot be: the client is
     answered, the thread finishes in the background, and the pool counts it
     (`ThreadPool.late_finished`). Timeouts are counted in `engine.stats.timed_out`.
     """
-    options: Any = route.options
-    seconds = options.get("timeout", app.route_timeout)
+    seconds = route.definition.options.get("timeout", app.route_timeout)
     if seconds is None:
         return None
-    label = route_label(route.methods, route.path)
+    label = route.label
     _check_number("timeout", seconds, label)
     counts = app.engine.stats.timed_out
 
@@ -67,14 +67,13 @@ def timeout_stage(route: RouteDef, app: _HasEngine) -> Stage | None:
     return timeout
 
 
-def concurrency_stage(route: RouteDef, app: _HasEngine) -> Stage | None:
+def concurrency_stage(route: _Route, app: _App) -> Stage | None:
     """`max_concurrency=N`: at most N requests of this route at once (per process); one
     more is answered 503 with Retry-After at once, never queued."""
-    options: Any = route.options
-    limit = options.get("max_concurrency")
+    limit = route.definition.options.get("max_concurrency")
     if limit is None:
         return None
-    label = route_label(route.methods, route.path)
+    label = route.label
     _check_number("max_concurrency", limit, label, integer=True)
     counts = app.engine.stats.over_limit
     running = 0
@@ -96,4 +95,4 @@ def concurrency_stage(route: RouteDef, app: _HasEngine) -> Stage | None:
 
 
 #: The factories, outermost first: a request refused for concurrency never starts its clock.
-STAGE_FACTORIES = (concurrency_stage, timeout_stage)
+LIMIT_STAGES = (concurrency_stage, timeout_stage)

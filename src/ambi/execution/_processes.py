@@ -98,9 +98,9 @@ class ProcessPool:
                 seen.update(await asyncio.gather(*map(asyncio.wrap_future, futures)))
             except concurrent.futures.process.BrokenProcessPool as exc:
                 raise ConfigurationError(
-                    "the process pool's children could not start. They are spawned, and "
-                    "import the main module again: a script must start its app only under "
-                    "`if __name__ == '__main__':`"
+                    "the process pool's children could not start (their error is above). "
+                    "They are spawned and import the main module again: a script must "
+                    "start its app only under `if __name__ == '__main__':`"
                 ) from exc
             if len(seen) >= self.max_workers:
                 return

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import selectors
 import sys
 import threading
 import time
@@ -66,6 +67,11 @@ class LoopBlock:
             f"the loop thread was at:\n{self.stack}"
         )
 
+
+_STARVED = (
+    "(the loop thread was waiting for events, not running code: it did not get the CPU or "
+    "the GIL, say from CPU-bound work in other threads)\n"
+)
 
 _describers: dict[types.CodeType, Callable[[Mapping[str, Any]], RunningRoute | None]] = {}
 
@@ -147,7 +153,7 @@ class Watchdog:
         stop = self._stop
         loop = self._loop
         while not stop.wait(self.interval):
-            if loop is None or loop.is_closed():
+            if loop is None or loop.is_closed() or sys.is_finalizing():
                 return
             with self._lock:
                 if not loop.is_running():  # driven turn by turn (run_until_complete)
@@ -177,6 +183,8 @@ class Watchdog:
         else:
             frame = sys._current_frames().get(self._loop_thread or 0)
             stack = "".join(traceback.format_stack(frame)) if frame is not None else "?\n"
+            if frame is not None and frame.f_code.co_filename == selectors.__file__:
+                stack += _STARVED
             running = _find_running(frame)
             del frame
         block = LoopBlock(silent, running, stack)
