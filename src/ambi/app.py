@@ -138,6 +138,7 @@ class App(Router):
             inline_threshold=inline_threshold,
             inline_after=inline_after,
             block_threshold=loop_block_threshold,
+            shutdown_timeout=shutdown_timeout,
         )
         #: the default `timeout=` of every route (seconds; None: none)
         self.route_timeout = route_timeout

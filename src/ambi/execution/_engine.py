@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import time
 import weakref
@@ -14,6 +15,7 @@ from typing import Any
 from ..exceptions import ConfigurationError
 from ._pool import ThreadPool
 from ._processes import ProcessPool
+from ._signals import watch_stop_signals
 from ._watchdog import LoopBlock, Watchdog
 
 logger = logging.getLogger("ambi.execution")
@@ -66,6 +68,8 @@ class Engine:
       `run="auto"`: promoted after `inline_after` calls in a row under `inline_threshold`
       seconds, demoted for good by one inline call over it (None: never inline by itself).
     - `block_threshold`: the loop-blocking detector's threshold in seconds (None: off).
+    - `shutdown_timeout`: how long work in the pools may take after the server is told to
+      stop (SIGINT/SIGTERM); past it, what is still queued or running is answered 503.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class Engine:
         inline_threshold: float | None = None,
         inline_after: int = 1000,
         block_threshold: float | None = None,
+        shutdown_timeout: float = 10.0,
     ) -> None:
         if sync_workers < 1:
             raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
@@ -94,6 +99,7 @@ class Engine:
         self.inline_threshold = inline_threshold
         self.inline_after = inline_after
         self.block_threshold = block_threshold
+        self.shutdown_timeout = shutdown_timeout
         #: set when a callable with run="process" is compiled: the pool is warmed at startup
         self.uses_processes = False
         self.stats = EngineStats()
@@ -101,6 +107,8 @@ class Engine:
         self.threads: ThreadPool | None = None
         self.processes: ProcessPool | None = None
         self.watchdog: Watchdog | None = None
+        self._abandoned = False  # drain() gave up on jobs still running
+        self._stopping = False  # a stop signal came
 
     @property
     def started(self) -> bool:
@@ -126,8 +134,11 @@ class Engine:
         return threads
 
     async def startup(self) -> None:
-        """`start()`, and start the process pool's children now if any callable needs them."""
-        self.start()
+        """`start()`, notice the server's stop signals, and start the process pool's
+        children now if any callable needs them."""
+        loop = asyncio.get_running_loop()
+        self.start(loop)
+        watch_stop_signals(functools.partial(self._stop_signalled, loop))
         if self.uses_processes and self.processes is None:
             self.processes = ProcessPool(self.process_workers)
             await self.processes.warm(self.run_in_thread)
@@ -138,7 +149,16 @@ class Engine:
         threads = self.threads
         if threads is None or threads.loop is not asyncio.get_running_loop():
             return True
-        return await threads.drain(grace)
+        drained = await threads.drain(grace)
+        if not drained:
+            logger.warning(
+                "%d job(s) still in the thread pool %.1f s into the shutdown: answered 503, "
+                "their threads left to finish",
+                threads.abandoned,
+                grace,
+            )
+            self._abandoned = True
+        return drained
 
     def stop(self, timeout: float = 5.0) -> None:
         """Let queued jobs finish (up to `timeout` seconds) and release the pools."""
@@ -146,8 +166,10 @@ class Engine:
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.threads is not None:
-            self.threads.shutdown(timeout)
+            # after a drain that ran out of time, do not wait again for the stuck threads
+            self.threads.shutdown(0 if self._abandoned else timeout)
             self.threads = None
+            self._abandoned = False
         if self.processes is not None:
             if not self.processes.close(max(0.0, deadline - time.monotonic())):
                 logger.warning("process pool children did not stop in time and were killed")
@@ -175,6 +197,23 @@ class Engine:
         if self.processes is None:
             self.processes = ProcessPool(self.process_workers)
         return self.processes.submit(fn, *args)
+
+    def _stop_signalled(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In the signal handler: `shutdown_timeout` from now, answer what is left."""
+        if not self._stopping and not loop.is_closed():
+            self._stopping = True
+            loop.call_soon_threadsafe(loop.call_later, self.shutdown_timeout, self._give_up)
+
+    def _give_up(self) -> None:
+        threads = self.threads
+        if threads is not None and threads.abandon_pending():
+            self._abandoned = True
+            logger.warning(
+                "%d job(s) still in the thread pool %.1f s after the stop signal: answered "
+                "503, their threads left to finish",
+                threads.abandoned,
+                self.shutdown_timeout,
+            )
 
     def _on_block(self, block: LoopBlock) -> None:
         self.stats.loop_blocks[block.route] += 1

@@ -150,7 +150,9 @@ class ThreadPool:
         self._pending: set[asyncio.Future[Any]] = set()
         #: jobs that finished after their caller stopped waiting (timed out, went away)
         self.late_finished = 0
-        self._drained: asyncio.Event | None = None  # set when `_pending` empties, in drain()
+        self._drained: asyncio.Event | None = None
+        #: jobs answered 503 by drain() because they had not finished in time
+        self.abandoned = 0  # set when `_pending` empties, in drain()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -261,12 +263,17 @@ class ThreadPool:
                 async with asyncio.timeout(grace):
                     await self._drained.wait()
             self._drained = None
-        if not self._pending:
-            return True
+        return not self.abandon_pending()
+
+    def abandon_pending(self) -> int:
+        """Answer every job not yet settled with a 503 (`shutting_down()`); their threads,
+        if they run, are left to finish. How many there were."""
+        pending = len(self._pending)
+        self.abandoned += pending
         for fut in list(self._pending):
             _set_exception(fut, shutting_down())
         self._pending.clear()
-        return False
+        return pending
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Stop taking jobs, let the queued ones finish; True if every thread ended in time."""
