@@ -64,10 +64,12 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_WEBSOCKET_MAX_SIZE = 1024 * 1024
 #: def-route requests waiting for a thread beyond which new ones are answered 503
 DEFAULT_SYNC_QUEUE_LIMIT = 256
-#: adaptive inline (see ambi.execution): promoted after this many calls in a row under
-#: this many seconds; benchmarks/RESULTS.md has the measurements behind the figures
+#: adaptive inline (ambi.execution._adaptive): promoted after this many calls in a row
+#: under this many seconds; demoted by one inline call over the stall limit (or three close
+#: together over the threshold). benchmarks/RESULTS.md has the measurements behind them.
 DEFAULT_INLINE_THRESHOLD: float | None = 0.0005
 DEFAULT_INLINE_AFTER = 1000
+DEFAULT_INLINE_STALL_LIMIT = 0.05
 #: the loop-blocking detector warns when the loop has not turned for this long (s)
 DEFAULT_LOOP_BLOCK_THRESHOLD = 0.1
 
@@ -107,6 +109,7 @@ class App(Router):
         sync_queue_limit: int | None = DEFAULT_SYNC_QUEUE_LIMIT,
         inline_threshold: float | None = DEFAULT_INLINE_THRESHOLD,
         inline_after: int = DEFAULT_INLINE_AFTER,
+        inline_stall_limit: float = DEFAULT_INLINE_STALL_LIMIT,
         loop_block_threshold: float | None = DEFAULT_LOOP_BLOCK_THRESHOLD,
         route_timeout: float | None = None,
     ) -> None:
@@ -137,6 +140,7 @@ class App(Router):
             sync_queue_limit=sync_queue_limit,
             inline_threshold=inline_threshold,
             inline_after=inline_after,
+            inline_stall_limit=inline_stall_limit,
             block_threshold=loop_block_threshold,
             shutdown_timeout=shutdown_timeout,
         )

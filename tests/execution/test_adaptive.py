@@ -20,7 +20,7 @@ ROUTE = "GET /adaptive"
 
 @pytest.fixture
 async def engine() -> AsyncIterator[Engine]:
-    engine = Engine(sync_workers=4, inline_threshold=0.02, inline_after=5)
+    engine = Engine(sync_workers=4, inline_threshold=0.02, inline_after=5, inline_stall_limit=0.04)
     engine.start()
     try:
         yield engine
@@ -60,6 +60,25 @@ async def test_one_slow_inline_call_demotes_for_good(
     assert ROUTE in engine.stats.demoted
     assert engine.stats.demoted[ROUTE] >= 0.05
     assert [r for r in caplog.records if ROUTE in r.getMessage()], "the demotion is logged"
+
+
+async def test_three_moderately_slow_inline_calls_close_together_demote(engine: Engine) -> None:
+    """One call over the threshold (under the stall limit) is noise; three close together
+    are the handler."""
+
+    def handler(delay: float) -> int:
+        time.sleep(delay)
+        return threading.get_ident()
+
+    invoker = Invoker(handler, engine, route=ROUTE)
+    await calls(invoker, 5, 0)
+    assert await calls(invoker, 1, 0.025) == [True]  # noise: one over 20 ms
+    assert await calls(invoker, 1200, 0) == [True] * 1200
+    assert await calls(invoker, 1, 0.025) == [True]  # far from the first: noise again
+    assert invoker.inline_state == "inline"
+    assert await calls(invoker, 2, 0.025) == [True, True]  # the third in a row
+    assert invoker.inline_state == "demoted"
+    assert await calls(invoker, 1, 0) == [False]
 
 
 async def test_a_slow_call_in_the_pool_restarts_the_count(engine: Engine) -> None:
@@ -131,6 +150,8 @@ async def test_exceptions_count_as_calls_and_propagate(engine: Engine) -> None:
         {"inline_threshold": 0},
         {"inline_threshold": -1.0},
         {"inline_after": 0},
+        {"inline_stall_limit": 0},
+        {"inline_threshold": 0.1, "inline_stall_limit": 0.05},
         {"block_threshold": 0},
         {"sync_queue_limit": -1},
         {"process_workers": 0},

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import ConfigurationError
+from ..exceptions import ConfigurationError, HTTPException
 from ._pool import ThreadPool
 from ._processes import ProcessPool
 from ._signals import watch_stop_signals
@@ -64,9 +64,11 @@ class Engine:
     - `sync_queue_limit`: route handlers waiting for a thread beyond which a new request
       for a `def` route is answered 503 with Retry-After (None: no limit).
     - `process_workers`: processes for `run="process"` (default: one per core).
-    - `inline_threshold`, `inline_after`: adaptive inline for `def` route handlers with
-      `run="auto"`: promoted after `inline_after` calls in a row under `inline_threshold`
-      seconds, demoted for good by one inline call over it (None: never inline by itself).
+    - `inline_threshold`, `inline_after`, `inline_stall_limit`: adaptive inline for `def`
+      route handlers with `run="auto"`: promoted after `inline_after` calls in a row under
+      `inline_threshold` seconds (None: never inline by itself), demoted for good by one
+      inline call over `inline_stall_limit`, or by three close together over the
+      threshold (`ambi.execution._adaptive`).
     - `block_threshold`: the loop-blocking detector's threshold in seconds (None: off).
     - `shutdown_timeout`: how long work in the pools may take after the server is told to
       stop (SIGINT/SIGTERM); past it, what is still queued or running is answered 503.
@@ -80,6 +82,7 @@ class Engine:
         sync_queue_limit: int | None = None,
         inline_threshold: float | None = None,
         inline_after: int = 1000,
+        inline_stall_limit: float = 0.05,
         block_threshold: float | None = None,
         shutdown_timeout: float = 10.0,
     ) -> None:
@@ -92,12 +95,16 @@ class Engine:
         if inline_after < 1:
             raise ConfigurationError(f"inline_after must be at least 1, got {inline_after}")
         _positive("inline_threshold", inline_threshold)
+        _positive("inline_stall_limit", inline_stall_limit)
+        if inline_threshold is not None and inline_stall_limit < inline_threshold:
+            raise ConfigurationError("inline_stall_limit must be at least inline_threshold")
         _positive("block_threshold", block_threshold)
         self.sync_workers = sync_workers
         self.process_workers = process_workers
         self.sync_queue_limit = sync_queue_limit
         self.inline_threshold = inline_threshold
         self.inline_after = inline_after
+        self.inline_stall_limit = inline_stall_limit
         self.block_threshold = block_threshold
         self.shutdown_timeout = shutdown_timeout
         #: set when a callable with run="process" is compiled: the pool is warmed at startup
@@ -191,6 +198,19 @@ class Engine:
     def run_in_thread(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future[Any]:
         """Run a blocking `fn(*args)` in the thread pool; never on the loop."""
         return self.threads_for_loop().submit(fn, *args)
+
+    def submit_route_job(
+        self, label: str, fn: Callable[..., Any], /, *args: Any
+    ) -> asyncio.Future[Any]:
+        """A route handler's job for the thread pool: refused at once with a 503 (and
+        counted) when `sync_queue_limit` jobs are waiting already."""
+        threads = self.threads_for_loop()
+        if threads.full:
+            self.stats.rejected[label] += 1
+            raise HTTPException(
+                503, "too many requests are waiting for the thread pool", {"retry-after": "1"}
+            )
+        return threads.submit(fn, *args)
 
     def run_in_process(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future[Any]:
         """Run a picklable `fn(*args)` in the process pool (made on first use if need be)."""

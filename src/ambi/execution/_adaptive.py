@@ -1,0 +1,158 @@
+"""Adaptive inline: a `def` route handler runs inline on the loop once it has proven fast.
+
+It starts in the thread pool, where each call is timed in its worker. After `after` calls
+in a row under `threshold` it is promoted: it runs inline, timed there. It is demoted to
+the pool for good (and that is logged) by one inline call over `stall_limit`, or by
+`STRIKES` inline calls over `threshold` close together (each within `STRIKE_SPAN` calls of
+the one before): it stalls the loop at most once, or a few milliseconds a few times,
+never again. The two bars differ because one noisy call must not demote a trivial handler
+(measured in benchmarks/RESULTS.md: on a loaded machine a 2 µs handler took over 0.5 ms
+inline about once in 15,000 calls, preempted by the OS, and up to 16 ms).
+
+A handler that waits for the app's loop through the bridge, or returns an awaitable, is
+pinned to the pool: inline, it would wait for the loop it blocks. The invoker's call is
+swapped by assigning `invoker.__call__`: no per-call branch on the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._classify import is_awaitable
+from ._pool import AwaitOnLoop, take_loop_use
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._invoker import Invoker
+
+logger = logging.getLogger("ambi.execution")
+
+#: Inline calls over the threshold, each within STRIKE_SPAN calls of the previous, that
+#: demote a handler (one such call alone is noise: a preemption, a garbage collection).
+STRIKES = 3
+STRIKE_SPAN = 1000
+
+_perf_counter = time.perf_counter
+_copy_context = contextvars.copy_context
+
+
+class Adaptive:
+    """The adaptive state of one route handler; `pooled` / `inline` are its calls."""
+
+    __slots__ = (
+        "_after",
+        "_calls",
+        "_last_strike",
+        "_stall",
+        "_streak",
+        "_strikes",
+        "_threshold",
+        "engine",
+        "fn",
+        "invoker",
+        "label",
+        "state",
+    )
+
+    def __init__(self, invoker: Invoker, engine: Engine, label: str) -> None:
+        self.invoker = invoker
+        self.fn = invoker.fn
+        self.engine = engine
+        self.label = label
+        #: "pool" (proving itself), "inline", "demoted" (pool for good), "pinned" (never)
+        self.state = "pool"
+        self._threshold = engine.inline_threshold or 0.0
+        self._stall = engine.inline_stall_limit
+        self._after = engine.inline_after
+        self._streak = 0
+        self._calls = 0
+        self._strikes = 0
+        self._last_strike = 0
+
+    def pooled(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        return self.engine.submit_route_job(self.label, self._timed, args, kwargs)
+
+    def _timed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """In a worker: the call, timed, and the promotion decision."""
+        take_loop_use()
+        started = _perf_counter()
+        try:
+            result = self.fn(*args, **kwargs)
+        finally:
+            elapsed = _perf_counter() - started
+            if take_loop_use():
+                self._pin("it waits for the event loop through the bridge")
+            elif elapsed < self._threshold:
+                self._streak += 1
+                if self._streak >= self._after and self.state == "pool":
+                    self._promote()
+            else:
+                self._streak = 0
+        if is_awaitable(result):
+            self._pin("it returns an awaitable")
+            return AwaitOnLoop(result, _copy_context())
+        return result
+
+    async def inline(self, *args: Any, **kwargs: Any) -> Any:
+        started = _perf_counter()
+        try:
+            return _copy_context().run(self.fn, *args, **kwargs)
+        finally:
+            elapsed = _perf_counter() - started
+            self._calls += 1
+            if elapsed > self._threshold:
+                self._strike(elapsed)
+
+    def _strike(self, elapsed: float) -> None:
+        calls = self._calls
+        self._strikes = self._strikes + 1 if calls - self._last_strike <= STRIKE_SPAN else 1
+        self._last_strike = calls
+        if elapsed > self._stall:
+            self._demote(elapsed, f"over the {self._stall * 1000:.0f} ms stall limit")
+        elif self._strikes >= STRIKES:
+            self._demote(elapsed, f"the {STRIKES}rd call in a row over the threshold")
+
+    def _promote(self) -> None:
+        self.state = "inline"
+        self.invoker.__call__ = self.inline
+        self.engine.stats.promoted[self.label] = self._streak
+        logger.debug(
+            "%s: %d calls under %.2f ms in a row; it runs inline on the event loop now",
+            self.label,
+            self._streak,
+            self._threshold * 1000,
+        )
+
+    def _demote(self, elapsed: float, why: str) -> None:
+        if self.state != "inline":
+            return
+        self.state = "demoted"
+        self.invoker.__call__ = self.invoker.pooled
+        self.engine.stats.demoted[self.label] = elapsed
+        logger.warning(
+            "%s (%s) ran inline for %.1f ms, %s, blocking the event loop; it runs in the "
+            "thread pool from now on",
+            self.label,
+            self.invoker.name,
+            elapsed * 1000,
+            why,
+        )
+
+    def _pin(self, why: str) -> None:
+        if self.state in ("pinned", "demoted"):
+            return
+        self.state = "pinned"
+        self.invoker.__call__ = self.invoker.pooled
+        logger.debug("%s: never inline: %s", self.label, why)
+
+
+def make_adaptive(invoker: Invoker, engine: Engine, label: str) -> Callable[..., Any]:
+    """The first call of an adaptive handler (pooled, timed); see `Adaptive`."""
+    adaptive = Adaptive(invoker, engine, label)
+    invoker.adaptive = adaptive
+    return adaptive.pooled
