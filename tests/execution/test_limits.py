@@ -149,6 +149,28 @@ async def test_full_queue_refuses_def_routes_only() -> None:
     assert app.engine.stats.rejected == {"GET /block": 1}
 
 
+async def test_full_queue_refuses_def_routes_with_sync_dependencies() -> None:
+    app = App(sync_workers=1, sync_queue_limit=0, loop_block_threshold=None)
+    release = threading.Event()
+
+    def wait_for_release() -> Iterator[None]:
+        release.wait(5)
+        yield
+
+    @app.get("/deps")
+    def with_deps(_: None = Depends(wait_for_release)) -> str:
+        return "done"
+
+    async with AsyncTestClient(app) as client:
+        running = asyncio.ensure_future(client.get("/deps"))
+        await asyncio.sleep(0.05)
+        refused = await client.get("/deps")
+        release.set()
+        assert (await running).status_code == 200
+    assert refused.status_code == 503
+    assert app.engine.stats.rejected == {"GET /deps": 1}
+
+
 def test_stop_signals_are_noted_and_passed_on() -> None:
     seen: list[str] = []
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}

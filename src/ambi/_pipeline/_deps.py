@@ -139,9 +139,12 @@ class DependencyRunner:
                     results[step.index] = await step.factory(**kwargs)
                 continue
             joins = self._handler_in_batch and position == last
-            result = await self.engine.run_in_thread(
-                _run_sync, steps, frame, handler if joins else None
-            )
+            call = handler if joins else None
+            if position == 0:  # the request's first trip: refused (503) when the queue is full
+                job = self.engine.submit_route_job(self.label, _run_sync, steps, frame, call)
+            else:
+                job = self.engine.run_in_thread(_run_sync, steps, frame, call)
+            result = await job
             if joins:
                 return result
         return await self.invoker(**handler.kwargs(request, values, results))

@@ -180,9 +180,13 @@ class ThreadPool:
 
     @property
     def full(self) -> bool:
-        """Whether the queue has reached `queue_limit` (never, without a limit)."""
+        """Whether a new job would wait behind `queue_limit` others, every thread busy
+        (never, without a limit)."""
         limit = self.queue_limit
-        return limit is not None and self._jobs.qsize() >= limit
+        if limit is None:
+            return False
+        queued = self._jobs.qsize()
+        return queued >= limit and len(self._pending) - queued >= self._max
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run `fn(*args)` in a worker with the caller's contextvars; await the result."""
