@@ -129,7 +129,7 @@ class Watchdog:
         self._stop = threading.Event()
         self._beat = time.monotonic()
         self._stalled = False
-        self._handle = loop.call_later(self.interval, self._tick)
+        self._handle = loop.call_later(self.interval, self._tick, loop, self._stop)
         self._thread = threading.Thread(target=self._watch, name="ambi-watchdog", daemon=True)
         self._thread.start()
 
@@ -137,17 +137,17 @@ class Watchdog:
         """Stop the thread and the heartbeat (from any thread)."""
         self._stop.set()
         handle, self._handle = self._handle, None
-        if handle is not None:
-            handle.cancel()  # cancelling a TimerHandle is only a flag: safe from any thread
+        if handle is not None and threading.get_ident() == self._loop_thread:
+            handle.cancel()  # elsewhere the next beat sees the stop and ends the chain
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(1.0)
 
-    def _tick(self) -> None:
+    def _tick(self, loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
+        if stop.is_set():  # this chain's watch ended (a later start() has its own)
+            return
         self._beat = time.monotonic()
-        loop = self._loop
-        if loop is not None and not self._stop.is_set():
-            self._handle = loop.call_later(self.interval, self._tick)
+        self._handle = loop.call_later(self.interval, self._tick, loop, stop)
 
     def _watch(self) -> None:
         stop = self._stop
