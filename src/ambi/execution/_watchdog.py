@@ -1,14 +1,15 @@
 """The loop-blocking detector: a heartbeat on the loop, a watchdog thread beside it.
 
 The loop runs a tiny callback every `threshold / 8` seconds that notes the time. A thread
-checks that note as often; when the loop has not turned for longer than `threshold` (a
-handler called `time.sleep` or `requests.get` inside `async def`, say), it takes the loop
-thread's stack (`sys._current_frames`) while the loop is still stuck, finds the request
-being served on it, logs one warning for the stall and counts it per route. It works on any
-loop (asyncio, uvloop): it needs nothing but `call_later`.
+checks that note every `threshold / 2`; when the loop has not turned for longer than
+`threshold` (a handler called `time.sleep` or `requests.get` inside `async def`, say), it
+takes the loop thread's stack (`sys._current_frames`) while the loop is still stuck, finds
+the request being served on it, logs one warning for the stall and counts it per route.
+It works on any loop (asyncio, uvloop): it needs nothing but `call_later`.
 
-A stall is noticed within `threshold / 8` of lasting `threshold`; the figure reported is
-how long the loop had not turned when the watchdog looked.
+A stall is noticed within `threshold / 2` of lasting `threshold` (strict mode's
+`settle()` catches one that ended sooner); the figure reported is how long the loop had
+not turned when the watchdog looked.
 
 The request on the stack: a function that serves requests (`App.dispatch`) is marked with
 `@running_route(describe)`; `describe(frame_locals)` gives the route, method and path of
@@ -105,7 +106,13 @@ class Watchdog:
 
     def __init__(self, threshold: float, on_block: Callable[[LoopBlock], None]) -> None:
         self.threshold = threshold
+        #: how often the loop notes the time (a callback on the loop: cheap)
         self.interval = threshold / 8
+        #: how often the thread looks. Each look takes the GIL from a busy loop thread (a
+        # forced switch after 5 ms), so it looks seldom: 20 times a second at 100 ms.
+        # PERF: at threshold/8 the detector cost 7% of /json on a contended core
+        # (benchmarks/RESULTS.md, detector overhead).
+        self.period = threshold / 2
         self._on_block = on_block
         self.listeners: list[Callable[[LoopBlock], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,7 +159,7 @@ class Watchdog:
     def _watch(self) -> None:
         stop = self._stop
         loop = self._loop
-        while not stop.wait(self.interval):
+        while not stop.wait(self.period):
             if loop is None or loop.is_closed() or sys.is_finalizing():
                 return
             with self._lock:
