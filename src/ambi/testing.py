@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import Future
 from types import TracebackType
@@ -45,20 +46,46 @@ class LoopBlockedError(AssertionError):
     """Strict mode: the event loop stalled while a request was served."""
 
 
+class _Probe:
+    """On the loop while one request is served: the longest the loop went without a turn
+    (a timer every millisecond notes each turn)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.longest = 0.0
+        self._last = time.monotonic()
+        self._handle = loop.call_later(0.001, self._tick)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+        self._handle = self.loop.call_later(0.001, self._tick)
+
+    def stop(self) -> float:
+        self._handle.cancel()
+        self._tick()  # a stall at the very end of the request counts too
+        self._handle.cancel()
+        return self.longest
+
+
 class _Strict:
-    """Collects the loop stalls seen while requests are served; fails the request."""
+    """Fails a request during which the event loop stalled: the app's detector reported it
+    (with the stack), or the loop went longer than its threshold without a turn."""
 
     def __init__(self, app: App) -> None:
-        if app.engine.block_threshold is None:
+        threshold = app.engine.block_threshold
+        if threshold is None:
             raise ConfigurationError(
                 "strict=True needs the loop-blocking detector, which this app turned off "
                 "(loop_block_threshold=None)"
             )
         self.app = app
+        self.threshold = threshold
         self.blocks: list[LoopBlock] = []
         self._watched: Watchdog | None = None
 
-    def watch(self) -> None:
+    def watch(self) -> _Probe:
         """On the app's loop, before a request: the detector runs, and reports here."""
         engine = self.app.engine
         engine.threads_for_loop()  # starts the engine (and its watchdog) on this loop
@@ -66,15 +93,22 @@ class _Strict:
         if watchdog is not None and watchdog is not self._watched:
             watchdog.listeners.append(self.blocks.append)
             self._watched = watchdog
+        return _Probe(asyncio.get_running_loop())
 
-    def check(self) -> None:
+    def check(self, probe: _Probe) -> None:
         """On the app's loop, after a request: raise if the loop stalled meanwhile."""
+        longest = probe.stop()
         if self._watched is not None:
             self._watched.settle()
         blocks = list(self.blocks)
         self.blocks.clear()
         if blocks:
             raise LoopBlockedError(blocks[0].describe())
+        if longest > self.threshold:
+            raise LoopBlockedError(
+                f"the event loop did not turn for {longest * 1000:.0f} ms while the request "
+                f"was served (threshold {self.threshold * 1000:.0f} ms)"
+            )
 
 
 async def _strict_roundtrip(
@@ -82,9 +116,9 @@ async def _strict_roundtrip(
 ) -> httpx.Response:
     if strict is None:
         return await _roundtrip(app, interface, request, body)
-    strict.watch()
+    probe = strict.watch()
     response = await _roundtrip(app, interface, request, body)
-    strict.check()
+    strict.check(probe)
     return response
 
 

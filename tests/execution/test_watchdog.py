@@ -73,7 +73,7 @@ def test_busy_but_turning_loop_is_not_a_stall(loop_name: str) -> None:
     blocks: list[LoopBlock] = []
 
     async def main() -> None:
-        engine = Engine(block_threshold=0.05)
+        engine = Engine(block_threshold=0.15)  # (10 ms steps: far below it, even on a busy machine)
         engine.start()
         assert engine.watchdog is not None
         engine.watchdog.listeners.append(blocks.append)
@@ -177,7 +177,7 @@ async def test_strict_mode_sees_a_stall_just_over_the_threshold() -> None:
 
     @app.get("/short")
     async def short() -> None:
-        time.sleep(0.052)
+        time.sleep(0.06)  # over the threshold by more than strict mode's period (5 ms)
 
     caught = 0
     async with AsyncTestClient(app, strict=True) as client:

@@ -1,15 +1,19 @@
 """The loop-blocking detector: a heartbeat on the loop, a watchdog thread beside it.
 
-The loop runs a tiny callback every `threshold / 8` seconds that notes the time. A thread
-checks that note every `threshold / 2`; when the loop has not turned for longer than
-`threshold` (a handler called `time.sleep` or `requests.get` inside `async def`, say), it
-takes the loop thread's stack (`sys._current_frames`) while the loop is still stuck, finds
-the request being served on it, logs one warning for the stall and counts it per route.
-It works on any loop (asyncio, uvloop): it needs nothing but `call_later`.
+A thread wakes every `threshold / 2` seconds and asks the loop, with
+`call_soon_threadsafe`, to answer (one ask at a time). An ask still unanswered after
+`threshold` means the loop has not turned for that long (a handler called `time.sleep` or
+`requests.get` inside `async def`, say): the thread takes the loop thread's stack
+(`sys._current_frames`) while the loop is still stuck, finds the request being served on
+it, logs one warning for the stall and counts it per route. An ask answered over
+`threshold` late, a stall that ended before the thread looked again, is reported when the
+answer comes, without a stack. It works on any loop (asyncio, uvloop): it needs nothing but
+`call_soon_threadsafe`.
 
-A stall is noticed within `threshold / 2` of lasting `threshold` (strict mode's
-`settle()` catches one that ended sooner); the figure reported is how long the loop had
-not turned when the watchdog looked.
+The figures are lower bounds (the time since the ask), never overestimates: a stall of
+`threshold` plus `threshold / 2` is always reported, a shorter one over `threshold` may
+not be. Strict mode (`ambi.testing`) looks more often and also checks after each
+request (`settle()`).
 
 The request on the stack: a function that serves requests (`App.dispatch`) is marked with
 `@running_route(describe)`; `describe(frame_locals)` gives the route, method and path of
@@ -104,25 +108,28 @@ def _find_running(frame: types.FrameType | None) -> RunningRoute | None:
 class Watchdog:
     """Notices stalls of one event loop; `listeners` are called with each `LoopBlock`."""
 
-    def __init__(self, threshold: float, on_block: Callable[[LoopBlock], None]) -> None:
+    def __init__(
+        self,
+        threshold: float,
+        on_block: Callable[[LoopBlock], None],
+        period: float | None = None,
+    ) -> None:
         self.threshold = threshold
-        #: how often the loop notes the time (a callback on the loop: cheap)
-        self.interval = threshold / 8
-        #: how often the thread looks. Each look takes the GIL from a busy loop thread (a
-        # forced switch after 5 ms), so it looks seldom: 20 times a second at 100 ms.
-        # PERF: at threshold/8 the detector cost 7% of /json on a contended core
-        # (benchmarks/RESULTS.md, detector overhead).
-        self.period = threshold / 2
+        #: how often the thread looks, and asks the loop to answer if the last ask was.
+        # PERF: each look takes the GIL from a busy loop thread and wakes the loop, so it
+        # looks seldom: 20 times a second at 100 ms (idle, on a loaded machine: 0.4% of a
+        # core; a timer beat on the loop every 12.5 ms cost 0.9%; benchmarks/RESULTS.md).
+        self.period = threshold / 2 if period is None else period
         self._on_block = on_block
         self.listeners: list[Callable[[LoopBlock], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
-        self._beat = time.monotonic()
-        self._handle: asyncio.TimerHandle | None = None
+        self._beat = time.monotonic()  # when the loop last answered
+        self._asked: float | None = None  # when the unanswered ask was sent
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # one check at a time: the thread's, or settle()'s
-        self._stalled = False
+        self._lock = threading.Lock()  # one look at a time: the thread's or the loop's
+        self._stalled = False  # this stall is reported
 
     @property
     def running(self) -> bool:
@@ -135,26 +142,17 @@ class Watchdog:
         self._loop_thread = threading.get_ident()
         self._stop = threading.Event()
         self._beat = time.monotonic()
+        self._asked = None
         self._stalled = False
-        self._handle = loop.call_later(self.interval, self._tick, loop, self._stop)
         self._thread = threading.Thread(target=self._watch, name="ambi-watchdog", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread and the heartbeat (from any thread)."""
+        """Stop the thread (from any thread)."""
         self._stop.set()
-        handle, self._handle = self._handle, None
-        if handle is not None and threading.get_ident() == self._loop_thread:
-            handle.cancel()  # elsewhere the next beat sees the stop and ends the chain
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(1.0)
-
-    def _tick(self, loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
-        if stop.is_set():  # this chain's watch ended (a later start() has its own)
-            return
-        self._beat = time.monotonic()
-        self._handle = loop.call_later(self.interval, self._tick, loop, stop)
 
     def _watch(self) -> None:
         stop = self._stop
@@ -164,25 +162,45 @@ class Watchdog:
                 return
             with self._lock:
                 if not loop.is_running():  # driven turn by turn (run_until_complete)
-                    self._beat = time.monotonic()
-                    self._stalled = False
+                    self._beat, self._asked, self._stalled = time.monotonic(), None, False
                     continue
-                self._check(from_loop=False)
+                asked = self._asked
+                if asked is None:
+                    self._asked = time.monotonic()
+                    try:
+                        loop.call_soon_threadsafe(self._answer, stop)
+                    except RuntimeError:  # closed meanwhile
+                        return
+                elif not self._stalled and time.monotonic() - asked > self.threshold:
+                    # Unanswered for that long: the loop is stuck now; its stack says where.
+                    self._stalled = True
+                    self._report(time.monotonic() - asked, from_loop=False)
+
+    def _answer(self, stop: threading.Event) -> None:
+        """On the loop: it turned. An ask answered late means a stall the thread missed."""
+        if stop.is_set():
+            return
+        with self._lock:
+            self._end_of_stall()
+            self._beat, self._asked, self._stalled = time.monotonic(), None, False
 
     def settle(self) -> None:
-        """On the loop thread: report now a stall that just ended before the watchdog thread
-        looked (strict mode calls this after each request, so none goes unseen); wait for
-        a report the thread is making."""
+        """On the loop thread, after a request (strict mode): report a stall that has just
+        ended before the thread looked, and wait for a report the thread is making."""
         with self._lock:
-            self._check(from_loop=True)
+            self._end_of_stall()
 
-    def _check(self, *, from_loop: bool) -> None:
-        silent = time.monotonic() - self._beat
-        if silent <= self.threshold:
-            self._stalled = False
-        elif not self._stalled:
-            self._stalled = True  # one report per stall, however long
-            self._report(silent, from_loop=from_loop)
+    def _end_of_stall(self) -> None:
+        if self._stalled:
+            return
+        now = time.monotonic()
+        asked = self._asked
+        # Unanswered since `asked`: stuck at least since then. Else the last answer is at
+        # most `period` older than the last turn before a stall.
+        silent = now - asked if asked is not None else now - self._beat - self.period
+        if silent > self.threshold:
+            self._stalled = True
+            self._report(silent, from_loop=True)
 
     def _report(self, silent: float, *, from_loop: bool) -> None:
         if from_loop:
