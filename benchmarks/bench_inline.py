@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from ambi import App
+from ambi.execution import Engine
 from ambi.testing import _RSGIProto
 
 from .apps.ambi_app import app as default_app
@@ -112,6 +113,19 @@ async def handler_durations(n: int, concurrency: int, run: str) -> list[float]:
     return durations
 
 
+async def idle_cpu(seconds: float, block_threshold: float | None) -> float:
+    """The share of a core an engine with nothing to do uses (its detector's cost)."""
+    engine = Engine(block_threshold=block_threshold)
+    engine.start()
+    try:
+        await asyncio.sleep(0.2)
+        cpu, wall = time.process_time(), time.monotonic()
+        await asyncio.sleep(seconds)
+        return (time.process_time() - cpu) / (time.monotonic() - wall)
+    finally:
+        engine.stop()
+
+
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -150,6 +164,12 @@ def main() -> None:
         print(
             f"| {run} | {' | '.join(cells)} | {max(durations) * 1e6:.0f} | {over[0]} | {over[1]} |"
         )
+
+    print("\n| engine with nothing to do, 5 s | share of a core |")
+    print("|---|---:|")
+    for threshold in (None, 0.1):
+        share = asyncio.run(idle_cpu(1.0 if args.quick else 5.0, threshold))
+        print(f"| loop_block_threshold={threshold} | {share:.2%} |")
 
 
 if __name__ == "__main__":
