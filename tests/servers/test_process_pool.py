@@ -65,11 +65,12 @@ def test_group_signal_after_a_process_route_leaves_nothing_behind(
     os.killpg(pgid, sig)  # to every process of the group, as a terminal or systemd does
     code = server.wait(timeout=20)
     took = time.monotonic() - started
-    left = wait_until_empty(pgid, timeout=3.0)
+    left = wait_until_empty(pgid, timeout=5.0)
 
     assert code == 0, server.describe()
     assert "refused to gracefully stop" not in server.stdout + server.stderr, server.describe()
-    assert took < 5.0, f"shutdown took {took:.1f} s\n{server.describe()}"
+    # promptly: well before Granian's kill (shutdown_timeout + 5 s), even on a busy machine
+    assert took < 9.0, f"shutdown took {took:.1f} s\n{server.describe()}"
     assert server.marker.exists(), "the shutdown hooks did not run\n" + server.describe()
     assert left == {}, f"left behind: {left} of {members}\n{server.describe()}"
     assert "Traceback" not in server.stderr, server.describe()
