@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -23,7 +24,7 @@ from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
 from .cache import cache_stage
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
-from .execution import Engine, Invoker
+from .execution import LIMIT_STAGES, Engine, Invoker, RunningRoute, running_route
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
 from .middleware._app import MiddlewareMixin
@@ -66,6 +67,24 @@ ExceptionHandler = Callable[[Request, Any], Any]
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_WEBSOCKET_MAX_SIZE = 1024 * 1024
 DEFAULT_UPLOAD_SPOOL_SIZE = 1024 * 1024
+#: def-route requests waiting for a thread beyond which new ones are answered 503
+DEFAULT_SYNC_QUEUE_LIMIT = 256
+#: adaptive inline (ambi.execution._adaptive): promoted after this many calls in a row
+#: under this many seconds; demoted by one inline call over the stall limit (or three close
+#: together over the threshold). benchmarks/RESULTS.md has the measurements behind them.
+DEFAULT_INLINE_THRESHOLD: float | None = 0.0005
+DEFAULT_INLINE_AFTER = 1000
+DEFAULT_INLINE_STALL_LIMIT = 0.05
+#: the loop-blocking detector warns when the loop has not turned for this long (s)
+DEFAULT_LOOP_BLOCK_THRESHOLD = 0.1
+
+
+def _running(frame: Mapping[str, Any]) -> RunningRoute:
+    """The request an `App.dispatch` frame serves (for the loop-blocking detector)."""
+    request: Request = frame["request"]
+    route = getattr(frame.get("found"), "value", None)
+    label = route.label if isinstance(route, CompiledRoute) else "(routing)"
+    return RunningRoute(label, request.method, request.path)
 
 
 class App(Router, MiddlewareMixin):
@@ -99,6 +118,12 @@ class App(Router, MiddlewareMixin):
         websocket_max_size: int | None = DEFAULT_WEBSOCKET_MAX_SIZE,
         upload_spool_size: int = DEFAULT_UPLOAD_SPOOL_SIZE,
         upload_dir: str | os.PathLike[str] | None = None,
+        sync_queue_limit: int | None = DEFAULT_SYNC_QUEUE_LIMIT,
+        inline_threshold: float | None = DEFAULT_INLINE_THRESHOLD,
+        inline_after: int = DEFAULT_INLINE_AFTER,
+        inline_stall_limit: float = DEFAULT_INLINE_STALL_LIMIT,
+        loop_block_threshold: float | None = DEFAULT_LOOP_BLOCK_THRESHOLD,
+        route_timeout: float | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
         if sync_workers < 1:
@@ -123,12 +148,23 @@ class App(Router, MiddlewareMixin):
         self.description = description
         self.shutdown_timeout = shutdown_timeout
         self.state = State()
-        self.engine = Engine(sync_workers=sync_workers, process_workers=process_workers)
+        self.engine = Engine(
+            sync_workers=sync_workers,
+            process_workers=process_workers,
+            sync_queue_limit=sync_queue_limit,
+            inline_threshold=inline_threshold,
+            inline_after=inline_after,
+            inline_stall_limit=inline_stall_limit,
+            block_threshold=loop_block_threshold,
+            shutdown_timeout=shutdown_timeout,
+        )
+        #: the default `timeout=` of every route (seconds; None: none)
+        self.route_timeout = route_timeout
         self.compiled: list[CompiledRoute] = []
         self._matcher: Matcher[CompiledRoute] = Matcher()
         self._served: list[CompiledRoute] = []  # user and framework routes
         self.websockets = WebSocketRoutes()
-        self._lifespan = lifespan
+        self._lifespan = None if lifespan is None else Invoker(lifespan, self.engine)
         self._lifespan_exit: Callable[[], Any] | None = None
         #: What the lifespan yielded (a mapping): copied into every `request.state`.
         self.lifespan_state: dict[str, Any] = {}
@@ -136,7 +172,10 @@ class App(Router, MiddlewareMixin):
         #: the next request.
         self.dependency_overrides = DependencyOverrides()
         self._frozen = False
-        self._stages: list[tuple[StageOrder, StageFactory]] = []
+        self._stages: list[tuple[StageOrder, StageFactory]] = [
+            (StageOrder.LIMITS, factory)
+            for factory in LIMIT_STAGES  # max_concurrency, timeout
+        ]
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
@@ -374,6 +413,7 @@ class App(Router, MiddlewareMixin):
 
     # Serving ------------------------------------------------------------------------------
 
+    @running_route(_running)
     async def _route(self, request: Request) -> Response:
         """Route `request`, run its handler, and turn any error into a response."""
         try:
@@ -477,7 +517,7 @@ class App(Router, MiddlewareMixin):
 
     async def startup(self) -> None:
         """Start the pools, enter the lifespan, run the startup hooks (once)."""
-        self.engine.start()  # (re)bind to the running loop, even when already started
+        await self.engine.startup()  # (re)bind to the running loop, even when already started
         if self._started:
             return
         self.freeze()
@@ -500,6 +540,7 @@ class App(Router, MiddlewareMixin):
         if not self._started:
             return
         self._started = False
+        await self.engine.drain(self.shutdown_timeout)  # in-flight work first, then hooks
         errors: list[BaseException] = []
         for hook in self._hooks["shutdown"]:
             try:
@@ -518,27 +559,19 @@ class App(Router, MiddlewareMixin):
         if errors:
             raise errors[0]
 
-    async def _enter_lifespan(self, lifespan: Lifespan) -> None:
-        """Enter `lifespan(app)`, an async or a sync context manager (a sync one is entered
-        and left in the thread pool); a mapping it yields becomes the lifespan state."""
-        cm = lifespan(self)
-        if isinstance(cm, AbstractAsyncContextManager):
-            state = await cm.__aenter__()
-            self._lifespan_exit = lambda: cm.__aexit__(None, None, None)
-        elif isinstance(cm, AbstractContextManager):
-            state = await self.engine.run_in_thread(cm.__enter__)
-            self._lifespan_exit = lambda: self.engine.run_in_thread(cm.__exit__, None, None, None)
-        else:
+    async def _enter_lifespan(self, lifespan: Invoker) -> None:
+        """Enter `lifespan(app)`, an async or a sync context manager, through ambi.execution
+        (a sync one is entered and left in the thread pool); a mapping it yields becomes
+        the lifespan state."""
+        cm = lifespan.enter(self)
+        state = await cm.__aenter__()
+        if state is not None and not isinstance(state, Mapping):
+            await cm.__aexit__(None, None, None)
             raise ConfigurationError(
-                f"lifespan must return an async or a sync context manager, not {cm!r}"
+                f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
             )
+        self._lifespan_exit = functools.partial(cm.__aexit__, None, None, None)
         if state is not None:
-            if not isinstance(state, Mapping):
-                leave, self._lifespan_exit = self._lifespan_exit, None
-                await leave()
-                raise ConfigurationError(
-                    f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
-                )
             self.lifespan_state = dict(state)
 
     def listen(

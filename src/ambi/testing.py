@@ -9,12 +9,18 @@ adapters. Used as context managers they run the app's startup and shutdown.
     with client.websocket_connect("/ws/lobby") as ws:
         ws.send_text("hello")
         assert ws.receive_json() == {"said": "hello"}
+
+`strict=True` makes a request fail the test (`LoopBlockedError`, an `AssertionError`)
+when the event loop stalled while it was served: the app's loop-blocking detector
+(`App(loop_block_threshold=...)`, 100 ms by default) saw a handler block the loop, say
+with `time.sleep` inside `async def`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import Future
 from types import TracebackType
@@ -24,14 +30,96 @@ from urllib.parse import unquote
 import httpx
 
 from ._testing_ws import WebSocketTestSession, handshake_headers
+from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from .app import App
+    from .execution import LoopBlock, Watchdog
 
 Interface = Literal["asgi", "rsgi"]
 T = TypeVar("T")
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
+__all__ = ["AsyncTestClient", "LoopBlockedError", "TestClient", "WebSocketTestSession"]
+
+
+class LoopBlockedError(AssertionError):
+    """Strict mode: the event loop stalled while a request was served."""
+
+
+class _Probe:
+    """On the loop while one request is served: the longest the loop went without a turn
+    (a timer every millisecond notes each turn)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.longest = 0.0
+        self._last = time.monotonic()
+        self._handle = loop.call_later(0.001, self._tick)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+        self._handle = self.loop.call_later(0.001, self._tick)
+
+    def stop(self) -> float:
+        self._handle.cancel()
+        self._tick()  # a stall at the very end of the request counts too
+        self._handle.cancel()
+        return self.longest
+
+
+class _Strict:
+    """Fails a request during which the event loop stalled: the app's detector reported it
+    (with the stack), or the loop went longer than its threshold without a turn."""
+
+    def __init__(self, app: App) -> None:
+        threshold = app.engine.block_threshold
+        if threshold is None:
+            raise ConfigurationError(
+                "strict=True needs the loop-blocking detector, which this app turned off "
+                "(loop_block_threshold=None)"
+            )
+        self.app = app
+        self.threshold = threshold
+        self.blocks: list[LoopBlock] = []
+        self._watched: Watchdog | None = None
+
+    def watch(self) -> _Probe:
+        """On the app's loop, before a request: the detector runs, and reports here."""
+        engine = self.app.engine
+        engine.threads_for_loop()  # starts the engine (and its watchdog) on this loop
+        watchdog = engine.watchdog
+        if watchdog is not None and watchdog is not self._watched:
+            watchdog.listeners.append(self.blocks.append)
+            self._watched = watchdog
+        return _Probe(asyncio.get_running_loop())
+
+    def check(self, probe: _Probe) -> None:
+        """On the app's loop, after a request: raise if the loop stalled meanwhile."""
+        longest = probe.stop()
+        if self._watched is not None:
+            self._watched.settle()
+        blocks = list(self.blocks)
+        self.blocks.clear()
+        if blocks:
+            raise LoopBlockedError(blocks[0].describe())
+        if longest > self.threshold:
+            raise LoopBlockedError(
+                f"the event loop did not turn for {longest * 1000:.0f} ms while the request "
+                f"was served (threshold {self.threshold * 1000:.0f} ms)"
+            )
+
+
+async def _strict_roundtrip(
+    app: App, interface: Interface, request: httpx.Request, body: bytes, strict: _Strict | None
+) -> httpx.Response:
+    if strict is None:
+        return await _roundtrip(app, interface, request, body)
+    probe = strict.watch()
+    response = await _roundtrip(app, interface, request, body)
+    strict.check(probe)
+    return response
 
 
 # Driving one request through the ASGI interface -------------------------------------------
@@ -262,7 +350,9 @@ class _SyncTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         client = self._client
         body = request.read()
-        return client.portal.call(_roundtrip(client.app, client.interface, request, body))
+        return client.portal.call(
+            _strict_roundtrip(client.app, client.interface, request, body, client.strict)
+        )
 
 
 class TestClient(httpx.Client):
@@ -276,10 +366,12 @@ class TestClient(httpx.Client):
         *,
         interface: Interface = "asgi",
         base_url: str = "http://testserver",
+        strict: bool = False,
         **kwargs: Any,
     ) -> None:
         self.app = app
         self.interface = interface
+        self.strict = _Strict(app) if strict else None
         self._portal: _Portal | None = None
         self._lifespan = False
         super().__init__(base_url=base_url, transport=_SyncTransport(self), **kwargs)
@@ -330,13 +422,14 @@ class TestClient(httpx.Client):
 
 
 class _AsyncTransport(httpx.AsyncBaseTransport):
-    def __init__(self, app: App, interface: Interface) -> None:
+    def __init__(self, app: App, interface: Interface, strict: _Strict | None) -> None:
         self._app = app
         self._interface = interface
+        self._strict = strict
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        return await _roundtrip(self._app, self._interface, request, body)
+        return await _strict_roundtrip(self._app, self._interface, request, body, self._strict)
 
 
 class AsyncTestClient(httpx.AsyncClient):
@@ -348,11 +441,14 @@ class AsyncTestClient(httpx.AsyncClient):
         *,
         interface: Interface = "asgi",
         base_url: str = "http://testserver",
+        strict: bool = False,
         **kwargs: Any,
     ) -> None:
         self.app = app
         self.interface = interface
-        super().__init__(base_url=base_url, transport=_AsyncTransport(app, interface), **kwargs)
+        strict_mode = _Strict(app) if strict else None
+        transport = _AsyncTransport(app, interface, strict_mode)
+        super().__init__(base_url=base_url, transport=transport, **kwargs)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..exceptions import ConfigurationError, HTTPException
-from ..execution import is_async_callable
+from ..execution import Shape, shape_of
 from ._bridge import ASGIAppResponse, asgi_scope
 from ._lifespan import ASGILifespan, LifespanError
 
@@ -73,7 +73,7 @@ class Mount:
             self.kind = "app"
         elif isinstance(target, NativeMount):
             self.kind = "native"
-        elif callable(target) and is_async_callable(target):
+        elif callable(target) and shape_of(target) is Shape.COROUTINE:
             self.kind = "asgi"
             self.lifespan = ASGILifespan(target, path)
         else:

@@ -107,6 +107,25 @@ class DependencyOverrides(dict[Any, Any]):
         self._changed()
 
 
+def _check_picklable_inputs(plan: HandlerPlan, where: str) -> None:
+    """A run='process' handler's arguments are pickled to its process: refuse at
+    registration the ones that are known not to pickle."""
+    if plan.request_names:
+        raise SignatureError(
+            f"{where}: a run='process' handler cannot take the request (not picklable)"
+        )
+    if plan.injected:
+        names = ", ".join(name for name, _ in plan.injected)
+        raise SignatureError(
+            f"{where}: a run='process' handler cannot take {names} (not picklable)"
+        )
+    if any(spec.source == "file" for spec in plan.params):
+        raise SignatureError(
+            f"{where}: a run='process' handler cannot take uploaded files (open files do "
+            "not pickle); read them in a def or async def handler and pass the bytes on"
+        )
+
+
 class CompiledRoute:
     """One route, ready to serve: `await route.handle(request)` gives its `Response`."""
 
@@ -152,15 +171,13 @@ class CompiledRoute:
         # A `@cache` endpoint is a wrapper: the route runs what it wraps (the cache stage
         # answers hits before it).
         handler = route_handler(definition.endpoint)
-        self.invoker = Invoker(handler, engine, options.get("run", "auto"))
+        self.invoker = Invoker(handler, engine, options.get("run", "auto"), route=where)
         self._dependencies = (*dependencies, *options.get("dependencies", ()))
         self._overrides = overrides if overrides is not None else DependencyOverrides()
         self._overridden: tuple[int, DependencyRunner] | None = None
         self.plan: HandlerPlan = self._compile(None)
-        if self.invoker.kind is ExecutionKind.PROCESS and self.plan.request_names:
-            raise SignatureError(
-                f"{where}: a run='process' handler cannot take the request (not picklable)"
-            )
+        if self.invoker.kind is ExecutionKind.PROCESS:
+            _check_picklable_inputs(self.plan, where)
         self.response_model: ResponseModel | None = compile_response_model(
             definition.endpoint, options, where
         )

@@ -34,6 +34,8 @@ class RouteOptions(TypedDict, total=False):
     max_body_size: int | str
     guards: Sequence[Any]
     dependencies: Sequence[Any]
+    timeout: float  # seconds: past it the client gets a 504 (ambi.execution)
+    max_concurrency: int  # requests of this route at once; one more gets a 503
 
 
 class WebSocketOptions(TypedDict, total=False):
