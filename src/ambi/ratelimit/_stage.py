@@ -1,0 +1,239 @@
+"""The `RATE_LIMIT` stage: count the request against each limit that applies to the route
+(the app's, minus its exempt paths; the route's and its routers'), refuse with 429 over
+any, and put the remaining budget on the response.
+
+Which limits apply is decided per route when the app starts; a route under none has no
+stage (no cost). Headers: `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`
+(seconds until the whole limit is available again) and `RateLimit-Policy` (IETF
+draft-ietf-httpapi-ratelimit-headers), `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+`X-RateLimit-Reset` (as GitHub: the epoch second of the reset), and `Retry-After` on a 429.
+With several limits, the headers describe the one with the least remaining.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ConfigurationError, HTTPException
+from ..execution import Invoker
+from ..http import Request, Response
+from ..security._routes import Coverage, PathSet
+from ._config import RateLimitConfig, check_rate_limits
+from ._keys import client_address, forwarded_client
+
+if TYPE_CHECKING:
+    from .._pipeline import CompiledRoute, Next, Stage
+    from ..app import App
+    from ._memory import Outcome
+    from ._redis import RedisBackend
+
+__all__ = ["AppRateLimit", "rate_limit_stage"]
+
+
+class AppRateLimit:
+    """`app.enable_rate_limit(config, exempt=...)`: one budget per client for the app."""
+
+    def __init__(self, config: Any, exempt: Sequence[str]) -> None:
+        (self.config,) = check_rate_limits(config, "enable_rate_limit()")
+        self.exempt = PathSet(exempt, "enable_rate_limit(exempt=...)")
+        self.limit: _Limit | None = None  # made when the app starts (shared by its routes)
+
+
+def _ceil_s(ms: int) -> int:
+    return -(-ms // 1000)
+
+
+class _Limit:
+    """One limit as a route counts against it: the limiter, the key, the headers."""
+
+    __slots__ = ("config", "count", "limiter", "policy", "str_limit")
+
+    def __init__(self, config: RateLimitConfig, app: App, scope: str) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.str_limit = str(config.limit)
+        key, is_async = _key_function(config, app)
+        if config.storage == "memory":
+            _require("pyrate_limiter")
+            from ._memory import MemoryLimiter
+
+            memory = MemoryLimiter(config)
+            self.limiter: Any = memory
+            self.count = _memory_counter(memory, key, is_async)
+        else:
+            _require("redis")
+            from ._redis import RedisLimiter
+
+            redis = RedisLimiter(config, _backend(app, config), scope)
+            self.limiter = redis
+            self.count = _redis_counter(redis, key, is_async, config)
+
+    def headers(self, outcome: Outcome) -> list[tuple[str, str]]:
+        limit, remaining = self.str_limit, str(outcome.remaining)
+        reset = _ceil_s(outcome.reset_ms)
+        return [
+            ("ratelimit-limit", limit),
+            ("ratelimit-remaining", remaining),
+            ("ratelimit-reset", str(reset)),
+            ("ratelimit-policy", self.policy),
+            ("x-ratelimit-limit", limit),
+            ("x-ratelimit-remaining", remaining),
+            ("x-ratelimit-reset", str(int(time.time()) + reset)),
+        ]
+
+    def refusal(self, outcome: Outcome) -> HTTPException:
+        retry = max(1, _ceil_s(outcome.retry_ms))
+        headers = dict(self.headers(outcome))
+        headers["retry-after"] = str(retry)
+        detail = f"Too Many Requests: rate limit {self.policy} exceeded, retry in {retry} s"
+        return HTTPException(429, detail, headers)
+
+
+Counter = Callable[[Request], Awaitable["Outcome | None"]]
+
+
+def _key_function(config: RateLimitConfig, app: App) -> tuple[Callable[[Request], Any], bool]:
+    """The request's key: a sync function for the client address, or an async one (True)
+    around the limit's own key function (sync or async, run by `ambi.execution`)."""
+    address = forwarded_client(config.trusted_proxies) if config.trusted_proxies else client_address
+    if config.key is None:
+        return address, False
+    invoker = Invoker(config.key, app.engine)
+
+    async def user_key(request: Request) -> str:
+        key = await invoker(request)
+        return address(request) if key is None else str(key)
+
+    return user_key, True
+
+
+def _memory_counter(limiter: Any, key: Callable[[Request], Any], is_async: bool) -> Counter:
+    hit = limiter.hit
+    if is_async:
+
+        async def count_async(request: Request) -> Outcome | None:
+            return hit(await key(request))  # type: ignore[no-any-return]
+
+        return count_async
+
+    async def count(request: Request) -> Outcome | None:
+        return hit(key(request))  # type: ignore[no-any-return]
+
+    return count
+
+
+def _redis_counter(
+    limiter: Any, key: Callable[[Request], Any], is_async: bool, config: RateLimitConfig
+) -> Counter:
+    from ._redis import StorageUnavailable
+
+    closed = config.failure_mode == "closed"
+
+    async def count(request: Request) -> Outcome | None:
+        name = await key(request) if is_async else key(request)
+        try:
+            return await limiter.hit(name)  # type: ignore[no-any-return]
+        except StorageUnavailable:
+            if closed:
+                raise HTTPException(
+                    503,
+                    "Service Unavailable: the rate limiter cannot be reached",
+                    {"retry-after": "1"},
+                ) from None
+            return None  # fail open: let it through, without rate-limit headers
+
+    return count
+
+
+def _require(module: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigurationError(
+            f"rate limiting needs the {module!r} package: pip install 'ambi[ratelimit]'"
+        )
+
+
+#: app -> "storage-URL timeout" -> backend (one Redis client per app, server and timeout).
+_backends: weakref.WeakKeyDictionary[App, dict[str, RedisBackend]] = weakref.WeakKeyDictionary()
+
+
+def _backend(app: App, config: RateLimitConfig) -> RedisBackend:
+    from ._redis import RedisBackend
+
+    backends = _backends.setdefault(app, {})
+    name = f"{config.storage} {config.timeout}"
+    backend = backends.get(name)
+    if backend is None:
+        backend = backends[name] = RedisBackend(config.storage, config.timeout)
+        app.add_event_handler("shutdown", backend.close)
+    return backend
+
+
+def _stage(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Stage:
+    if len(limits) == 1 and limits[0][1] is None:
+        only = limits[0][0]
+        count = only.count
+
+        async def one_limit(request: Request, call_next: Next) -> Response:
+            outcome = await count(request)
+            if outcome is None:  # the storage failed open
+                return await call_next(request)
+            if not outcome.allowed:
+                raise only.refusal(outcome)
+            return _with_headers(await _call(call_next, request, only, outcome), only, outcome)
+
+        return one_limit
+
+    async def several_limits(request: Request, call_next: Next) -> Response:
+        tightest: tuple[_Limit, Outcome] | None = None
+        for limit, exempt in limits:
+            if exempt is not None and exempt.matches(request.path):
+                continue
+            outcome = await limit.count(request)
+            if outcome is None:
+                continue
+            if not outcome.allowed:
+                raise limit.refusal(outcome)
+            if tightest is None or outcome.remaining < tightest[1].remaining:
+                tightest = (limit, outcome)
+        if tightest is None:
+            return await call_next(request)
+        limit, outcome = tightest
+        return _with_headers(await _call(call_next, request, limit, outcome), limit, outcome)
+
+    return several_limits
+
+
+async def _call(call_next: Next, request: Request, limit: _Limit, outcome: Outcome) -> Response:
+    try:
+        return await call_next(request)
+    except HTTPException as exc:  # an error response still tells the budget
+        for name, value in limit.headers(outcome):
+            exc.headers.setdefault(name, value)
+        raise
+
+
+def _with_headers(response: Response, limit: _Limit, outcome: Outcome) -> Response:
+    headers = response.headers
+    for name, value in limit.headers(outcome):
+        headers.add(name, value)
+    return response
+
+
+def rate_limit_stage(route: CompiledRoute, app: App) -> Stage | None:
+    """The `RATE_LIMIT` stage of `route`, or None when no limit applies to it."""
+    limits: list[tuple[_Limit, PathSet | None]] = []
+    for index, app_limit in enumerate(app.rate_limits):
+        coverage = app_limit.exempt.covers(route.definition.path)
+        if coverage is Coverage.ALL:
+            continue
+        if app_limit.limit is None:
+            app_limit.limit = _Limit(app_limit.config, app, f"app{index}")
+        limits.append((app_limit.limit, app_limit.exempt if coverage is Coverage.SOME else None))
+    for index, config in enumerate(route.definition.options.get("rate_limit") or ()):
+        limits.append((_Limit(config, app, f"{route.label}#{index}"), None))
+    return _stage(limits) if limits else None
