@@ -106,7 +106,7 @@ def test_idle_keys_are_swept_as_the_table_grows(monkeypatch: pytest.MonkeyPatch)
     ("make", "message"),
     [
         (lambda: RateLimitConfig.token_bucket(requests=10), "both requests= and window="),
-        (lambda: RateLimitConfig.token_bucket(), "capacity= and refill_rate="),
+        (RateLimitConfig.token_bucket, "capacity= and refill_rate="),
         (lambda: RateLimitConfig.token_bucket(10, 1, refill_rate=2), "capacity= and refill_rate="),
         (lambda: RateLimitConfig.token_bucket(0, 1), "positive integer"),
         (lambda: RateLimitConfig.token_bucket(capacity=True, refill_rate=1), "positive integer"),

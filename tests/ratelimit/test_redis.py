@@ -99,34 +99,25 @@ def test_an_app_limited_through_redis(client_for: ClientFor, redis_prefix: str) 
     assert [client.get("/json").status_code for _ in range(3)] == [200, 200, 429]
 
 
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A TCP port that accepts connections and never answers (a hung Redis)."""
+@pytest.fixture(params=["silent", "refusing"])
+def unreachable(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Redis URL nobody answers at: a port that accepts connections and never replies
+    (a hung Redis), or one nothing listens on."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+        url = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+        if request.param == "silent":
+            server.listen(16)
+            yield url
+            return
+    yield url  # closed now: connections are refused
 
 
-@pytest.fixture
-def closed_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"  # nothing listens there now
-
-
-@pytest.mark.parametrize("where", ["silent", "refusing"])
 @pytest.mark.parametrize("mode", ["open", "closed"])
 def test_an_unreachable_redis_fails_as_configured_and_never_hangs(
-    client_for: ClientFor,
-    caplog: pytest.LogCaptureFixture,
-    silent_server: str,
-    closed_port: str,
-    where: str,
-    mode: str,
+    client_for: ClientFor, caplog: pytest.LogCaptureFixture, unreachable: str, mode: str
 ) -> None:
-    url = silent_server if where == "silent" else closed_port
+    url = unreachable
     client = client_for(_app(storage=url, failure_mode=mode, timeout=0.3))
     with caplog.at_level(logging.WARNING, logger="ambi.ratelimit"):
         started = time.monotonic()
