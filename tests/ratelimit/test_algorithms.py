@@ -137,3 +137,37 @@ def test_policies_and_fingerprints() -> None:
     assert RateLimitConfig.sliding_window(5, 0.5).policy == "5;w=0.5"
     assert RateLimitConfig.fixed_window(5, 1).fingerprint == "fixed_window:5:0:1000"
     assert "storage='memory'" in repr(RateLimitConfig.fixed_window(5, 1))
+
+
+@given(
+    st.integers(min_value=1, max_value=50),
+    st.integers(min_value=1, max_value=1000),
+    st.integers(min_value=1, max_value=120_000),
+    st.lists(st.integers(min_value=0, max_value=5_000), min_size=1, max_size=60),
+)
+def test_inlined_bucket_is_pyrate_limiters(
+    capacity: int, refill: int, window_ms: int, gaps: list[int]
+) -> None:
+    """The in-process token bucket decides, counts and times exactly as pyrate-limiter's
+    `TokenBucket.step()` and `consumed()` do."""
+    import math
+
+    from pyrate_limiter import TokenBucket
+
+    config = RateLimitConfig("token_bucket", capacity, window_ms, refill)
+    limiter = MemoryLimiter(config)
+    policy, rates = TokenBucket(), [limiter.rate]
+    state = policy.initial(rates)
+    now = 1_700_000_000_000
+    for gap in gaps:
+        now += gap
+        new_state, decision = policy.step(rates, state, now, 1)
+        if decision.allowed:
+            state = new_state
+        expected = Outcome(
+            decision.allowed,
+            capacity - policy.consumed(rates, state, now),
+            max(0, math.ceil((state[0] - now * 1000) / 1000)),
+            decision.retry_after_ms or 0,
+        )
+        assert limiter.hit("k", now) == expected

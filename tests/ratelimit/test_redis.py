@@ -84,19 +84,23 @@ async def test_one_round_trip_per_request_and_atomic_under_concurrency(redis_pre
 
 def _app(**options: Any) -> App:
     app = App()
-    app.enable_rate_limit(RateLimitConfig.token_bucket(capacity=3, refill_rate=10, **options))
+    app.enable_rate_limit(RateLimitConfig.token_bucket(capacity=3, refill_rate=2, **options))
     app.get("/json")(lambda: {"message": "hello"})
     return app
 
 
 def test_an_app_limited_through_redis(client_for: ClientFor, redis_prefix: str) -> None:
     client = client_for(_app(storage=REDIS_URL, prefix=redis_prefix))
+    started = time.monotonic()
     answers = [client.get("/json") for _ in range(4)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
-    assert answers[-1].headers["retry-after"] == "1"
-    time.sleep(0.25)  # 2.5 tokens back
-    assert [client.get("/json").status_code for _ in range(3)] == [200, 200, 429]
+    if time.monotonic() - started < 0.5:  # (a machine too busy to send 4 in 0.5 s: skip)
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+        assert answers[-1].headers["retry-after"] == "1"
+    emptied = time.monotonic()
+    time.sleep(1.1)  # 2.2 tokens back
+    allowed = sum(client.get("/json").status_code == 200 for _ in range(5))
+    assert 2 <= allowed <= int((time.monotonic() - emptied) * 2)
 
 
 @pytest.fixture(params=["silent", "refusing"])

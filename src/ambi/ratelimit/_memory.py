@@ -1,20 +1,26 @@
-"""In-process buckets: the decisions are pyrate-limiter's own policies (`TokenBucket`,
-`FixedWindow`, `SlidingWindowLog`), the per-key state is kept here.
+"""In-process buckets: pyrate-limiter's policies (`TokenBucket`, `FixedWindow`,
+`SlidingWindowLog`) over per-key state kept here.
 
 pyrate-limiter keeps one bucket object per key behind a `Limiter` with locks and a leak
-thread; a web app needs thousands of short-lived keys on one event loop, so ambi calls the
-policies directly over a dict of small states (no lock: everything here runs on the loop)
-and sweeps idle keys out as the dict grows.
+thread; a web app needs thousands of short-lived keys on one event loop, so ambi applies
+the policies directly to a dict of small states (no lock: everything here runs on the
+loop) and sweeps idle keys out as the dict grows.
+
+The windows call the policies' own methods. The token bucket, the default and the one on
+every request of an app-wide limit, applies `TokenBucket.step`'s arithmetic inlined (the
+same integer microseconds, emission interval rounded up): calling `step()` and
+`consumed()` cost more than the rest of the stage together (PERF below), and
+`tests/ratelimit/test_algorithms.py` checks the inlined bucket against pyrate-limiter's
+`step()` and `consumed()` on random arrivals.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from typing import Any, NamedTuple
 
-from pyrate_limiter import FixedWindow, Rate, SlidingWindowLog, TokenBucket
+from pyrate_limiter import FixedWindow, Rate, SlidingWindowLog
 
 from ._config import RateLimitConfig
 
@@ -39,19 +45,37 @@ def rate_of(config: RateLimitConfig) -> Rate:
     return Rate(config.limit, config.window_ms)
 
 
+_monotonic_ns = time.monotonic_ns
+
+
 def now_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
+    return _monotonic_ns() // 1_000_000
 
 
 class MemoryLimiter:
     """One limit's buckets in this process: `hit(key)` counts a request."""
 
-    __slots__ = ("_states", "_sweep_at", "config", "hit", "rate", "rates")
+    __slots__ = (
+        "_burst",
+        "_emission_us",
+        "_states",
+        "_sweep_at",
+        "_tolerance_us",
+        "config",
+        "hit",
+        "rate",
+        "rates",
+    )
 
     def __init__(self, config: RateLimitConfig) -> None:
         self.config = config
         self.rate = rate_of(config)
         self.rates = [self.rate]
+        # The token bucket's emission interval, as pyrate-limiter's GCRA computes it
+        # (rounded up), and how far ahead of now the bucket may run: its burst.
+        self._emission_us = -(-self.rate.interval * 1000 // self.rate.limit)
+        self._burst = self.rate.burst
+        self._tolerance_us = self._burst * self._emission_us
         self._states: dict[Any, Any] = {}
         self._sweep_at = _SWEEP_FLOOR
         self.hit = {
@@ -64,7 +88,7 @@ class MemoryLimiter:
         """Forget the keys at rest (their state equals a fresh one) once the dict grows."""
         states = self._states
         if self.config.algorithm == "token_bucket":
-            idle = [k for k, (tat,) in states.items() if tat <= now * 1000]
+            idle = [k for k, tat in states.items() if tat <= now * 1000]
         elif self.config.algorithm == "fixed_window":
             end = _FIXED.window_start(self.rate, now)
             idle = [k for k, (start, _) in states.items() if start < end]
@@ -76,21 +100,27 @@ class MemoryLimiter:
         self._sweep_at = max(_SWEEP_FLOOR, 2 * len(states))
 
     def _token_bucket(self, key: Any, now: int | None = None) -> Outcome:
+        # PERF: pyrate-limiter's GCRA `step()` + `consumed()` inlined: the limited /json
+        # costs 29k -> 17k more instructions than bare /json (bench_security.py
+        # --callgrind); the same decisions (test_inlined_bucket_is_pyrate_limiters).
         if now is None:
-            now = now_ms()
+            now = _monotonic_ns() // 1_000_000
+        now_us = now * 1000
         states = self._states
-        state = states.get(key) or _AT_REST
-        new_state, decision = _BUCKET.step(self.rates, state, now, 1)
-        burst = self.rate.burst
-        if decision.allowed:
-            if key not in states and len(states) >= self._sweep_at:
-                self._grown(now)
-            states[key] = new_state
-            owed = _BUCKET.consumed(self.rates, new_state, now)
-            return Outcome(True, burst - owed, _ms_until(new_state[0], now), 0)
-        owed = _BUCKET.consumed(self.rates, state, now)
-        retry = decision.retry_after_ms or 0
-        return Outcome(False, max(0, burst - owed), _ms_until(state[0], now), retry)
+        tat = states.get(key, 0)  # the theoretical arrival time, µs
+        if tat < now_us:  # noqa: PLR1730 - a comparison, not a call to max()
+            tat = now_us
+        emission = self._emission_us
+        new_tat = tat + emission
+        if new_tat - self._tolerance_us > now_us:  # refused: state unchanged
+            ahead = tat - now_us
+            retry = -(-(new_tat - self._tolerance_us - now_us) // 1000)
+            return Outcome(False, self._burst + (-ahead // emission), -(-ahead // 1000), retry)
+        if len(states) >= self._sweep_at and key not in states:
+            self._grown(now)
+        states[key] = new_tat
+        ahead = new_tat - now_us
+        return Outcome(True, self._burst + (-ahead // emission), -(-ahead // 1000), 0)
 
     def _fixed_window(self, key: Any, now: int | None = None) -> Outcome:
         if now is None:
@@ -132,11 +162,5 @@ class MemoryLimiter:
         return Outcome(False, 0, log[-1] + rate.interval - now + 1, retry)
 
 
-def _ms_until(tat_us: float, now: int) -> int:
-    return max(0, math.ceil((tat_us - now * 1000) / 1000))
-
-
-_BUCKET = TokenBucket()
 _FIXED = FixedWindow()
 _SLIDING = SlidingWindowLog()
-_AT_REST = _BUCKET.initial([Rate(1, 1)])
