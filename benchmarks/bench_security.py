@@ -175,6 +175,60 @@ def callgrind(paths: list[str], n: int) -> None:
         print(f"| GET {path} | {count:,.0f} | {base / count:.2f}x |")
 
 
+def _server_instructions(path: str, n: int) -> int:
+    """Instructions the Granian processes (RSGI, one worker) run to start, serve `n`
+    requests to `path` over one keep-alive connection, and stop."""
+    import http.client
+    import signal
+
+    from benchmarks.servers import free_port, wait_until_answering
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        log = Path(tmp) / "server.log"
+        argv = [
+            *("valgrind", "--tool=callgrind", "--trace-children=yes"),
+            f"--callgrind-out-file={tmp}/callgrind.%p",
+            *(sys.executable, "-m", "granian", "--interface", "rsgi", "--workers", "1"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+            "benchmarks.apps.ambi_security:app",
+        ]
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_until_answering(proc, port, 300, log)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            headers = dict(_headers(path))
+            for _ in range(n):
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise SystemExit(f"{path} answered {response.status}")
+            connection.close()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=300)
+        total = 0
+        for dump in Path(tmp).glob("callgrind.*"):
+            match = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(), re.MULTILINE)
+            total += int(match.group(1)) if match else 0
+        return total
+
+
+def callgrind_server(paths: list[str], n: int) -> None:
+    how = f"({3 * n} - {n}) / {2 * n}"
+    title = f"server instructions per request (Granian RSGI, callgrind, {how})"
+    print(f"| endpoint | {title} | vs /json |")
+    print("|---|--:|--:|")
+    counts = {
+        p: (_server_instructions(p, 3 * n) - _server_instructions(p, n)) / (2 * n) for p in paths
+    }
+    base = counts["/json"]
+    for path, count in counts.items():
+        print(f"| GET {path} | {count:,.0f} | {base / count:.2f}x |")
+
+
 # wrk ----------------------------------------------------------------------------------------
 
 
@@ -183,6 +237,7 @@ def _wrk(port: int, path: str, duration: int) -> float:
     from benchmarks.wrk import SCRIPT, parse_report
 
     argv = ["wrk", "--threads", "1", "--connections", "64", "--duration", f"{duration}s"]
+    argv += ["--timeout", "5s"]
     if path == "/json-jwt":
         argv += ["-H", "Authorization: Bearer " + dict(_headers(path))["authorization"].split()[1]]
     argv += ["--script", str(SCRIPT), f"http://127.0.0.1:{port}{path}"]
@@ -236,6 +291,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--callgrind", action="store_true", help="count instructions")
     parser.add_argument("--wrk", action="store_true", help="load a real server with wrk")
+    parser.add_argument(
+        "--callgrind-server", action="store_true", help="count the server's instructions"
+    )
     parser.add_argument("--verify", action="store_true", help="also time JWTAuth.verify alone")
     parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
     parser.add_argument("--rounds", type=int, default=5)
@@ -251,6 +309,8 @@ def main() -> None:
     paths = [p for p in wanted if p != "/json-redis" or _redis_up()]
     if args.callgrind:
         callgrind(paths, 100 if args.quick else 1_000)
+    elif args.callgrind_server:
+        callgrind_server(paths, 100 if args.quick else 500)
     elif args.wrk:
         wrk(paths, 1 if args.quick else args.rounds, 1 if args.quick else args.duration)
     else:
