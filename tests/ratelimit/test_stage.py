@@ -197,3 +197,10 @@ def test_token_bucket_refills_in_real_time(client_for: ClientFor) -> None:
     elapsed = time.monotonic() - emptied
     # At least what 1.1 s refilled, at most what the time that really passed refilled.
     assert 2 <= allowed <= int(elapsed * 2)
+
+
+def test_an_untrusted_peer_cannot_pick_its_address(client_for: ClientFor) -> None:
+    # The test client's peer ("testclient") is not among the trusted proxies.
+    client = client_for(_address_app(trusted_proxies=["10.0.0.0/8"]))
+    assert client.get("/", headers={"x-forwarded-for": "1.1.1.1"}).status_code == 200
+    assert client.get("/", headers={"x-forwarded-for": "2.2.2.2"}).status_code == 429

@@ -46,6 +46,7 @@ def rate_of(config: RateLimitConfig) -> Rate:
 
 
 _monotonic_ns = time.monotonic_ns
+_new = tuple.__new__
 
 
 def now_ms() -> int:
@@ -120,7 +121,8 @@ class MemoryLimiter:
             self._grown(now)
         states[key] = new_tat
         ahead = new_tat - now_us
-        return Outcome(True, self._burst + (-ahead // emission), -(-ahead // 1000), 0)
+        # PERF: tuple.__new__ skips the NamedTuple's Python-level __new__.
+        return _new(Outcome, (True, self._burst + (-ahead // emission), -(-ahead // 1000), 0))
 
     def _fixed_window(self, key: Any, now: int | None = None) -> Outcome:
         if now is None:
