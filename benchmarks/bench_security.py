@@ -13,7 +13,13 @@ behind HS256 JWT verification). Three measures, each a same-run comparison with 
   and 3N); (instructions(3N) - instructions(N)) / 2N is the per-request count, free of
   start-up and of the machine's load;
 - wrk: one Granian worker (RSGI) pinned to core 0, wrk (1 thread, 64 connections) on
-  core 1, every endpoint once per round, rounds interleaved; median req/s.
+  core 1, every endpoint once per round, rounds interleaved; median req/s, and the
+  server's CPU time per request (user + system of its process group, from /proc, over
+  the requests wrk counted), which other processes' load disturbs far less than req/s.
+
+(Callgrind over the whole server was tried and dropped: an idle Granian worker runs
+~195k instructions a second in timers, and under valgrind a request takes milliseconds,
+so that background swamps the few thousand instructions per request compared here.)
 
 `--verify` adds the cost of `JWTAuth.verify` alone (PyJWT's `decode`) to the in-process
 table. Redis is 127.0.0.1:6379; `/json-redis` is skipped when it does not answer.
@@ -175,115 +181,84 @@ def callgrind(paths: list[str], n: int) -> None:
         print(f"| GET {path} | {count:,.0f} | {base / count:.2f}x |")
 
 
-def _server_instructions(path: str, n: int) -> int:
-    """Instructions the Granian processes (RSGI, one worker) run to start, serve `n`
-    requests to `path` over one keep-alive connection, and stop."""
-    import http.client
-    import signal
-
-    from benchmarks.servers import free_port, wait_until_answering
-
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        log = Path(tmp) / "server.log"
-        argv = [
-            *("valgrind", "--tool=callgrind", "--trace-children=yes"),
-            f"--callgrind-out-file={tmp}/callgrind.%p",
-            *(sys.executable, "-m", "granian", "--interface", "rsgi", "--workers", "1"),
-            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-            "benchmarks.apps.ambi_security:app",
-        ]
-        with log.open("wb") as out:
-            proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            wait_until_answering(proc, port, 300, log)
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            headers = dict(_headers(path))
-            for _ in range(n):
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    raise SystemExit(f"{path} answered {response.status}")
-            connection.close()
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=300)
-        total = 0
-        for dump in Path(tmp).glob("callgrind.*"):
-            match = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(), re.MULTILINE)
-            total += int(match.group(1)) if match else 0
-        return total
-
-
-def callgrind_server(paths: list[str], n: int) -> None:
-    how = f"({3 * n} - {n}) / {2 * n}"
-    title = f"server instructions per request (Granian RSGI, callgrind, {how})"
-    print(f"| endpoint | {title} | vs /json |")
-    print("|---|--:|--:|")
-    counts = {
-        p: (_server_instructions(p, 3 * n) - _server_instructions(p, n)) / (2 * n) for p in paths
-    }
-    base = counts["/json"]
-    for path, count in counts.items():
-        print(f"| GET {path} | {count:,.0f} | {base / count:.2f}x |")
-
-
 # wrk ----------------------------------------------------------------------------------------
 
 
-def _wrk(port: int, path: str, duration: int) -> float:
+def _wrk(port: int, path: str, duration: int) -> tuple[int, float]:
+    """Requests served and req/s of one wrk run."""
     from benchmarks.servers import pinned
     from benchmarks.wrk import SCRIPT, parse_report
 
     argv = ["wrk", "--threads", "1", "--connections", "64", "--duration", f"{duration}s"]
     argv += ["--timeout", "5s"]
     if path == "/json-jwt":
-        argv += ["-H", "Authorization: Bearer " + dict(_headers(path))["authorization"].split()[1]]
+        argv += ["-H", "Authorization: " + dict(_headers(path))["authorization"]]
     argv += ["--script", str(SCRIPT), f"http://127.0.0.1:{port}{path}"]
     done = subprocess.run(pinned(argv, 1), capture_output=True, text=True, check=True)
     report = parse_report(done.stdout)
     if report.non_2xx or report.socket_errors:
         raise SystemExit(f"{path}: {report.non_2xx} non-2xx, {report.socket_errors} errors")
-    return report.requests_per_s
+    return report.requests, report.requests_per_s
+
+
+def _group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process in the process group `pgid`."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def wrk(paths: list[str], rounds: int, duration: int) -> None:
-    from benchmarks.servers import free_port, running
+    from benchmarks.servers import free_port, log_tail, pinned, stop, wait_until_answering
 
     port = free_port()
     argv = [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "rsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--log-level",
-        "warning",
+        *(sys.executable, "-m", "granian", "--interface", "rsgi", "--workers", "1"),
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
         "benchmarks.apps.ambi_security:app",
     ]
-    samples: dict[str, list[float]] = {p: [] for p in paths}
+    rates: dict[str, list[float]] = {p: [] for p in paths}
+    cpu: dict[str, list[float]] = {p: [] for p in paths}
     log = Path(tempfile.gettempdir()) / "ambi-bench-security.log"
-    with running(argv, port=port, cpu=0, env=dict(os.environ), log=log, ready_timeout=30):
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            pinned(argv, 0), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_until_answering(proc, port, 30, log)
         for path in paths:
             _wrk(port, path, 1)  # warm-up
         for n in range(rounds):
             for path in paths[n % len(paths) :] + paths[: n % len(paths)]:
-                samples[path].append(_wrk(port, path, duration))
-    base = statistics.median(samples["/json"])
-    print(f"| endpoint | req/s (median of {rounds}) | vs /json | range |")
-    print("|---|--:|--:|--:|")
-    for path, values in samples.items():
-        median = statistics.median(values)
+                before = _group_cpu_s(proc.pid)
+                served, per_s = _wrk(port, path, duration)
+                cpu[path].append((_group_cpu_s(proc.pid) - before) / served * 1e6)
+                rates[path].append(per_s)
+    except BaseException:
+        print(log_tail(log), file=sys.stderr)
+        raise
+    finally:
+        stop(proc)
+    base_rate = statistics.median(rates["/json"])
+    base_cpu = statistics.median(cpu["/json"])
+    print(
+        f"| endpoint | req/s (median of {rounds}) | vs /json | req/s range "
+        "| server CPU µs per request (median) | vs /json |"
+    )
+    print("|---|--:|--:|--:|--:|--:|")
+    for path in paths:
+        rate, used = statistics.median(rates[path]), statistics.median(cpu[path])
         print(
-            f"| GET {path} | {median:,.0f} | {median / base:.2f}x | "
-            f"{min(values):,.0f} .. {max(values):,.0f} |"
+            f"| GET {path} | {rate:,.0f} | {rate / base_rate:.2f}x | "
+            f"{min(rates[path]):,.0f} .. {max(rates[path]):,.0f} | {used:.1f} | "
+            f"{base_cpu / used:.2f}x |"
         )
 
 
@@ -291,9 +266,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--callgrind", action="store_true", help="count instructions")
     parser.add_argument("--wrk", action="store_true", help="load a real server with wrk")
-    parser.add_argument(
-        "--callgrind-server", action="store_true", help="count the server's instructions"
-    )
     parser.add_argument("--verify", action="store_true", help="also time JWTAuth.verify alone")
     parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
     parser.add_argument("--rounds", type=int, default=5)
@@ -309,8 +281,6 @@ def main() -> None:
     paths = [p for p in wanted if p != "/json-redis" or _redis_up()]
     if args.callgrind:
         callgrind(paths, 100 if args.quick else 1_000)
-    elif args.callgrind_server:
-        callgrind_server(paths, 100 if args.quick else 500)
     elif args.wrk:
         wrk(paths, 1 if args.quick else args.rounds, 1 if args.quick else args.duration)
     else:

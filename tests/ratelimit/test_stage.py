@@ -28,11 +28,12 @@ def test_over_the_limit_is_429_with_headers(client_for: ClientFor) -> None:
     assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
     for answer in answers:
         assert answer.headers["ratelimit-limit"] == answer.headers["x-ratelimit-limit"] == "3"
-        assert answer.headers["ratelimit-policy"] == "3;w=3600"
         reset = int(answer.headers["ratelimit-reset"])
         assert 0 < reset <= 3600
-        assert abs(int(answer.headers["x-ratelimit-reset"]) - (time.time() + reset)) <= 2
+        assert answer.headers["x-ratelimit-reset"] == str(reset)
     refused = answers[-1]
+    assert refused.headers["ratelimit-policy"] == "3;w=3600"
+    assert "ratelimit-policy" not in answers[0].headers
     assert 1 <= int(refused.headers["retry-after"]) <= 3600
     assert refused.json() == {
         "detail": f"Too Many Requests: rate limit 3;w=3600 exceeded, "
