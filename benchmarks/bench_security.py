@@ -41,7 +41,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ["/json", "/json-limited", "/json-redis", "/json-jwt"]
+PATHS = ["/json", "/json-limited", "/json-limited-x", "/json-redis", "/json-jwt"]
 
 
 def _redis_up() -> bool:

@@ -1,5 +1,6 @@
 """The security benchmark app: `/json` (as in the peer suite) bare, behind an in-process
-token bucket, behind a Redis token bucket, and behind HS256 JWT verification.
+token bucket (`/json-limited-x`: sending the X-RateLimit-* headers too), behind a Redis
+token bucket, and behind HS256 JWT verification.
 
 The buckets are large enough never to refuse under load (the cost measured is counting,
 not refusing). `AMBI_BENCH_REDIS_PREFIX` names the Redis keys.
@@ -26,7 +27,7 @@ TOKEN = jwt.encode(
 NEVER_EMPTY = {"capacity": 10**9, "refill_rate": 10**9}
 
 app = App()
-app.enable_jwt(secret=SECRET, required=True, exclude=["/json", "/json-limited", "/json-redis"])
+app.enable_jwt(secret=SECRET, required=True, exclude=["/json", "/json-limited*", "/json-redis"])
 
 
 @app.get("/json")
@@ -36,6 +37,13 @@ async def json_plain() -> dict[str, Any]:
 
 @app.get("/json-limited", rate_limit=RateLimitConfig.token_bucket(**NEVER_EMPTY))
 async def json_limited() -> dict[str, Any]:
+    return {"message": "hello"}
+
+
+@app.get(
+    "/json-limited-x", rate_limit=RateLimitConfig.token_bucket(**NEVER_EMPTY, x_headers=True)
+)
+async def json_limited_x() -> dict[str, Any]:
     return {"message": "hello"}
 
 

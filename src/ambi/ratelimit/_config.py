@@ -79,6 +79,8 @@ class RateLimitConfig:
     - `failure_mode`: when the storage cannot be reached within `timeout` seconds,
       `"open"` lets the request through, `"closed"` answers 503. Either way it is logged.
     - `prefix`: the Redis key prefix.
+    - `x_headers`: also send `X-RateLimit-Limit/Remaining/Reset` on allowed responses
+      (every response carries `RateLimit-Limit/Remaining/Reset`; a 429 carries both).
     """
 
     algorithm: Algorithm
@@ -94,6 +96,7 @@ class RateLimitConfig:
     failure_mode: FailureMode = "open"
     timeout: float = DEFAULT_TIMEOUT
     prefix: str = "ambi:rl"
+    x_headers: bool = False
 
     def __post_init__(self) -> None:
         if self.key is not None and not callable(self.key):
@@ -125,6 +128,7 @@ class RateLimitConfig:
         failure_mode: FailureMode = "open",
         timeout: float = DEFAULT_TIMEOUT,
         prefix: str = "ambi:rl",
+        x_headers: bool = False,
     ) -> RateLimitConfig:
         """A bucket of `capacity` tokens refilled at `refill_rate` tokens per second; a
         request takes one. `token_bucket(requests=100, window=60)` (Cello's spelling) is a
@@ -161,6 +165,7 @@ class RateLimitConfig:
             failure_mode=failure_mode,
             timeout=timeout,
             prefix=prefix,
+            x_headers=x_headers,
         )
 
     @classmethod
@@ -175,6 +180,7 @@ class RateLimitConfig:
         failure_mode: FailureMode = "open",
         timeout: float = DEFAULT_TIMEOUT,
         prefix: str = "ambi:rl",
+        x_headers: bool = False,
     ) -> RateLimitConfig:
         """`requests` per `window` seconds, counted in windows aligned to the clock (all
         of a window's budget comes back when it ends: up to twice the rate can pass
@@ -189,6 +195,7 @@ class RateLimitConfig:
             failure_mode=failure_mode,
             timeout=timeout,
             prefix=prefix,
+            x_headers=x_headers,
         )
 
     @classmethod
@@ -203,6 +210,7 @@ class RateLimitConfig:
         failure_mode: FailureMode = "open",
         timeout: float = DEFAULT_TIMEOUT,
         prefix: str = "ambi:rl",
+        x_headers: bool = False,
     ) -> RateLimitConfig:
         """At most `requests` in any `window` seconds (an exact rolling log: one
         timestamp kept per request still inside the window)."""
@@ -216,6 +224,7 @@ class RateLimitConfig:
             failure_mode=failure_mode,
             timeout=timeout,
             prefix=prefix,
+            x_headers=x_headers,
         )
 
     # Derived ------------------------------------------------------------------------------

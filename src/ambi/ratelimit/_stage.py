@@ -5,9 +5,12 @@ any, and put the remaining budget on the response.
 Which limits apply is decided per route when the app starts; a route under none has no
 stage (no cost). Headers: `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`
 (seconds until the whole limit is available again; IETF
-draft-ietf-httpapi-ratelimit-headers) and their `X-RateLimit-*` spellings with the same
-values; a 429 adds `Retry-After` and `RateLimit-Policy` (`limit;w=seconds`). With several
-limits, the headers describe the one with the least remaining.
+draft-ietf-httpapi-ratelimit-headers) on every limited response; a 429 adds their
+`X-RateLimit-*` spellings (same values), `Retry-After` and `RateLimit-Policy`
+(`limit;w=seconds`). `x_headers=True` on a limit sends the `X-RateLimit-*` spellings on
+every response too (PERF: off by default; three more headers per response cost the
+in-memory limited `/json` ~4% more, bench_security.py). With several limits, the headers
+describe the one with the least remaining.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class _Limit:
     """One limit as a route counts against it: the limiter, the key, the headers."""
 
     __slots__ = (
-        "_static",
+        "_x_headers",
         "address_hit",
         "config",
         "count",
@@ -69,7 +72,7 @@ class _Limit:
         self.config = config
         self.policy = config.policy
         self.str_limit = str(config.limit)
-        self._static = (("ratelimit-limit", self.str_limit), ("x-ratelimit-limit", self.str_limit))
+        self._x_headers = config.x_headers
         key, is_async = _key_function(config, app)
         #: Counting without a coroutine: an in-process limit with a sync key; and its
         #: `hit(key)` when the key is the connection's peer address.
@@ -95,22 +98,32 @@ class _Limit:
             self.limiter = redis
             self.count = _redis_counter(redis, key, is_async, config)
 
-    def headers(self, outcome: Outcome) -> list[tuple[str, str]]:
+    def headers(self, outcome: Outcome, *, x_headers: bool = False) -> list[tuple[str, str]]:
+        """`RateLimit-Limit`, `-Remaining` and `-Reset` for `outcome`, and their
+        `X-RateLimit-*` spellings when the config asks for them (or `x_headers`)."""
         remaining = outcome.remaining
         remaining_s = _NUMBERS[remaining] if remaining < _NUMBERED else str(remaining)
         reset = -(-outcome.reset_ms // 1000)
         reset_s = _NUMBERS[reset] if reset < _NUMBERED else str(reset)
+        limit = self.str_limit
+        if not (x_headers or self._x_headers):
+            return [
+                ("ratelimit-limit", limit),
+                ("ratelimit-remaining", remaining_s),
+                ("ratelimit-reset", reset_s),
+            ]
         return [
-            *self._static,
+            ("ratelimit-limit", limit),
             ("ratelimit-remaining", remaining_s),
             ("ratelimit-reset", reset_s),
+            ("x-ratelimit-limit", limit),
             ("x-ratelimit-remaining", remaining_s),
             ("x-ratelimit-reset", reset_s),
         ]
 
     def refusal(self, outcome: Outcome) -> HTTPException:
         retry = max(1, _ceil_s(outcome.retry_ms))
-        headers = dict(self.headers(outcome))
+        headers = dict(self.headers(outcome, x_headers=True))
         headers["retry-after"] = str(retry)
         headers["ratelimit-policy"] = self.policy
         detail = f"Too Many Requests: rate limit {self.policy} exceeded, retry in {retry} s"
