@@ -40,9 +40,7 @@ async def json_limited() -> dict[str, Any]:
     return {"message": "hello"}
 
 
-@app.get(
-    "/json-limited-x", rate_limit=RateLimitConfig.token_bucket(**NEVER_EMPTY, x_headers=True)
-)
+@app.get("/json-limited-x", rate_limit=RateLimitConfig.token_bucket(**NEVER_EMPTY, x_headers=True))
 async def json_limited_x() -> dict[str, Any]:
     return {"message": "hello"}
 

@@ -8,9 +8,9 @@ stage (no cost). Headers: `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-R
 draft-ietf-httpapi-ratelimit-headers) on every limited response; a 429 adds their
 `X-RateLimit-*` spellings (same values), `Retry-After` and `RateLimit-Policy`
 (`limit;w=seconds`). `x_headers=True` on a limit sends the `X-RateLimit-*` spellings on
-every response too (PERF: off by default; three more headers per response cost the
-in-memory limited `/json` ~4% more, bench_security.py). With several limits, the headers
-describe the one with the least remaining.
+every response too (off by default: three more headers on every response, for clients
+of the older convention). With several limits, the headers describe the one with the
+least remaining.
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def _one_limit(only: _Limit) -> Stage:
 
 def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome]) -> Stage:
     # PERF: the app-wide default (in-process, by peer address) reads the address and
-    # counts inline: 2 fewer calls per request (bench_security.py --callgrind-server).
+    # counts inline: 2 fewer Python calls per request (bench_security.py --callgrind).
     async def one_address_limit(request: Request, call_next: Next) -> Response:
         client = request.client
         outcome = hit(client[0] if client else UNKNOWN)
