@@ -56,9 +56,9 @@ from .static import StaticFiles, StaticOptions
 
 if TYPE_CHECKING:
     from .background._current import Queue
+    from .security._jwt import JWTAuth
     from .sessions import SessionOptions
     from .stores import Store
-    from .security._jwt import JWTAuth
 
 logger = logging.getLogger("ambi.app")
 

@@ -41,8 +41,9 @@ The seed's own spelling is a token bucket, so pyrate-limiter: its `TokenBucket`,
 with the decision, which the headers need on every response. So `_redis` runs three
 short Lua scripts making the same decisions with the same integer arithmetic, one round
 trip each, and a test runs both on the same arrival sequences. ambi's own store layer
-(`ambi.stores`) is being built on another branch and is not used: a limit needs an
-atomic read-decide-write in one round trip (a script), so it talks to Redis directly.
+(`ambi.stores`, get/set/incr with TTLs for the cache and sessions) is not used: a limit
+needs an atomic read-decide-write that returns the remaining budget in one round trip,
+which takes a script, so limits talk to Redis through redis-py's asyncio client directly.
 """
 
 from ._config import RateLimitConfig
