@@ -166,6 +166,8 @@ def test_upload_benchmark_runs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if "MiB |" in line]
     assert rows == ["ambi-rsgi", "ambi-asgi"]
+
+
 def test_process_pool_benchmark_runs() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_process", "--rounds", "1", "--duration", "1"],
@@ -192,3 +194,19 @@ def test_variants_turn_one_feature_off() -> None:
     assert [r.path for r in pool_app.routes] == [r.path for r in app.routes]
     assert not CONTENDERS["ambi-pool"].default
     assert not CONTENDERS["ambi-nowatch"].default
+
+
+def test_security_benchmark_smoke_run() -> None:
+    """`bench_security --quick` (in-process) serves every endpoint with a 200, or exits 1."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_security", "--quick", "--verify"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| GET /json-limited |" in done.stdout
+    assert "| GET /json-jwt |" in done.stdout
+    assert "JWTAuth.verify alone" in done.stdout

@@ -38,7 +38,20 @@ from .http import (
     WebSocket,
     WebSocketState,
 )
-from .params import BaseModel, Body, Cookie, Depends, Field, File, Form, Header, Path, Query
+from .params import (
+    BaseModel,
+    Body,
+    Cookie,
+    Depends,
+    Field,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Security,
+)
+from .ratelimit import RateLimitConfig
 from .routing import Router
 from .static import StaticFiles
 
@@ -71,6 +84,7 @@ __all__ = [
     "PlainTextResponse",
     "Query",
     "QueryParams",
+    "RateLimitConfig",
     "RedirectResponse",
     "Request",
     "RequestValidationError",
@@ -78,6 +92,7 @@ __all__ = [
     "ResponseValidationError",
     "RouteConflictError",
     "Router",
+    "Security",
     "ServerSentEvent",
     "SignatureError",
     "State",

@@ -31,6 +31,7 @@ from .middleware._app import MiddlewareMixin
 from .middleware._asgi import ASGIApp, build_asgi_entry
 from .middleware._chain import LayerOrder, Next
 from .openapi import install_docs, openapi_document
+from .ratelimit._stage import AppRateLimit, rate_limit_stage
 from .routing import (
     Matcher,
     MethodNotAllowed,
@@ -40,6 +41,7 @@ from .routing import (
     WebSocketRouteDef,
     parse_template,
 )
+from .security._guards import guard_stage
 from .servers import _ws_asgi, _ws_rsgi
 from .servers import asgi as _asgi
 from .servers import rsgi as _rsgi
@@ -55,6 +57,7 @@ from .static import StaticFiles, StaticOptions
 
 if TYPE_CHECKING:
     from .background._current import Queue
+    from .security._jwt import JWTAuth
     from .sessions import SessionOptions
     from .stores import Store
 
@@ -124,8 +127,9 @@ class App(Router, MiddlewareMixin):
         inline_stall_limit: float = DEFAULT_INLINE_STALL_LIMIT,
         loop_block_threshold: float | None = DEFAULT_LOOP_BLOCK_THRESHOLD,
         route_timeout: float | None = None,
+        guards: Sequence[Callable[..., Any]] = (),
     ) -> None:
-        super().__init__(dependencies=dependencies)
+        super().__init__(dependencies=dependencies, guards=guards)
         if sync_workers < 1:
             raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
         if max_body_size < 0:
@@ -176,6 +180,13 @@ class App(Router, MiddlewareMixin):
             (StageOrder.LIMITS, factory)
             for factory in LIMIT_STAGES  # max_concurrency, timeout
         ]
+        # Route-option-driven features: each adds a stage only to the routes that use it.
+        self._stages.append((StageOrder.RATE_LIMIT, rate_limit_stage))
+        self._stages.append((StageOrder.GUARDS, guard_stage))
+        #: `enable_rate_limit(...)`: the limits every route (but the exempt) counts against.
+        self.rate_limits: list[AppRateLimit] = []
+        #: `enable_jwt(...)`: the bearer-token verifier, when enabled.
+        self.jwt: JWTAuth | None = None
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
@@ -240,6 +251,60 @@ class App(Router, MiddlewareMixin):
                 "features that change the request pipeline must be enabled before the app starts"
             )
         self._stages.append((order, factory))
+
+    def enable_jwt(
+        self,
+        secret: str | bytes | None = None,
+        *,
+        algorithms: Sequence[str] = ("HS256",),
+        public_key: str | bytes | None = None,
+        jwks: Mapping[str, Any] | None = None,
+        required: bool = False,
+        exclude: Sequence[str] = (),
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        leeway: float = 0,
+        require: Sequence[str] = ("exp",),
+        scheme_name: str = "JWT",
+    ) -> None:
+        """Verify `Authorization: Bearer <JWT>` and put its claims on `request.auth`.
+
+        One key source: `secret` (HS256/384/512), `public_key` (PEM; RS*, PS*, ES*,
+        EdDSA) or `jwks` (a JWKS mapping, keys picked by `kid`). A present but invalid
+        token is refused (401) on every route it applies to; a missing one only where
+        `required`. `exclude` takes paths and path prefixes (`"/public/"`, `"/docs*"`)
+        that are not checked at all. See `ambi.security.JWTAuth`.
+        """
+        from .security._jwt import JWTAuth
+
+        if self.jwt is not None:
+            raise ConfigurationError("enable_jwt() was already called on this app")
+        auth = JWTAuth(
+            secret,
+            algorithms=algorithms,
+            public_key=public_key,
+            jwks=jwks,
+            required=required,
+            exclude=exclude,
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            require=require,
+            scheme_name=scheme_name,
+        )
+        self.add_stage(StageOrder.AUTHENTICATION, auth.stage)
+        self.jwt = auth
+
+    def enable_rate_limit(self, config: Any, *, exempt: Sequence[str] = ()) -> None:
+        """Limit every route (but the `exempt` paths and path prefixes) by `config`, a
+        `RateLimitConfig` (`RateLimitConfig.token_bucket(requests=100, window=60)`); one
+        budget per client across the routes. Per-route limits: `rate_limit=` on a route
+        or a router. See `ambi.ratelimit`."""
+        if self._frozen:
+            raise ConfigurationError(
+                "features that change the request pipeline must be enabled before the app starts"
+            )
+        self.rate_limits.append(AppRateLimit(config, exempt))
 
     def _stage_factories(self) -> tuple[StageFactory, ...]:
         """The features that may add a stage to a route's pipeline, outermost first."""

@@ -17,7 +17,7 @@ min_length max_length pattern`, and the older spellings `regex` (= `pattern`),
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import pydantic
@@ -48,6 +48,9 @@ __all__ = [
     "PathParam",
     "Query",
     "QueryParam",
+    "Security",
+    "SecurityParam",
+    "SecurityScopes",
 ]
 
 
@@ -314,8 +317,58 @@ class DependsParam:
         return f"Depends({name}{cache})"
 
 
+class SecurityParam(DependsParam):
+    """`Security(dependency, scopes=[...])`: `Depends` that also declares the OAuth2 scopes
+    the route needs (FastAPI's spelling).
+
+    The scopes add up along a chain of dependencies: a dependency taking a
+    `SecurityScopes` argument gets every scope declared on the way to it, and a security
+    scheme (`OAuth2PasswordBearer`...) is documented in OpenAPI with them. A dependency
+    reached with different scopes runs once per set of scopes.
+    """
+
+    __slots__ = ("scopes",)
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any] | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
+        use_cache: bool = True,
+        scope: DependencyScope = "request",
+    ) -> None:
+        super().__init__(dependency, use_cache=use_cache, scope=scope)
+        if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes or ()):
+            raise ConfigurationError(f"Security(scopes=...) takes a list of names, not {scopes!r}")
+        self.scopes: tuple[str, ...] = tuple(scopes or ())
+
+    def __repr__(self) -> str:
+        name = getattr(self.dependency, "__qualname__", None) or repr(self.dependency)
+        return f"Security({name}, scopes={list(self.scopes)!r})"
+
+
+class SecurityScopes:
+    """Injected into a dependency that declares it: the scopes required by the route, as
+    accumulated by `Security(..., scopes=...)` along the chain (FastAPI's class)."""
+
+    def __init__(self, scopes: Sequence[str] | None = None) -> None:
+        self.scopes: list[str] = list(scopes or ())
+        self.scope_str: str = " ".join(self.scopes)
+
+    def __repr__(self) -> str:
+        return f"SecurityScopes({self.scopes!r})"
+
+
 if TYPE_CHECKING:
     # Type checkers see functions returning Any, so `n: int = Query(100)` type-checks.
+
+    def Security(
+        dependency: Callable[..., Any] | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
+        use_cache: bool = True,
+        scope: DependencyScope = "request",
+    ) -> Any: ...
 
     def Depends(
         dependency: Callable[..., Any] | None = None,
@@ -333,6 +386,7 @@ if TYPE_CHECKING:
     def File(default: Any = ..., **options: Unpack[FileOptions]) -> Any: ...
 
 else:
+    Security = SecurityParam
     Depends = DependsParam
     Query = QueryParam
     Path = PathParam

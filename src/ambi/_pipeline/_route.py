@@ -54,7 +54,7 @@ class StageOrder(enum.IntEnum):
 
 
 #: Route options that name a feature not built yet: refused at registration, never ignored.
-_NOT_YET = {"guards": "route guards arrive with the security issue (ambi.guards)"}
+_NOT_YET: dict[str, str] = {}
 
 
 def _staged(stage: Stage, call_next: Next, request: Request) -> Awaitable[Response]:

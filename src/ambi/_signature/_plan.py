@@ -68,6 +68,7 @@ class CallPlan:
         "request_first",
         "request_names",
         "scope",
+        "scopes",
     )
 
     def __init__(
@@ -82,6 +83,7 @@ class CallPlan:
         body_args: Sequence[tuple[str, str | None]] = (),
         deps: Sequence[tuple[str, int]] = (),
         scope: str = "request",
+        scopes: Sequence[str] = (),
     ) -> None:
         self.fn = fn
         self.label = label
@@ -92,6 +94,8 @@ class CallPlan:
         self.body_args = tuple(body_args)  # (argument, attribute of the body or None)
         self.deps = tuple(deps)  # (argument, index of the dependency's result)
         self.scope = scope
+        #: The security scopes accumulated on the way to this callable (`Security`).
+        self.scopes = tuple(scopes)
 
     @property
     def takes_nothing(self) -> bool:

@@ -84,6 +84,7 @@ class Request:
         "_source",
         "_state",
         "app",
+        "auth",
         "body",
         "client",
         "http_version",
@@ -124,6 +125,8 @@ class Request:
         #: The route the request matched (set by routing; None before, or for a 404/405).
         self.route: CompiledRoute | None = None
         self.body: bytes = b""
+        #: What authenticated the request (the claims of a verified JWT), else None.
+        self.auth: Any = None
         self._source = source
         self._headers: Headers | None = None
         self._query: QueryParams | None = None

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import HTTPException
 from ..http import FileResponse, HTMLResponse, Request, Response, dump_json
-from ._generate import build_openapi
+from ._generate import Requirements, SecurityFor, build_openapi
 
 if TYPE_CHECKING:
+    from .._pipeline import CompiledRoute
     from ..app import App
 
 __all__ = [
@@ -45,22 +46,38 @@ STATIC_FILES: dict[str, tuple[Path, str]] = {
 }
 _IMMUTABLE = {"cache-control": "public, max-age=31536000, immutable"}
 
-#: app -> (number of routes when built, document, its JSON bytes)
-_documents: weakref.WeakKeyDictionary[App, tuple[int, dict[str, Any], bytes]] = (
+#: app -> ((number of routes, JWT verifier) when built, document, its JSON bytes)
+_documents: weakref.WeakKeyDictionary[App, tuple[tuple[int, Any], dict[str, Any], bytes]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _cached(app: App) -> tuple[int, dict[str, Any], bytes]:
+def _app_security(app: App) -> SecurityFor | None:
+    """What the app-wide verifier (`enable_jwt`) adds to the operations it covers."""
+    jwt = app.jwt
+    if jwt is None:
+        return None
+    schemes = {jwt.scheme_name: jwt.openapi_scheme()}
+
+    def security(route: CompiledRoute) -> tuple[dict[str, Any], Requirements]:
+        requirements = jwt.openapi_security(route, app)
+        return (schemes if requirements else {}), requirements
+
+    return security
+
+
+def _cached(app: App) -> tuple[tuple[int, Any], dict[str, Any], bytes]:
     cached = _documents.get(app)
-    if cached is None or cached[0] != len(app.compiled):
+    version = (len(app.compiled), app.jwt)
+    if cached is None or cached[0] != version:
         document = build_openapi(
             app.compiled,
             title=app.title,
             version=app.version,
             description=app.description or None,
+            security=_app_security(app),
         )
-        cached = (len(app.compiled), document, dump_json(document))
+        cached = (version, document, dump_json(document))
         _documents[app] = cached
     return cached
 

@@ -4,6 +4,11 @@ Every schema comes from the same pydantic types the plans validate with: one
 `TypeAdapter.json_schemas` call for the whole app, so models used by several routes land
 once in `components/schemas` (named as pydantic names them, `$ref`s to
 `#/components/schemas/<Model>`).
+
+Security: every security scheme among a route's dependencies (`ambi.security`) lands in
+`components/securitySchemes` under its `scheme_name`, and in the operation's `security`
+with the scopes accumulated on the way to it (merged per scheme, as FastAPI does); an
+app-wide verifier (`enable_jwt`) adds its own through `security=`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import dataclasses
 import inspect
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -21,6 +26,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaW
 
 from .._signature import HandlerPlan, ParamSpec
 from .._signature._sources import model_keys
+from ..security._base import SecurityBase
 
 if TYPE_CHECKING:
     from .._pipeline import CompiledRoute
@@ -194,14 +200,35 @@ def _summary_and_description(route: CompiledRoute) -> tuple[str, str | None]:
 
 
 SchemaKey = tuple[int, str, str]  # (route index, "param" / "body" / "response", field)
+Requirements = list[dict[str, list[str]]]
+#: An app-wide feature's part: route -> (security schemes by name, requirements).
+SecurityFor = Callable[["CompiledRoute"], tuple[dict[str, Any], Requirements]]
+
+
+def route_security(route: CompiledRoute) -> tuple[dict[str, Any], Requirements]:
+    """The security schemes among `route`'s dependencies, and its requirements: one per
+    scheme, with the scopes it was reached with."""
+    schemes: dict[str, Any] = {}
+    scopes: dict[str, list[str]] = {}
+    for call in route.plan.dependencies:
+        scheme = call.fn
+        if isinstance(scheme, SecurityBase):
+            schemes[scheme.scheme_name] = scheme.model
+            merged = scopes.setdefault(scheme.scheme_name, [])
+            merged.extend(s for s in call.scopes if s not in merged)
+    return schemes, [{name: names} for name, names in scopes.items()]
 
 
 class _Builder:
     """Builds the `paths` of the document: first every type is collected, then pydantic
     gives all schemas in one call, then each operation is put together."""
 
-    def __init__(self, routes: Sequence[CompiledRoute]) -> None:
+    def __init__(
+        self, routes: Sequence[CompiledRoute], security: SecurityFor | None = None
+    ) -> None:
         self.routes = routes
+        self.security = security
+        self.security_schemes: dict[str, Any] = {}
         self.inputs: list[tuple[SchemaKey, JsonSchemaMode, TypeAdapter[Any]]] = []
         self.schemas: dict[tuple[SchemaKey, JsonSchemaMode], Any] = {}
         self.definitions: dict[str, Any] = {}
@@ -266,7 +293,19 @@ class _Builder:
         if body is not None:
             operation["requestBody"] = body
         operation["responses"] = self.responses(index, route)
+        requirements = self.requirements(route)
+        if requirements:
+            operation["security"] = requirements
         return operation
+
+    def requirements(self, route: CompiledRoute) -> Requirements:
+        schemes, requirements = route_security(route)
+        if self.security is not None:
+            more_schemes, more = self.security(route)
+            schemes.update(more_schemes)
+            requirements.extend(r for r in more if r not in requirements)
+        self.security_schemes.update(schemes)
+        return requirements
 
     def operation_id(self, route: CompiledRoute, path: str, method: str) -> str:
         """The id asked for, or FastAPI's `<name>_<path>_<method>`; made unique."""
@@ -377,10 +416,12 @@ def build_openapi(
     description: str | None = None,
     summary: str | None = None,
     tags: Iterable[dict[str, Any]] | None = None,
+    security: SecurityFor | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a JSON-ready dict) for `routes`."""
+    """The OpenAPI 3.1 document (a JSON-ready dict) for `routes`; `security(route)` adds
+    an app-wide feature's schemes and requirements."""
     shown = [r for r in routes if r.definition.options.get("include_in_schema", True)]
-    builder = _Builder(shown)
+    builder = _Builder(shown, security)
     builder.collect()
     paths = builder.paths()
     info: dict[str, Any] = {"title": title, "version": version}
@@ -396,6 +437,11 @@ def build_openapi(
         schemas.update(VALIDATION_ERROR_SCHEMAS)
     if any(r.plan.body_params or r.plan.reads_form for r in shown):
         schemas["HTTPError"] = HTTP_ERROR_SCHEMA
+    components: dict[str, Any] = {}
     if schemas:
-        document["components"] = {"schemas": dict(sorted(schemas.items()))}
+        components["schemas"] = dict(sorted(schemas.items()))
+    if builder.security_schemes:
+        components["securitySchemes"] = dict(sorted(builder.security_schemes.items()))
+    if components:
+        document["components"] = components
     return document

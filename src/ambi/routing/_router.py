@@ -36,6 +36,7 @@ class RouteOptions(TypedDict, total=False):
     dependencies: Sequence[Any]
     timeout: float  # seconds: past it the client gets a 504 (ambi.execution)
     max_concurrency: int  # requests of this route at once; one more gets a 503
+    rate_limit: Any  # a RateLimitConfig, or a list of them (ambi.ratelimit)
 
 
 class WebSocketOptions(TypedDict, total=False):
@@ -90,6 +91,32 @@ def _normalise_methods(methods: Iterable[str]) -> frozenset[str]:
     return upper
 
 
+def _checked_guards(guards: Sequence[Any], where: str) -> list[Callable[..., Any]]:
+    if isinstance(guards, str) or not isinstance(guards, Sequence):
+        raise ConfigurationError(f"{where} takes a list of callables, not {guards!r}")
+    for guard in guards:
+        if not callable(guard):
+            raise ConfigurationError(
+                f"{where}: a guard is a callable taking the request, not {guard!r}"
+            )
+    return list(guards)
+
+
+def _as_list(value: Any) -> list[Any]:
+    """An option given as one value or as a list of them, as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _rate_limits(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    from ..ratelimit._config import check_rate_limits
+
+    return check_rate_limits(value, where)
+
+
 class Router:
     """A group of routes under a common prefix, included into an app with `include_router`."""
 
@@ -99,12 +126,17 @@ class Router:
         *,
         tags: Sequence[str] = (),
         dependencies: Sequence[Any] = (),
+        guards: Sequence[Callable[..., Any]] = (),
+        rate_limit: Any = None,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(f"router prefix {prefix!r} must start and not end with '/'")
         self.prefix = prefix
         self.tags = list(tags)
         self.dependencies = list(dependencies)
+        self.guards = _checked_guards(guards, "Router(guards=...)")
+        #: Limits for every route of this router (each route counts on its own budget).
+        self.rate_limits = _rate_limits(rate_limit, "Router(rate_limit=...)")
         self.routes: list[RouteDef] = []
         self.websocket_routes: list[WebSocketRouteDef] = []
 
@@ -119,6 +151,15 @@ class Router:
     ) -> None:
         """Register `endpoint` for `methods` at `path` (relative to this router's prefix)."""
         route = RouteDef(join_paths(self.prefix, path), _normalise_methods(methods), endpoint)
+        where = f"{route.path}"
+        if "guards" in options:
+            options["guards"] = _checked_guards(options["guards"], f"{where}: guards=...")
+        if options.get("rate_limit") is not None:
+            from ..ratelimit._config import check_rate_limits
+
+            options["rate_limit"] = check_rate_limits(
+                options["rate_limit"], f"{where}: rate_limit="
+            )
         route.options = options
         self._register(route)
 
@@ -183,8 +224,13 @@ class Router:
         prefix: str = "",
         tags: Sequence[str] = (),
         dependencies: Sequence[Any] = (),
+        guards: Sequence[Callable[..., Any]] = (),
+        rate_limit: Any = None,
     ) -> None:
-        """Add every route of `router`, under `prefix`, with extra tags and dependencies."""
+        """Add every route of `router`, under `prefix`, with extra tags, dependencies,
+        guards (run before the router's and the route's own) and rate limits."""
+        guards = _checked_guards(guards, "include_router(guards=...)")
+        limits = [*_rate_limits(rate_limit, "include_router(rate_limit=...)"), *router.rate_limits]
         if router is self:
             raise ConfigurationError("a router cannot include itself")
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
@@ -197,6 +243,11 @@ class Router:
             extra_deps = [*dependencies, *router.dependencies]
             if extra_deps:
                 options["dependencies"] = [*extra_deps, *options.get("dependencies", [])]
+            extra_guards = [*guards, *router.guards]
+            if extra_guards:
+                options["guards"] = [*extra_guards, *options.get("guards", [])]
+            if limits:
+                options["rate_limit"] = [*limits, *_as_list(options.get("rate_limit"))]
             path = join_paths(self.prefix, join_paths(prefix, route.path))
             self._register(RouteDef(path, route.methods, route.endpoint, options))
         for ws_route in router.websocket_routes:
