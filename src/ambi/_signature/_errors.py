@@ -49,7 +49,7 @@ class ErrorMapper:
             e["type"] == "json_invalid" and e["loc"] == (BODY_FIELD,) for e in errors
         ):
             try:
-                request.body.decode("utf-8")
+                request._body.decode("utf-8")
             except UnicodeDecodeError as decode_error:
                 return HTTPException(400, f"request body is not valid UTF-8: {decode_error}")
         return RequestValidationError([self.error(e) for e in errors])

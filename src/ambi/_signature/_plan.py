@@ -245,7 +245,7 @@ class HandlerPlan:
         return kwargs
 
     def _body(self, request: Request) -> Any:
-        body = request.body
+        body = request._body
         if not body:
             # An embedded body is an object whose fields may all have defaults.
             return b"{}" if self.embed_body else MISSING
