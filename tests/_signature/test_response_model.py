@@ -138,7 +138,7 @@ def test_a_result_that_fails_its_model_is_a_logged_500(
     assert record.exc_info is not None
     error = record.exc_info[1]
     assert isinstance(error, ResponseValidationError)
-    assert {tuple(e["loc"]) for e in error.errors} == {("id",), ("name",)}
+    assert {tuple(e["loc"]) for e in error.errors()} == {("id",), ("name",)}
     assert "does not match its response model" in str(error)
 
 
