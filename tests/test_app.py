@@ -243,6 +243,8 @@ async def test_sync_handlers_overlap_in_the_pool(interface: str) -> None:
 def test_public_api_is_pinned() -> None:
     assert sorted(ambi.__all__) == sorted(
         [
+            "APIRoute",
+            "APIRouter",
             "AmbiError",
             "App",
             "BackgroundTasks",
@@ -290,8 +292,10 @@ def test_public_api_is_pinned() -> None:
             "__version__",
             "cache",
             "invalidate",
+            "jsonable_encoder",
             "run_sync",
             "smartasync",
+            "status",
         ]
     )
     for name in ambi.__all__:

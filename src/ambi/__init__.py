@@ -1,5 +1,6 @@
 """ambi: a Python web framework in which `def` and `async def` are equals."""
 
+from . import status
 from .app import App
 from .background import BackgroundTasks
 from .bridge import run_sync, smartasync
@@ -18,6 +19,7 @@ from .exceptions import (
     WebSocketDisconnect,
     WebSocketException,
 )
+from .encoders import jsonable_encoder
 from .execution import ExecutionKind
 from .http import (
     EventSourceResponse,
@@ -39,12 +41,14 @@ from .http import (
     WebSocketState,
 )
 from .params import BaseModel, Body, Cookie, Depends, Field, File, Form, Header, Path, Query
-from .routing import Router
+from .routing import APIRoute, APIRouter, Router
 from .static import StaticFiles
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIRoute",
+    "APIRouter",
     "AmbiError",
     "App",
     "BackgroundTasks",
@@ -92,6 +96,8 @@ __all__ = [
     "__version__",
     "cache",
     "invalidate",
+    "jsonable_encoder",
     "run_sync",
     "smartasync",
+    "status",
 ]

@@ -51,6 +51,15 @@ _documents: weakref.WeakKeyDictionary[App, tuple[int, dict[str, Any], bytes]] = 
 )
 
 
+def _servers(app: App) -> list[dict[str, Any]]:
+    """The app's `servers`, led by its `root_path` (FastAPI's `root_path_in_servers`)."""
+    servers = list(app.info.servers)
+    root = app.root_path
+    if root and app.root_path_in_servers and root not in {s.get("url") for s in servers}:
+        servers.insert(0, {"url": root})
+    return servers
+
+
 def _cached(app: App) -> tuple[int, dict[str, Any], bytes]:
     cached = _documents.get(app)
     if cached is None or cached[0] != len(app.compiled):
@@ -58,7 +67,10 @@ def _cached(app: App) -> tuple[int, dict[str, Any], bytes]:
             app.compiled,
             title=app.title,
             version=app.version,
-            description=app.description or None,
+            info=app.info.document_info(),
+            servers=_servers(app),
+            tags=app.info.openapi_tags,
+            generate_unique_id_function=app.defaults.generate_unique_id_function,
         )
         cached = (len(app.compiled), document, dump_json(document))
         _documents[app] = cached
@@ -129,10 +141,16 @@ def redoc_html(title: str, openapi_url: str, static_url: str) -> str:
 
 
 def install_docs(
-    app: App, *, openapi_url: str | None, docs_url: str | None, redoc_url: str | None
+    app: App,
+    *,
+    openapi_url: str | None,
+    docs_url: str | None,
+    redoc_url: str | None,
+    root_path: str = "",
 ) -> None:
     """Serve `openapi_url`, `docs_url`, `redoc_url` (each off when None; the pages need the
-    document, so `openapi_url=None` turns all three off) and the pages' assets."""
+    document, so `openapi_url=None` turns all three off) and the pages' assets. The
+    pages load the document and assets under `root_path` (the app's, behind a proxy)."""
     if openapi_url is None:
         return
     schema_url = openapi_url
@@ -155,14 +173,14 @@ def install_docs(
 
     app._add_internal_route(static_url + "/{name}", static_file)
     if docs_url is not None:
-        swagger_page = swagger_ui_html(app.title, schema_url, static_url)
+        swagger_page = swagger_ui_html(app.title, root_path + schema_url, root_path + static_url)
 
         async def swagger_ui() -> Response:
             return HTMLResponse(swagger_page)
 
         app._add_internal_route(docs_url, swagger_ui)
     if redoc_url is not None:
-        redoc_page = redoc_html(app.title, schema_url, static_url)
+        redoc_page = redoc_html(app.title, root_path + schema_url, root_path + static_url)
 
         async def redoc() -> Response:
             return HTMLResponse(redoc_page)
