@@ -5,6 +5,7 @@ from .app import App
 from .background import BackgroundTasks
 from .bridge import run_sync, smartasync
 from .cache import cache, invalidate
+from .encoders import jsonable_encoder
 from .exceptions import (
     AmbiError,
     BridgeError,
@@ -19,7 +20,6 @@ from .exceptions import (
     WebSocketDisconnect,
     WebSocketException,
 )
-from .encoders import jsonable_encoder
 from .execution import ExecutionKind
 from .http import (
     EventSourceResponse,

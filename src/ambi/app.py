@@ -21,6 +21,7 @@ from ._pipeline import (
     upload_settings,
 )
 from ._pipeline._render import check_response_class
+from ._server_errors import report_server_error
 from ._slashes import check_root_path as _check_root_path
 from ._slashes import slash_redirect
 from ._urls import URLPaths
@@ -505,6 +506,7 @@ class App(Router, MiddlewareMixin):
         return self._server_error(request, exc)
 
     def _server_error(self, request: Request, exc: BaseException) -> Response:
+        report_server_error(exc)
         if not self.debug:
             return JSONResponse({"detail": "Internal Server Error"}, 500)
         return JSONResponse(

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .._server_errors import report_server_error
 from ..http import JSONResponse, Request, Response
 from ..servers._types import ASGIMessage, ASGISend, ClientDisconnected, RSGIStreamTransport
 
@@ -153,6 +154,7 @@ class ASGIAppResponse(Response):
                 # Starlette's StaticFiles raises its HTTPException for its host to answer
                 return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)  # type: ignore[attr-defined]
             logger.exception("the app mounted at %s failed", self.where)
+            report_server_error(exc)
             if exchange.started and not exchange.complete:
                 raise  # the server must cut the connection: the response is incomplete
             return None if exchange.started else _server_error()
