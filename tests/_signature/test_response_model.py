@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from ambi import App, BaseModel, Field, JSONResponse, PlainTextResponse, Response
+from ambi import (
+    App,
+    BaseModel,
+    ConfigurationError,
+    Field,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from ambi.exceptions import ResponseValidationError
 from ambi.testing import TestClient
 
@@ -205,3 +214,68 @@ def test_container_annotations(
     client = serve(client_for, make_handler, handler)
     assert client.get("/r").json() == good
     assert client.get("/r").status_code == 500
+
+
+class Profile(BaseModel):
+    model_config = {"populate_by_name": True}
+
+    name: str
+    nick: str | None = Field(None, alias="nickName")
+    bio: str = ""
+    tags: list[str] = []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, {"name": "a", "nickName": None, "bio": "", "tags": ["x"]}),
+        ({"response_model_exclude_unset": True}, {"name": "a", "tags": ["x"]}),
+        ({"response_model_exclude_defaults": True}, {"name": "a", "tags": ["x"]}),
+        ({"response_model_exclude_none": True}, {"name": "a", "bio": "", "tags": ["x"]}),
+        ({"response_model_include": {"name", "bio"}}, {"name": "a", "bio": ""}),
+        ({"response_model_include": ["name"]}, {"name": "a"}),
+        ({"response_model_exclude": {"tags", "bio"}}, {"name": "a", "nickName": None}),
+        (
+            {"response_model_by_alias": False},
+            {"name": "a", "nick": None, "bio": "", "tags": ["x"]},
+        ),
+    ],
+    ids=lambda v: ",".join(v) if isinstance(v, dict) else "",
+)
+@pytest.mark.parametrize("result", ["dict", "model"])
+def test_response_model_filters(
+    client_for: ClientFor,
+    make_handler: MakeHandler,
+    options: dict[str, Any],
+    expected: dict[str, Any],
+    result: str,
+) -> None:
+    def handler() -> Any:
+        data = {"name": "a", "tags": ["x"]}
+        return data if result == "dict" else Profile(**data)
+
+    client = serve(client_for, make_handler, handler, response_model=Profile, **options)
+    assert client.get("/r").json() == expected
+
+
+def test_response_model_filters_with_a_response_class(client_for: ClientFor) -> None:
+    app = App()
+
+    class Seen(HTMLResponse):
+        def render(self, content: Any) -> bytes:
+            return repr(content).encode()
+
+    app.get("/seen", response_class=Seen, response_model=Profile, response_model_exclude={"bio"})(
+        lambda: {"name": "b"}
+    )
+    client = client_for(app)
+    assert client.get("/seen").text == "{'name': 'b', 'nickName': None, 'tags': []}"
+
+
+def test_filters_without_a_response_model_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="response_model_exclude_none filter"):
+        App().get("/r", response_model_exclude_none=True)(lambda: {"a": None})
+    with pytest.raises(ConfigurationError, match="response_model_include takes a set"):
+        App().get("/r", response_model=Profile, response_model_include="name")(lambda: {})
+    with pytest.raises(ConfigurationError, match="is True or False"):
+        App().get("/r", response_model=Profile, response_model_exclude_unset=1)(lambda: {})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
+from ..http import Response
 
 if TYPE_CHECKING:
     from ._router import RouteOptions
@@ -72,7 +73,9 @@ class IncludeDefaults:
         redirect_slashes: bool | None = None,
     ) -> IncludeDefaults:
         """The settings, each checked (`ConfigurationError` for one that cannot work)."""
-        if default_response_class is not None and not inspect.isclass(default_response_class):
+        if default_response_class is not None and not (
+            inspect.isclass(default_response_class) and issubclass(default_response_class, Response)
+        ):
             raise ConfigurationError(
                 f"{where}: default_response_class must be a Response subclass, "
                 f"not {default_response_class!r}"
