@@ -136,7 +136,7 @@ def test_unknown_route_options_are_refused() -> None:
     from ambi import APIRouter
 
     app = App()
-    with pytest.raises(ConfigurationError, match="unknown route option.*reponse_model"):
+    with pytest.raises(ConfigurationError, match=r"unknown route option.*reponse_model"):
         app.get("/a", reponse_model=User)(lambda: {})  # type: ignore[call-arg]
     with pytest.raises(ConfigurationError, match="callbacks: OpenAPI callbacks"):
         app.get("/b", callbacks=[])(lambda: {})  # type: ignore[call-arg]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pydantic import ConfigDict
 
 from ambi import (
     App,
@@ -217,12 +218,12 @@ def test_container_annotations(
 
 
 class Profile(BaseModel):
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(populate_by_name=True)
 
     name: str
     nick: str | None = Field(None, alias="nickName")
     bio: str = ""
-    tags: list[str] = []
+    tags: list[str] = []  # noqa: RUF012 - a pydantic field default (copied per instance)
 
 
 @pytest.mark.parametrize(

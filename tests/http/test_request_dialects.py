@@ -49,7 +49,7 @@ async def starlette(request: Request) -> dict[str, Any]:
     return {"bytes": isinstance(raw, bytes), "text": raw.decode(), "data": data, "same": True}
 
 
-@pytest.mark.parametrize("body", BODIES, ids=lambda body: json.dumps(body))
+@pytest.mark.parametrize("body", BODIES, ids=json.dumps)
 @pytest.mark.parametrize("dialect", ["cello-def", "cello-async", "starlette"])
 def test_json_body_in_both_dialects(client_for: ClientFor, dialect: str, body: Any) -> None:
     handler = {"cello-def": cello, "cello-async": cello_async, "starlette": starlette}[dialect]

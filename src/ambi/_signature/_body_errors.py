@@ -10,8 +10,8 @@ FastAPI reads it, so that the 422 says what FastAPI's says:
 - a single body argument: validated from the decoded value, errors under `["body", ...]`
   (a model given a list says `model_attributes_type`, as FastAPI's `from_attributes`);
 - embedded or several body arguments: each read from the object by its key; a missing
-  one, or every one when the body is not an object, is `missing` with input `null`;
-- a JSON `null` where a value is required is `missing`.
+  one, or every one when the body is not an object (`null` included), is `missing` with
+  input `null`; a value that is there, `null` included, is validated.
 
 This runs only on the error path: a valid request never gets here.
 """
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ._plan import ParamSpec
 
 Error = dict[str, Any]
+_ABSENT: Any = object()  # no body, or no such key (FastAPI's `Undefined`)
 
 
 def missing(loc: tuple[Any, ...]) -> Error:
@@ -69,22 +70,25 @@ class BodyErrors:
             }
             return exc.doc, error
 
-    def errors(self, body: Any) -> list[Error]:
-        """FastAPI's errors for the decoded `body`."""
+    def errors(self, body: Any, empty: bool) -> list[Error]:
+        """FastAPI's errors for the decoded `body` (`empty`: there was no body at all)."""
         if not self.embed:
-            return self._validate(self.specs[0], body, ("body",))
+            return self._validate(self.specs[0], _ABSENT if empty else body, ("body",))
         found: list[Error] = []
         for spec in self.specs:
             loc = ("body", spec.key)
-            if body is not None and not isinstance(body, dict):
-                found.append(missing(loc))  # FastAPI: `.get` on a non-object
+            if empty:
+                value = _ABSENT
+            elif isinstance(body, dict):
+                value = body.get(spec.key, _ABSENT)
+            else:
+                found.append(missing(loc))  # FastAPI: `.get` on what is not an object
                 continue
-            value = None if body is None else body.get(spec.key)
             found.extend(self._validate(spec, value, loc))
         return found
 
     def _validate(self, spec: ParamSpec, value: Any, loc: tuple[Any, ...]) -> list[Error]:
-        if value is None:
+        if value is _ABSENT:
             return [missing(loc)] if spec.required else []
         try:
             self._adapter(spec).validate_python(value, from_attributes=True)

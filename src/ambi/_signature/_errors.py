@@ -117,7 +117,7 @@ class ErrorMapper:
             if failed and json_error is not None:  # FastAPI reports only this
                 return RequestValidationError([self.item(json_error)], body=body)
             if failed:
-                found = self.body.errors(body) or [
+                found = self.body.errors(body, not raw) or [
                     self.error(e) for e in errors if e["loc"] and e["loc"][0] == BODY_FIELD
                 ]
                 items.extend(self.item(e) for e in found)

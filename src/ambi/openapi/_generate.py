@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, create_model
 from pydantic.json_schema import JsonSchemaMode
 
-from .._signature import HandlerPlan, ParamSpec
+from .._signature import HandlerPlan, ParamSpec, type_hints
+from ..exceptions import SignatureError
 from ..http import JSONResponse, Response
 from ._schemas import (
     BODY_ERROR_RESPONSES,
@@ -353,8 +354,10 @@ class _Builder:
                 schema = {}
                 if route.response_model is not None:
                     schema = dict(self.schema((index, "response", ""), "serialization"))
-                    if "$ref" not in schema:
-                        schema["title"] = title(f"Response_{self.ids[index]}")
+                if (route.response_model is not None and "$ref" not in schema) or _returns_any(
+                    route
+                ):
+                    schema["title"] = title(f"Response_{self.ids[index]}")
             ok["content"] = {media_type: {"schema": schema}}
         for key, extra in options.get("responses", {}).items():
             self.extra_response(responses, index, key, extra, media_type)
@@ -394,6 +397,19 @@ class _Builder:
         )
         deep_update(response, update)
         response["description"] = description
+
+
+def _returns_any(route: CompiledRoute) -> bool:
+    """A handler annotated `-> Any` without `response_model=`: FastAPI documents an
+    untyped response model (a titled empty schema)."""
+    definition = route.definition
+    if route.response_model is not None or "response_model" in definition.options:
+        return False
+    try:
+        hints = type_hints(definition.endpoint, route.label)
+    except SignatureError:  # pragma: no cover - the route compiled with these hints
+        return False
+    return hints.get("return") is Any
 
 
 def _body_allowed(status: int | None) -> bool:
