@@ -83,3 +83,28 @@ def test_the_errors_and_body_of_a_validation_error(client_for: ClientFor) -> Non
     )
     assert malformed.json()["body"] == "{oops"  # the text that is not JSON
     assert client.post("/query").json()["body"] is None  # a route without a body
+
+
+def test_validation_errors_skip_handlers_for_broader_errors(client_for: ClientFor) -> None:
+    from ambi.responses import PlainTextResponse
+
+    app = App()
+
+    @app.exception_handler(HTTPException)  # FastAPI's "override the HTTPException handler"
+    def as_text(request: Request, exc: HTTPException) -> Any:
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+    app.add_exception_handler(422, lambda request, exc: ({"status handler": True}, 422))
+    app.add_exception_handler(Exception, lambda request, exc: ({"catch-all": True}, 500))
+
+    @app.get("/items/{item_id}")
+    def item(item_id: int) -> dict[str, int]:
+        if item_id == 3:
+            raise HTTPException(418, "teapot")
+        return {"item_id": item_id}
+
+    client = client_for(app)
+    assert client.get("/items/3").text == "teapot"
+    invalid = client.get("/items/x")  # as in FastAPI: the default 422, none of the above
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"][0]["loc"] == ["path", "item_id"]

@@ -28,7 +28,7 @@ from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
 from .cache import cache_stage
 from .exception_handlers import http_error_response
-from .exceptions import ConfigurationError, HTTPException
+from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import Engine, Invoker
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
@@ -480,6 +480,15 @@ class App(Router, MiddlewareMixin):
         handlers = self._exception_handlers
         if not handlers:
             return None
+        if isinstance(exc, RequestValidationError):
+            # As in FastAPI, where it is no HTTPException: only a handler for
+            # RequestValidationError (or a subclass) answers it, not one for
+            # HTTPException, Exception or the status 422.
+            for cls in type(exc).__mro__:
+                if cls is HTTPException:
+                    return None
+                if cls in handlers:
+                    return handlers[cls]
         if isinstance(exc, HTTPException) and exc.status_code in handlers:
             return handlers[exc.status_code]
         for cls in type(exc).__mro__:
