@@ -89,8 +89,8 @@ def test_root_path(client_for: ClientFor) -> None:
     behind_proxy = client.get("/items/")  # the proxy took the prefix off
     assert behind_proxy.json() == {
         "path": "/items/",
-        "root": "",
-        "url": "http://testserver/items/",
+        "root": "/api/v1",
+        "url": "http://testserver/api/v1/items/",  # the URL the client used
     }
     direct = client.get("/api/v1/items/")
     assert direct.json() == {
@@ -106,6 +106,23 @@ def test_root_path(client_for: ClientFor) -> None:
     page = client.get("/docs").text
     assert '"url": "/api/v1/openapi.json"' in page
     assert "/api/v1/docs/static/swagger-ui-bundle.js" in page
+    assert client.get("/api/v1/docs").text == page
+
+
+def test_a_mounted_app_serves_its_docs_under_the_mount(client_for: ClientFor) -> None:
+    sub = App(title="Sub")
+    sub.get("/ping")(lambda: {"pong": True})
+    app = App()
+    app.mount("/subapi", sub)
+    client = client_for(app)
+    document = client.get("/subapi/openapi.json").json()
+    assert document["servers"] == [{"url": "/subapi"}]  # as FastAPI's sub-applications
+    assert list(document["paths"]) == ["/ping"]
+    page = client.get("/subapi/docs").text
+    assert '"url": "/subapi/openapi.json"' in page
+    assert client.get("/subapi/docs/static/swagger-ui.css").status_code == 200
+    assert "servers" not in client.get("/openapi.json").json()
+    assert "servers" not in sub.openapi()
 
 
 def test_root_path_servers_options() -> None:

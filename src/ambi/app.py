@@ -459,12 +459,14 @@ class App(Router, MiddlewareMixin):
             return await self._error_response(request, exc)
 
     async def _route_under_root(self, request: Request) -> Response:
-        """`_route` for an app with a `root_path`: the prefix is taken off the path
-        (when the proxy left it on) and kept in `request.root_path`."""
+        """`_route` for an app with a `root_path` (the prefix a proxy serves it under):
+        routed without the prefix (taken off the path when the proxy left it on), and
+        `request.root_path` holds it, so that `request.url`, redirects and the docs pages
+        name the URL the client sees."""
         root, path = self.root_path, request.path
         if path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
-            request.root_path += root
             request.path = path[len(root) :] or "/"
+        request.root_path += root
         return await self._route(request)
 
     async def _not_routed(self, request: Request) -> Response:
