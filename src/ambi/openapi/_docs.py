@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 import json
 import weakref
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import HTTPException
