@@ -1,9 +1,11 @@
 """ambi: a Python web framework in which `def` and `async def` are equals."""
 
+from . import status
 from .app import App
 from .background import BackgroundTasks
 from .bridge import run_sync, smartasync
 from .cache import cache, invalidate
+from .encoders import jsonable_encoder
 from .exceptions import (
     AmbiError,
     BridgeError,
@@ -52,12 +54,14 @@ from .params import (
     Security,
 )
 from .ratelimit import RateLimitConfig
-from .routing import Router
+from .routing import APIRoute, APIRouter, Router
 from .static import StaticFiles
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIRoute",
+    "APIRouter",
     "AmbiError",
     "App",
     "BackgroundTasks",
@@ -107,6 +111,8 @@ __all__ = [
     "__version__",
     "cache",
     "invalidate",
+    "jsonable_encoder",
     "run_sync",
     "smartasync",
+    "status",
 ]

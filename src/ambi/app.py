@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from ._mount import Mounts
+from ._openapi_info import OpenAPIInfo
 from ._pipeline import (
     CompiledRoute,
     DependencyOverrides,
@@ -20,9 +21,14 @@ from ._pipeline import (
     to_response,
     upload_settings,
 )
+from ._pipeline._render import check_response_class
+from ._server_errors import report_server_error
+from ._slashes import check_root_path as _check_root_path
+from ._slashes import slash_redirect
 from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
 from .cache import cache_stage
+from .exception_handlers import http_error_response
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
 from .execution import LIMIT_STAGES, Engine, Invoker, RunningRoute, running_route
 from .http import JSONResponse, Request, Response, State
@@ -111,11 +117,22 @@ class App(Router, MiddlewareMixin):
         process_workers: int | None = None,
         lifespan: Lifespan | None = None,
         title: str = "ambi",
+        summary: str | None = None,
         version: str = "0.1.0",
         description: str = "",
         openapi_url: str | None = "/openapi.json",
         docs_url: str | None = "/docs",
         redoc_url: str | None = "/redoc",
+        openapi_tags: Sequence[Mapping[str, Any]] | None = None,
+        servers: Sequence[Mapping[str, Any]] | None = None,
+        terms_of_service: str | None = None,
+        contact: Mapping[str, Any] | None = None,
+        license_info: Mapping[str, Any] | None = None,
+        root_path: str = "",
+        root_path_in_servers: bool = True,
+        default_response_class: type[Response] | None = None,
+        redirect_slashes: bool = True,
+        generate_unique_id_function: Callable[[RouteDef], str] | None = None,
         shutdown_timeout: float = 10.0,
         dependencies: Sequence[Any] = (),
         websocket_max_size: int | None = DEFAULT_WEBSOCKET_MAX_SIZE,
@@ -129,7 +146,15 @@ class App(Router, MiddlewareMixin):
         route_timeout: float | None = None,
         guards: Sequence[Callable[..., Any]] = (),
     ) -> None:
-        super().__init__(dependencies=dependencies, guards=guards)
+        super().__init__(
+            dependencies=dependencies,
+            guards=guards,
+            default_response_class=default_response_class,
+            generate_unique_id_function=generate_unique_id_function,
+            redirect_slashes=redirect_slashes,
+        )
+        if default_response_class is not None:
+            check_response_class(default_response_class, "App(default_response_class=...)")
         if sync_workers < 1:
             raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
         if max_body_size < 0:
@@ -147,9 +172,22 @@ class App(Router, MiddlewareMixin):
         #: The largest websocket message accepted, in bytes (routes may set their own with
         #: `max_size=`); a bigger one closes the connection with 1009. None: no limit.
         self.websocket_max_size = websocket_max_size
-        self.title = title
-        self.version = version
-        self.description = description
+        #: What the OpenAPI document says about the app (`info`, `servers`, `tags`).
+        self.info = OpenAPIInfo.checked(
+            title=title,
+            summary=summary,
+            version=version,
+            description=description,
+            terms_of_service=terms_of_service,
+            contact=contact,
+            license_info=license_info,
+            servers=servers,
+            openapi_tags=openapi_tags,
+        )
+        #: Requests under this path prefix (set by a proxy) are routed without it, and
+        #: the OpenAPI document and docs pages are served for it (FastAPI's root_path).
+        self.root_path = _check_root_path(root_path)
+        self.root_path_in_servers = root_path_in_servers
         self.shutdown_timeout = shutdown_timeout
         self.state = State()
         self.engine = Engine(
@@ -201,6 +239,32 @@ class App(Router, MiddlewareMixin):
         self.dispatch = self._dispatch_unfrozen
         install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
 
+    # FastAPI's attribute names for the document's `info`.
+
+    @property
+    def title(self) -> str:
+        return self.info.title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self.info.title = value
+
+    @property
+    def version(self) -> str:
+        return self.info.version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        self.info.version = value
+
+    @property
+    def description(self) -> str:
+        return self.info.description or ""
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self.info.description = value
+
     # Registration -------------------------------------------------------------------------
 
     def _mount(self, route: RouteDef, *, internal: bool = False) -> CompiledRoute:
@@ -214,6 +278,7 @@ class App(Router, MiddlewareMixin):
             dependencies=() if internal else self.dependencies,
             overrides=self.dependency_overrides,
             uploads=self.uploads,
+            default_response_class=None if internal else self.default_response_class,
         )
         self._matcher.add(template, set(route.methods), compiled)
         self._served.append(compiled)
@@ -318,7 +383,7 @@ class App(Router, MiddlewareMixin):
         for compiled in self._served:
             compiled.freeze(factories, self)
         self._frozen = True
-        self.dispatch = self._compose(self._route)
+        self.dispatch = self._compose(self._route_under_root if self.root_path else self._route)
         if self._asgi_middleware and self._asgi_entry is None:
             self._asgi_entry = build_asgi_entry(self, self._serve_asgi)
 
@@ -484,7 +549,7 @@ class App(Router, MiddlewareMixin):
         try:
             found = self._matcher.match(request.method, request.path)
             if found is None:
-                return await self._mounts.serve(request)  # 404 when no mount takes it
+                return await self._not_routed(request)
             if isinstance(found, MethodNotAllowed):
                 raise HTTPException(405, headers={"allow": ", ".join(sorted(found.allowed))})
             request.path_params = found.params
@@ -499,10 +564,39 @@ class App(Router, MiddlewareMixin):
         except Exception as exc:
             return await self._error_response(request, exc)
 
+    async def _route_under_root(self, request: Request) -> Response:
+        """`_route` for an app with a `root_path` (the prefix a proxy serves it under):
+        routed without the prefix (taken off the path when the proxy left it on), and
+        `request.root_path` holds it, so that `request.url`, redirects and the docs pages
+        name the URL the client sees."""
+        root, path = self.root_path, request.path
+        if path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+            request.path = path[len(root) :] or "/"
+        request.root_path += root
+        return await self._route(request)
+
+    async def _not_routed(self, request: Request) -> Response:
+        """No route takes the path: a mount, the same path with(out) a trailing slash
+        (a 307 redirect, as Starlette's `redirect_slashes`), or a 404."""
+        if self._mounts.find(request.path) is None:
+            redirect = slash_redirect(self._matcher, request, self.redirect_slashes is not False)
+            if redirect is not None:
+                return redirect
+        return await self._mounts.serve(request)  # 404 when no mount takes it
+
     def _handler_for(self, exc: Exception) -> Invoker | None:
         handlers = self._exception_handlers
         if not handlers:
             return None
+        if isinstance(exc, RequestValidationError):
+            # As in FastAPI, where it is no HTTPException: only a handler for
+            # RequestValidationError (or a subclass) answers it, not one for
+            # HTTPException, Exception or the status 422.
+            for cls in type(exc).__mro__:
+                if cls is HTTPException:
+                    return None
+                if cls in handlers:
+                    return handlers[cls]
         if isinstance(exc, HTTPException) and exc.status_code in handlers:
             return handlers[exc.status_code]
         for cls in type(exc).__mro__:
@@ -529,6 +623,7 @@ class App(Router, MiddlewareMixin):
         return self._server_error(request, exc)
 
     def _server_error(self, request: Request, exc: BaseException) -> Response:
+        report_server_error(exc)
         if not self.debug:
             return JSONResponse({"detail": "Internal Server Error"}, 500)
         return JSONResponse(
@@ -671,11 +766,3 @@ class App(Router, MiddlewareMixin):
             access_log=access_log,
             websockets=WebSocketSettings(websocket_ping_interval, websocket_ping_timeout),
         )
-
-
-def http_error_response(exc: HTTPException) -> Response:
-    """The JSON response for an `HTTPException`: `{"detail": ...}` with its headers."""
-    body: dict[str, Any] = {"detail": exc.detail}
-    if isinstance(exc, RequestValidationError):
-        body = {"detail": exc.errors}
-    return JSONResponse(body, exc.status_code, exc.headers or None)

@@ -8,10 +8,12 @@ The markers are classes at run time (`QueryParam`, `PathParam`, ...: `Query is Q
 but type checkers see functions returning `Any`, as with FastAPI, so that
 `n: int = Query(100)` type-checks.
 
-Options every marker takes: `alias`, `title`, `description`, `examples`, `deprecated`,
-`include_in_schema`, `default_factory`, the constraints `gt ge lt le multiple_of
-min_length max_length pattern`, and the older spellings `regex` (= `pattern`),
-`min_items` (= `min_length`) and `max_items` (= `max_length`).
+Options every marker takes: `alias`, `title`, `description`, `examples`,
+`openapi_examples` (FastAPI's: named OpenAPI examples of a parameter or body,
+`{"name": {"summary": ..., "value": ...}}`), `deprecated`, `include_in_schema`,
+`default_factory`, the constraints `gt ge lt le multiple_of min_length max_length
+pattern`, and the older spellings `regex` (= `pattern`), `min_items` (= `min_length`)
+and `max_items` (= `max_length`).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class ParamOptions(TypedDict, total=False):
     title: str | None
     description: str | None
     examples: list[Any] | None
+    openapi_examples: dict[str, dict[str, Any]] | None
     deprecated: bool | None
     include_in_schema: bool
     gt: float | None
@@ -116,6 +119,18 @@ class FileOptions(ParamOptions, total=False):
     max_size: int | str | None
 
 
+def _check_openapi_examples(examples: Any) -> dict[str, dict[str, Any]] | None:
+    if examples is None:
+        return None
+    if not isinstance(examples, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in examples.items()
+    ):
+        raise ConfigurationError(
+            f"openapi_examples takes {{name: {{'summary': ..., 'value': ...}}}}, not {examples!r}"
+        )
+    return examples
+
+
 class Param:
     """Where a handler argument comes from, with its validation rules and documentation."""
 
@@ -130,6 +145,7 @@ class Param:
         title: str | None = None,
         description: str | None = None,
         examples: list[Any] | None = None,
+        openapi_examples: dict[str, dict[str, Any]] | None = None,
         deprecated: bool | None = None,
         include_in_schema: bool = True,
         gt: float | None = None,
@@ -150,6 +166,7 @@ class Param:
         self.title = title
         self.description = description
         self.examples = examples
+        self.openapi_examples = _check_openapi_examples(openapi_examples)
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         given = {

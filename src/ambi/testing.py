@@ -4,6 +4,12 @@ Both drive the app in memory through one of its two server interfaces, chosen wi
 `interface="asgi"` (the default) or `interface="rsgi"`, so a test can run against both
 adapters. Used as context managers they run the app's startup and shutdown.
 
+They behave as Starlette's `TestClient` where tests depend on it: redirects are followed
+(`follow_redirects=False` to see them), requests carry `User-Agent: testclient`, cookies
+the app sets are kept for the next requests, `client.app` is the app, and an error the
+app answers with a 500 is raised in the test (`raise_server_exceptions=False` to get
+the 500 response instead).
+
 `TestClient.websocket_connect(path)` opens a websocket session, as Starlette's::
 
     with client.websocket_connect("/ws/lobby") as ws:
@@ -29,6 +35,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from ._server_errors import collect_server_errors
 from ._testing_ws import WebSocketTestSession, handshake_headers
 from .exceptions import ConfigurationError
 
@@ -112,12 +119,18 @@ class _Strict:
 
 
 async def _strict_roundtrip(
-    app: App, interface: Interface, request: httpx.Request, body: bytes, strict: _Strict | None
+    app: App,
+    interface: Interface,
+    request: httpx.Request,
+    body: bytes,
+    *,
+    strict: _Strict | None,
+    raise_errors: bool,
 ) -> httpx.Response:
     if strict is None:
-        return await _roundtrip(app, interface, request, body)
+        return await _roundtrip(app, interface, request, body, raise_errors)
     probe = strict.watch()
-    response = await _roundtrip(app, interface, request, body)
+    response = await _roundtrip(app, interface, request, body, raise_errors)
     strict.check(probe)
     return response
 
@@ -284,11 +297,24 @@ async def _rsgi_roundtrip(app: App, request: httpx.Request, body: bytes) -> http
 
 
 async def _roundtrip(
-    app: App, interface: Interface, request: httpx.Request, body: bytes
+    app: App, interface: Interface, request: httpx.Request, body: bytes, raise_errors: bool
 ) -> httpx.Response:
-    if interface == "rsgi":
-        return await _rsgi_roundtrip(app, request, body)
-    return await _asgi_roundtrip(app, request, body)
+    with collect_server_errors() as errors:
+        if interface == "rsgi":
+            response = await _rsgi_roundtrip(app, request, body)
+        else:
+            response = await _asgi_roundtrip(app, request, body)
+    if errors and raise_errors:
+        raise errors[0]
+    return response
+
+
+def _client_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """httpx options with Starlette's test-client defaults."""
+    headers = httpx.Headers({"user-agent": "testclient"})
+    headers.update(kwargs.pop("headers", None) or {})
+    kwargs.setdefault("follow_redirects", True)
+    return {**kwargs, "headers": headers}
 
 
 async def _asgi_lifespan(app: App, event: str) -> None:
@@ -351,7 +377,14 @@ class _SyncTransport(httpx.BaseTransport):
         client = self._client
         body = request.read()
         return client.portal.call(
-            _strict_roundtrip(client.app, client.interface, request, body, client.strict)
+            _strict_roundtrip(
+                client.app,
+                client.interface,
+                request,
+                body,
+                strict=client.strict,
+                raise_errors=client.raise_server_exceptions,
+            )
         )
 
 
@@ -367,14 +400,18 @@ class TestClient(httpx.Client):
         interface: Interface = "asgi",
         base_url: str = "http://testserver",
         strict: bool = False,
+        raise_server_exceptions: bool = True,
         **kwargs: Any,
     ) -> None:
         self.app = app
         self.interface = interface
         self.strict = _Strict(app) if strict else None
+        self.raise_server_exceptions = raise_server_exceptions
         self._portal: _Portal | None = None
         self._lifespan = False
-        super().__init__(base_url=base_url, transport=_SyncTransport(self), **kwargs)
+        super().__init__(
+            base_url=base_url, transport=_SyncTransport(self), **_client_options(kwargs)
+        )
 
     @property
     def portal(self) -> _Portal:
@@ -422,14 +459,20 @@ class TestClient(httpx.Client):
 
 
 class _AsyncTransport(httpx.AsyncBaseTransport):
-    def __init__(self, app: App, interface: Interface, strict: _Strict | None) -> None:
-        self._app = app
-        self._interface = interface
-        self._strict = strict
+    def __init__(self, client: AsyncTestClient) -> None:
+        self._client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        return await _strict_roundtrip(self._app, self._interface, request, body, self._strict)
+        client = self._client
+        return await _strict_roundtrip(
+            client.app,
+            client.interface,
+            request,
+            body,
+            strict=client.strict,
+            raise_errors=client.raise_server_exceptions,
+        )
 
 
 class AsyncTestClient(httpx.AsyncClient):
@@ -442,13 +485,16 @@ class AsyncTestClient(httpx.AsyncClient):
         interface: Interface = "asgi",
         base_url: str = "http://testserver",
         strict: bool = False,
+        raise_server_exceptions: bool = True,
         **kwargs: Any,
     ) -> None:
         self.app = app
         self.interface = interface
-        strict_mode = _Strict(app) if strict else None
-        transport = _AsyncTransport(app, interface, strict_mode)
-        super().__init__(base_url=base_url, transport=transport, **kwargs)
+        self.strict = _Strict(app) if strict else None
+        self.raise_server_exceptions = raise_server_exceptions
+        super().__init__(
+            base_url=base_url, transport=_AsyncTransport(self), **_client_options(kwargs)
+        )
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()

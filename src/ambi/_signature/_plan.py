@@ -19,7 +19,8 @@ from ..exceptions import HTTPException
 from ..http import Request
 from ..params import Param
 from ..routing import Converter
-from ._errors import ErrorMapper
+from ._body_errors import BodyErrors
+from ._errors import ErrorMapper, error_order
 from ._sources import BODY_FIELD, MISSING, Getter, is_json_media, model_getter, scalar_getter
 
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
@@ -159,7 +160,12 @@ class HandlerPlan:
         types_ = path_types or {}
         self._getters = tuple((s.field, s.getter(types_.get(s.key))) for s in params)
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
-        self._errors = ErrorMapper(locs, bool(body_params))
+        self._errors = ErrorMapper(
+            locs,
+            BodyErrors(self.body_params, embed_body) if self.body_params else None,
+            error_order(handler, self.dependencies, self.params),
+            self.reads_form,
+        )
 
     # What the handler itself takes (kept for callers that look at the handler only).
 
@@ -249,7 +255,7 @@ class HandlerPlan:
         return kwargs
 
     def _body(self, request: Request) -> Any:
-        body = request.body
+        body = request._body
         if not body:
             # An embedded body is an object whose fields may all have defaults.
             return b"{}" if self.embed_body else MISSING
