@@ -193,3 +193,12 @@ def is_context(obj: Any) -> bool:
     """Whether `obj` is a sync context manager (entered in the pool)."""
     cls = type(obj)
     return hasattr(cls, "__enter__") and hasattr(cls, "__exit__")
+
+
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def is_async_code(code: Any) -> bool:
+    """Whether a code object runs as a coroutine or an async generator (what a frame of it
+    can `await`)."""
+    return bool(code.co_flags & _ASYNC_CODE)

@@ -23,13 +23,14 @@ Nothing here creates a coroutine, so a value that is never awaited warns about n
 from __future__ import annotations
 
 import dis
-import inspect
 import itertools
 import sys
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from types import CodeType
 from typing import Any, Generic, Self, TypeVar
+
+from ..execution import is_async_code
 
 T = TypeVar("T")
 
@@ -158,7 +159,6 @@ def awaitable_json(value: Any) -> Any:
 
 # Seeing `await` at the call site ----------------------------------------------------------
 
-_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
 _awaited_calls: weakref.WeakKeyDictionary[CodeType, frozenset[int]] = weakref.WeakKeyDictionary()
 
 
@@ -188,6 +188,6 @@ def awaited_by_caller(depth: int) -> bool:
     except ValueError:  # pragma: no cover - no such frame
         return False
     code = frame.f_code
-    if not code.co_flags & _ASYNC_CODE:
+    if not is_async_code(code):  # ambi.execution decides what is async
         return False
     return frame.f_lasti in _calls_awaited(code)
