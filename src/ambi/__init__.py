@@ -38,6 +38,7 @@ from .http import (
     WebSocket,
     WebSocketState,
 )
+from .metrics import get_handler_stats, get_performance_metrics
 from .params import BaseModel, Body, Cookie, Depends, Field, File, Form, Header, Path, Query
 from .routing import Router
 from .static import StaticFiles
@@ -91,6 +92,8 @@ __all__ = [
     "WebSocketState",
     "__version__",
     "cache",
+    "get_handler_stats",
+    "get_performance_metrics",
     "invalidate",
     "run_sync",
     "smartasync",

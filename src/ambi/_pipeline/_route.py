@@ -46,6 +46,7 @@ class StageOrder(enum.IntEnum):
     body read and no validation.
     """
 
+    METRICS = 5  # counts and times everything the route answers (app.enable_metrics)
     RATE_LIMIT = 10  # refuse floods before any other work
     AUTHENTICATION = 20  # who is asking (JWT -> request.auth)
     GUARDS = 30  # may they (guards=, RoleGuard)
