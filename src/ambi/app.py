@@ -152,6 +152,7 @@ class App(Router, MiddlewareMixin):
         self._init_middleware()
         self.dispatch = self._dispatch_unfrozen
         self._metrics: Metrics | None = None
+        self._tracing = False
         register_app(self)
         install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
 
@@ -388,6 +389,14 @@ class App(Router, MiddlewareMixin):
         from .metrics import enable_metrics
 
         self._metrics = enable_metrics(self, path, flush_interval)
+
+    def enable_tracing(self, tracer_provider: Any = None) -> None:
+        """One OpenTelemetry server span per request, named by route template, continuing
+        an incoming `traceparent` (needs the `tracing` extra). `tracer_provider`: the
+        global one by default."""
+        from .metrics._tracing import enable_tracing
+
+        enable_tracing(self, tracer_provider)
 
     def handler_stats(self) -> dict[str, Any]:
         """How many handlers of each execution kind, and each route's kind."""

@@ -47,6 +47,7 @@ class StageOrder(enum.IntEnum):
     """
 
     METRICS = 5  # counts and times everything the route answers (app.enable_metrics)
+    TRACING = 6  # one server span per request (app.enable_tracing)
     RATE_LIMIT = 10  # refuse floods before any other work
     AUTHENTICATION = 20  # who is asking (JWT -> request.auth)
     GUARDS = 30  # may they (guards=, RoleGuard)
