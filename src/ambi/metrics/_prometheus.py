@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,8 @@ except ImportError:  # pragma: no cover - the extra is installed for the tests
     prometheus_available = False
 else:
     prometheus_available = True
+
+logger = logging.getLogger("ambi.metrics")
 
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
@@ -140,17 +143,25 @@ class Exposition:
             self.flush()
 
     async def _flush_forever(self) -> None:
+        engine = self.metrics.app.engine
         while True:
             await asyncio.sleep(self.flush_interval)
-            self.flush()
+            # serialised here on the loop (consistent counts), written in the pool
+            try:
+                await engine.run_in_thread(self._write, orjson.dumps(_state(self.metrics)))
+            except OSError:  # a full disk must not stop the next writes
+                logger.exception("could not write the metrics of worker %s", self.metrics.pid)
 
     def flush(self) -> None:
         """Write this worker's counters to `ambi_<pid>.json` (atomically)."""
-        if self.directory is None:
+        self._write(orjson.dumps(_state(self.metrics)))
+
+    def _write(self, data: bytes) -> None:
+        if self.directory is None:  # pragma: no cover - only started in multi-process mode
             return
         path = self.directory / f"ambi_{self.metrics.pid}.json"
         temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(orjson.dumps(_state(self.metrics)))
+        temporary.write_bytes(data)
         os.replace(temporary, path)
 
     def merged(self) -> dict[str, Any]:
