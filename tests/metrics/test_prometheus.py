@@ -57,6 +57,8 @@ def test_exposition_parses_and_counts(client_for: ClientFor) -> None:
     assert value(parsed, "ambi_http_request_duration_seconds_bucket", le="+Inf", **route) == 4
     assert value(parsed, "ambi_http_requests_in_flight", **route) == 0
     assert value(parsed, "ambi_thread_pool_max_workers") == 40
+    assert value(parsed, "ambi_handlers", kind="async") == 1
+    assert value(parsed, "ambi_handlers", kind="thread") == 0
     # the scrape itself is answered by a route too, and counted
     assert (
         value(

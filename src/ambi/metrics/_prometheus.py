@@ -24,6 +24,7 @@ import orjson
 from ..exceptions import ConfigurationError
 from ._histogram import cumulative_buckets, new_counts
 from ._registry import thread_pool_stats
+from ._stats import handler_stats
 
 if TYPE_CHECKING:
     from ._registry import Metrics
@@ -219,6 +220,12 @@ class _AmbiCollector(Collector):
             latency.add_metric(values, cumulative_buckets(r["latency"]), r["latency_sum"])
             in_flight.add_metric(values, r["in_flight"])
         yield from (requests, disconnected, latency, in_flight)
+        handlers = GaugeMetricFamily(
+            "ambi_handlers", "Route handlers by execution kind", labels=["kind"]
+        )
+        for kind, count in handler_stats(self.exposition.metrics.app)["by_kind"].items():
+            handlers.add_metric([kind], count)
+        yield handlers
         for key, text in (
             ("max_workers", "Threads the pool may start"),
             ("threads", "Threads started"),
