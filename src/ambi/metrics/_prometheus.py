@@ -90,7 +90,7 @@ def _merge(states: list[dict[str, Any]]) -> dict[str, Any]:
                 label,
                 {"method": r["method"], "route": r["route"], "status": [0] * 6,
                  "disconnected": 0, "in_flight": 0, "latency": new_counts(),
-                 "latency_sum": 0.0},
+                 "latency_sum": 0},
             )  # fmt: skip
             into["status"] = [a + b for a, b in zip(into["status"], r["status"], strict=True)]
             into["latency"] = [a + b for a, b in zip(into["latency"], r["latency"], strict=True)]
@@ -217,7 +217,7 @@ class _AmbiCollector(Collector):
             for index, name in enumerate(_CLASSES, start=1):
                 requests.add_metric([*values, name], r["status"][index])
             disconnected.add_metric(values, r["disconnected"])
-            latency.add_metric(values, cumulative_buckets(r["latency"]), r["latency_sum"])
+            latency.add_metric(values, cumulative_buckets(r["latency"]), r["latency_sum"] / 1e9)
             in_flight.add_metric(values, r["in_flight"])
         yield from (requests, disconnected, latency, in_flight)
         handlers = GaugeMetricFamily(

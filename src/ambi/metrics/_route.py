@@ -7,12 +7,11 @@ only by `app.enable_metrics()`: with metrics off, routes carry no stage and pay 
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from ..http import Request, Response
 from ..servers._types import ClientDisconnected
-from ._histogram import BOUNDS, new_counts, percentile
+from ._histogram import new_counts, percentile
 
 if TYPE_CHECKING:
     from .._pipeline import Next, Stage
@@ -31,8 +30,8 @@ class RouteMetrics:
         self.disconnected = 0  # the client left before the response was ready
         #: Responses by status class: index 1 is 1xx ... index 5 is 5xx.
         self.status = [0] * 6
-        self.latency = new_counts()
-        self.latency_sum = 0.0
+        self.latency = new_counts()  # buckets of ns (`_histogram.bucket`)
+        self.latency_sum = 0  # ns
 
     @property
     def requests(self) -> int:
@@ -52,7 +51,7 @@ class RouteMetrics:
                 "p50": percentile(counts, 0.50),
                 "p95": percentile(counts, 0.95),
                 "p99": percentile(counts, 0.99),
-                "mean": self.latency_sum / sum(counts) if sum(counts) else None,
+                "mean": self.latency_sum / 1e9 / sum(counts) if sum(counts) else None,
             },
         }
 
@@ -61,8 +60,7 @@ def metrics_stage(metrics: RouteMetrics, app: App) -> Stage:
     """The stage that counts `metrics`' requests, their status class and latency."""
     status = metrics.status
     latency = metrics.latency
-    bounds = BOUNDS
-    clock = time.perf_counter
+    clock = time.perf_counter_ns
     error_response = app._error_response  # the app's one place errors become responses
 
     async def record(request: Request, call_next: Next) -> Response:
@@ -77,11 +75,13 @@ def metrics_stage(metrics: RouteMetrics, app: App) -> Stage:
         except Exception as exc:
             # What dispatch would do with it, done here so the status is counted.
             response = await error_response(request, exc)
-        elapsed = clock() - start
+        ns = clock() - start
         metrics.in_flight -= 1
         status[response.status_code // 100 % 6] += 1
-        latency[bisect_left(bounds, elapsed)] += 1
-        metrics.latency_sum += elapsed
+        # PERF: `_histogram.bucket(ns)` inlined (one call less per request)
+        bits = ns.bit_length()
+        latency[(bits << 3) | ((ns >> (bits - 4)) & 7) if bits > 4 else ns] += 1
+        metrics.latency_sum += ns
         return response
 
     return record
