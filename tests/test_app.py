@@ -293,6 +293,8 @@ def test_public_api_is_pinned() -> None:
             "WebSocketState",
             "__version__",
             "cache",
+            "get_handler_stats",
+            "get_performance_metrics",
             "invalidate",
             "jsonable_encoder",
             "run_sync",

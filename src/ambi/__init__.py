@@ -40,6 +40,7 @@ from .http import (
     WebSocket,
     WebSocketState,
 )
+from .metrics import get_handler_stats, get_performance_metrics
 from .params import (
     BaseModel,
     Body,
@@ -110,6 +111,8 @@ __all__ = [
     "WebSocketState",
     "__version__",
     "cache",
+    "get_handler_stats",
+    "get_performance_metrics",
     "invalidate",
     "jsonable_encoder",
     "run_sync",

@@ -33,6 +33,7 @@ from .exceptions import ConfigurationError, HTTPException, RequestValidationErro
 from .execution import LIMIT_STAGES, Engine, Invoker, RunningRoute, running_route
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
+from .metrics import app_metrics, handler_stats, register_app
 from .middleware._app import MiddlewareMixin
 from .middleware._asgi import ASGIApp, build_asgi_entry
 from .middleware._chain import LayerOrder, Next
@@ -63,6 +64,7 @@ from .static import StaticFiles, StaticOptions
 
 if TYPE_CHECKING:
     from .background._current import Queue
+    from .metrics import Metrics
     from .security._jwt import JWTAuth
     from .sessions import SessionOptions
     from .stores import Store
@@ -237,6 +239,9 @@ class App(Router, MiddlewareMixin):
         self.freeze_gc = False
         self._init_middleware()
         self.dispatch = self._dispatch_unfrozen
+        self._metrics: Metrics | None = None
+        self._tracing = False
+        register_app(self)
         install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
 
     # FastAPI's attribute names for the document's `info`.
@@ -540,6 +545,36 @@ class App(Router, MiddlewareMixin):
         self.add_layer(LayerOrder.SESSIONS, around)
         self._enabled["sessions"] = layer
         self.add_event_handler("shutdown", layer.close)
+
+    # Observability ------------------------------------------------------------------------
+
+    def enable_metrics(self, path: str | None = "/metrics", *, flush_interval: float = 1.0) -> None:
+        """Count and time every request by route template (`app.metrics()`), and serve
+        them at `path` in Prometheus text (None: no endpoint; needs the `metrics` extra).
+
+        With several worker processes, set `PROMETHEUS_MULTIPROC_DIR`: each worker writes
+        its counts there every `flush_interval` seconds, and a scrape adds them up.
+        """
+        from .metrics import enable_metrics
+
+        self._metrics = enable_metrics(self, path, flush_interval)
+
+    def enable_tracing(self, tracer_provider: Any = None) -> None:
+        """One OpenTelemetry server span per request, named by route template, continuing
+        an incoming `traceparent` (needs the `tracing` extra). `tracer_provider`: the
+        global one by default."""
+        from .metrics._tracing import enable_tracing
+
+        enable_tracing(self, tracer_provider)
+
+    def handler_stats(self) -> dict[str, Any]:
+        """How many handlers of each execution kind, and each route's kind."""
+        return handler_stats(self)
+
+    def metrics(self) -> dict[str, Any]:
+        """Requests, status classes, latency percentiles and in flight per route (with
+        `enable_metrics`), the handler kinds and the pools."""
+        return app_metrics(self)
 
     # Serving ------------------------------------------------------------------------------
 

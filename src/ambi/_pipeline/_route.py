@@ -48,6 +48,8 @@ class StageOrder(enum.IntEnum):
     body read and no validation.
     """
 
+    METRICS = 5  # counts and times everything the route answers (app.enable_metrics)
+    TRACING = 6  # one server span per request (app.enable_tracing)
     RATE_LIMIT = 10  # refuse floods before any other work
     AUTHENTICATION = 20  # who is asking (JWT -> request.auth)
     GUARDS = 30  # may they (guards=, RoleGuard)
