@@ -41,7 +41,7 @@ def test_counts_by_template_and_status_class(
 
     app.get("/items/{item_id}")(make_handler(item))
     app.enable_metrics(path=None)
-    client = client_for(app)
+    client = client_for(app, raise_server_exceptions=False)
     for i in range(1, 8):
         assert client.get(f"/items/{i}").status_code == 200
     assert client.get("/items/0").status_code == 404
@@ -73,7 +73,7 @@ def test_exception_handlers_decide_the_counted_status(client_for: ClientFor) -> 
         return JSONResponse({"detail": "teapot"}, 418)
 
     app.enable_metrics(path=None)
-    response = client_for(app).get("/teapot")
+    response = client_for(app, raise_server_exceptions=False).get("/teapot")
     assert response.status_code == 418
     assert response.json() == {"detail": "teapot"}
     assert route(app.metrics(), "/teapot")["responses"]["4xx"] == 1
@@ -87,7 +87,7 @@ def test_latency_percentiles_follow_the_handler_time(client_for: ClientFor) -> N
         await asyncio.sleep(ms / 1000)
 
     app.enable_metrics(path=None)
-    client = client_for(app)
+    client = client_for(app, raise_server_exceptions=False)
     for _ in range(18):
         client.get("/slow", params={"ms": 0})
     client.get("/slow", params={"ms": 200})
@@ -107,7 +107,7 @@ def test_in_flight_counts_requests_being_handled(client_for: ClientFor) -> None:
         seen.append(get_performance_metrics()["in_flight"])
 
     app.enable_metrics(path=None)
-    client_for(app).get("/peek")
+    client_for(app, raise_server_exceptions=False).get("/peek")
     assert seen == [1]
     assert app.metrics()["in_flight"] == 0
 
@@ -124,13 +124,13 @@ def test_thread_pool_gauges(client_for: ClientFor) -> None:
     async def pool() -> dict[str, Any]:
         return dict(get_performance_metrics()["thread_pool"])
 
-    client = client_for(app)
+    client = client_for(app, raise_server_exceptions=False)
     assert client.get("/pool").json()["max_workers"] == 3
 
     async def busy_then_look() -> dict[str, Any]:
         from ambi.testing import AsyncTestClient
 
-        async with AsyncTestClient(app) as ac:
+        async with AsyncTestClient(app, raise_server_exceptions=False) as ac:
             blocked = [asyncio.create_task(ac.get("/block")) for _ in range(5)]
             await asyncio.sleep(0.3)
             seen = (await ac.get("/pool")).json()
@@ -149,7 +149,7 @@ def test_without_enable_metrics_routes_carry_no_stage(client_for: ClientFor) -> 
     async def json() -> dict[str, int]:
         return {"a": 1}
 
-    client_for(app).get("/json")
+    client_for(app, raise_server_exceptions=False).get("/json")
     (compiled,) = app.compiled
     assert compiled.handle == compiled._core()  # the bare core: no stage around it
     snapshot = app.metrics()

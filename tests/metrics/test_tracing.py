@@ -51,7 +51,7 @@ def test_one_server_span_per_request(
     client_for: ClientFor, make_handler: MakeHandler, exporter: InMemorySpanExporter,
     handler_kind: str,
 ) -> None:  # fmt: skip
-    client = client_for(traced_app(exporter, make_handler))
+    client = client_for(traced_app(exporter, make_handler), raise_server_exceptions=False)
     assert client.get("/items/7", headers={"x-request-id": "req-1"}).status_code == 200
     (span,) = exporter.get_finished_spans()
     assert span.name == "GET /items/{item_id}"
@@ -69,7 +69,7 @@ def test_one_server_span_per_request(
 def test_continues_the_incoming_trace(
     client_for: ClientFor, make_handler: MakeHandler, exporter: InMemorySpanExporter
 ) -> None:
-    client = client_for(traced_app(exporter, make_handler))
+    client = client_for(traced_app(exporter, make_handler), raise_server_exceptions=False)
     traceparent = f"00-{TRACE_ID}-{PARENT_ID}-01"
     client.get("/items/1", headers={"traceparent": traceparent})
     (span,) = exporter.get_finished_spans()
@@ -81,7 +81,7 @@ def test_continues_the_incoming_trace(
 def test_errors_set_status_and_record_the_exception(
     client_for: ClientFor, make_handler: MakeHandler, exporter: InMemorySpanExporter
 ) -> None:
-    client = client_for(traced_app(exporter, make_handler))
+    client = client_for(traced_app(exporter, make_handler), raise_server_exceptions=False)
     assert client.get("/items/0").status_code == 404
     assert client.get("/items/13").status_code == 500
     not_found, failed = exporter.get_finished_spans()
