@@ -41,6 +41,8 @@ class Contender:
     server: Server
     interface: Literal["rsgi", "asgi"]
     note: str = ""
+    #: part of a run that names no contenders (the A/B variants run only when named)
+    default: bool = True
 
     def argv(self, port: int, options: ServerOptions) -> list[str]:
         if self.server == "granian":
@@ -106,6 +108,22 @@ CONTENDERS: dict[str, Contender] = {
             "granian",
             "rsgi",
             note="the ambi app with CORS + request id + security headers on",
+        ),
+        Contender(
+            "ambi-pool",
+            "benchmarks.apps.ambi_variants:pool_app",
+            "granian",
+            "rsgi",
+            note="ambi with adaptive inline off: def handlers always in the thread pool",
+            default=False,
+        ),
+        Contender(
+            "ambi-nowatch",
+            "benchmarks.apps.ambi_variants:nowatch_app",
+            "granian",
+            "rsgi",
+            note="ambi with the loop-blocking detector off",
+            default=False,
         ),
         Contender("starlette", "benchmarks.apps.starlette_app:app", "uvicorn", "asgi"),
         Contender(FASTAPI, "benchmarks.apps.fastapi_app:app", "uvicorn", "asgi"),

@@ -97,7 +97,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--frameworks",
         type=_names,
-        help=f"comma-separated contenders (default: all): {','.join(CONTENDERS)}",
+        help=f"comma-separated contenders (default: all but the A/B variants ambi-pool, "
+        f"ambi-nowatch): {','.join(CONTENDERS)}",
     )
     parser.add_argument(
         "--endpoints",
@@ -160,7 +161,8 @@ def make_plan(args: argparse.Namespace, src: Path) -> Plan:
         connections=args.connections if args.connections is not None else base.connections,
         retries=args.retries if args.retries is not None else base.retries,
     )
-    names = args.frameworks or (SMOKE_FRAMEWORKS if args.smoke else tuple(CONTENDERS))
+    defaults = tuple(name for name, c in CONTENDERS.items() if c.default)
+    names = args.frameworks or (SMOKE_FRAMEWORKS if args.smoke else defaults)
     endpoints = args.endpoints or tuple(ENDPOINTS)
     server_cpu, wrk_cpu = _cpus(args.no_pin)
     default_out = OUT_DIR / ("smoke.md" if args.smoke else "latest.md")

@@ -26,7 +26,7 @@ def test_same_exception_same_response_for_sync_and_async(client_for, make_handle
 
     app.get("/items/{item_id:int}")(make_handler(not_found))
     app.get("/crash")(make_handler(crash))
-    client = client_for(app)
+    client = client_for(app, raise_server_exceptions=False)
     response = client.get("/items/3")
     assert response.status_code == 404
     assert response.json() == {"detail": "item 3 not found"}
@@ -45,7 +45,7 @@ def test_unhandled_errors_are_logged_with_traceback(client_for, caplog) -> None:
         raise RuntimeError("boom")
 
     with caplog.at_level(logging.ERROR, logger="ambi.app"):
-        client_for(app).get("/crash")
+        client_for(app, raise_server_exceptions=False).get("/crash")
     record = next(r for r in caplog.records if "unhandled error" in r.getMessage())
     assert record.exc_info is not None
     assert "boom" in str(record.exc_info[1])
@@ -54,7 +54,7 @@ def test_unhandled_errors_are_logged_with_traceback(client_for, caplog) -> None:
 def test_debug_shows_the_error(client_for) -> None:
     app = App(debug=True)
     app.get("/crash")(lambda: 1 / 0)
-    body = client_for(app).get("/crash").json()
+    body = client_for(app, raise_server_exceptions=False).get("/crash").json()
     assert body["error"].startswith("ZeroDivisionError")
     assert any("ZeroDivisionError" in line for line in body["traceback"])
 
@@ -97,7 +97,7 @@ def test_exception_handler_matches_subclasses_and_failing_handler_is_500(client_
     def raise_special():
         raise Special
 
-    assert client_for(app).get("/x").status_code == 500
+    assert client_for(app, raise_server_exceptions=False).get("/x").status_code == 500
 
 
 def test_bad_exception_handler_keys() -> None:
@@ -243,6 +243,8 @@ async def test_sync_handlers_overlap_in_the_pool(interface: str) -> None:
 def test_public_api_is_pinned() -> None:
     assert sorted(ambi.__all__) == sorted(
         [
+            "APIRoute",
+            "APIRouter",
             "AmbiError",
             "App",
             "BackgroundTasks",
@@ -269,6 +271,7 @@ def test_public_api_is_pinned() -> None:
             "PlainTextResponse",
             "Query",
             "QueryParams",
+            "RateLimitConfig",
             "RedirectResponse",
             "Request",
             "RequestValidationError",
@@ -276,6 +279,7 @@ def test_public_api_is_pinned() -> None:
             "ResponseValidationError",
             "RouteConflictError",
             "Router",
+            "Security",
             "ServerSentEvent",
             "SignatureError",
             "State",
@@ -289,9 +293,13 @@ def test_public_api_is_pinned() -> None:
             "WebSocketState",
             "__version__",
             "cache",
+            "get_handler_stats",
+            "get_performance_metrics",
             "invalidate",
+            "jsonable_encoder",
             "run_sync",
             "smartasync",
+            "status",
         ]
     )
     for name in ambi.__all__:

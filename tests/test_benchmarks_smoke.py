@@ -68,7 +68,13 @@ def test_smoke_run_succeeds(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["benchmarks.bench_pool", "benchmarks.bench_request", "benchmarks.bench_cache"]
+    "module",
+    [
+        "benchmarks.bench_pool",
+        "benchmarks.bench_request",
+        "benchmarks.bench_cache",
+        "benchmarks.bench_inline",
+    ],
 )
 def test_micro_benchmarks_run(module: str) -> None:
     done = subprocess.run(
@@ -160,3 +166,47 @@ def test_upload_benchmark_runs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if "MiB |" in line]
     assert rows == ["ambi-rsgi", "ambi-asgi"]
+
+
+def test_process_pool_benchmark_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_process", "--rounds", "1", "--duration", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| run='thread' |" in done.stdout
+    assert "| run='process' |" in done.stdout
+
+
+def test_variants_turn_one_feature_off() -> None:
+    from benchmarks.apps.ambi_app import app
+    from benchmarks.apps.ambi_variants import nowatch_app, pool_app
+    from benchmarks.contenders import CONTENDERS
+
+    assert pool_app.engine.inline_threshold is None
+    assert pool_app.engine.block_threshold == app.engine.block_threshold
+    assert nowatch_app.engine.block_threshold is None
+    assert nowatch_app.engine.inline_threshold == app.engine.inline_threshold
+    assert [r.path for r in pool_app.routes] == [r.path for r in app.routes]
+    assert not CONTENDERS["ambi-pool"].default
+    assert not CONTENDERS["ambi-nowatch"].default
+
+
+def test_security_benchmark_smoke_run() -> None:
+    """`bench_security --quick` (in-process) serves every endpoint with a 200, or exits 1."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_security", "--quick", "--verify"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| GET /json-limited |" in done.stdout
+    assert "| GET /json-jwt |" in done.stdout
+    assert "JWTAuth.verify alone" in done.stdout

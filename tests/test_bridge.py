@@ -33,7 +33,7 @@ from ambi.bridge import (
     smartasync,
 )
 from ambi.exceptions import BridgeError, ConfigurationError
-from ambi.execution import Engine, current_worker_loop, is_async_callable
+from ambi.execution import Engine, Shape, current_worker_loop, shape_of
 
 Loop = asyncio.AbstractEventLoop
 Outcome = tuple[Any, set[Loop]]  # what a callee gave, and the loops it ran on
@@ -689,8 +689,8 @@ def test_signature_and_classification_see_the_async_function() -> None:
     registry = Registry("r")
     assert list(inspect.signature(registry.describe).parameters) == ["suffix"]
     assert list(inspect.signature(double).parameters) == ["x"]
-    assert is_async_callable(double)
-    assert is_async_callable(registry.describe)
+    assert shape_of(double) is Shape.COROUTINE
+    assert shape_of(registry.describe) is Shape.COROUTINE
     assert double.__name__ == "double"
     assert double.__wrapped__.__name__ == "double"
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 import ambi
-from ambi import Router
+from ambi import App, Router
 from ambi._route_table import route_rows
 from ambi.cli import main
 
@@ -117,8 +117,7 @@ def test_routes_table(routes_of: Callable[[], list[list[str]]]) -> None:
 
 
 def test_guards_column() -> None:
-    """Guards are listed by name (routes with guards are refused by App until guards land,
-    so the rows are built from a router's definitions)."""
+    """Guards are listed by name, the app's first."""
 
     class AdminOnly:
         def __call__(self, request: object) -> bool:
@@ -127,11 +126,17 @@ def test_guards_column() -> None:
     def logged_in(request: object) -> bool:
         return True
 
+    def audited(request: object) -> bool:
+        return True
+
     router = Router()
     router.get("/admin", guards=[logged_in, AdminOnly()])(lambda: "x")
     router.get("/open")(lambda: "x")
-    rows = route_rows(SimpleNamespace(routes=router.routes, _mounts=[]))  # type: ignore[arg-type]
+    rows = route_rows(SimpleNamespace(routes=router.routes, _mounts=[], guards=[]))  # type: ignore[arg-type]
     assert [row.guards for row in rows] == ["logged_in, AdminOnly", "-"]
+    app = App(guards=[audited])
+    app.include_router(router)
+    assert [row.guards for row in route_rows(app)] == ["audited, logged_in, AdminOnly", "audited"]
 
 
 def test_routes_of_the_hello_example(capsys: pytest.CaptureFixture[str]) -> None:

@@ -113,7 +113,7 @@ def test_render_errors_are_500s(
     app.get("/missing")(
         make_handler(lambda request: templates.TemplateResponse(request, "nope.html"))
     )
-    client = client_for(app)
+    client = client_for(app, raise_server_exceptions=False)
     with caplog.at_level(logging.ERROR, logger="ambi.app"):
         for path in ("/broken", "/missing"):
             response = client.get(path)

@@ -1,9 +1,11 @@
 """ambi: a Python web framework in which `def` and `async def` are equals."""
 
+from . import status
 from .app import App
 from .background import BackgroundTasks
 from .bridge import run_sync, smartasync
 from .cache import cache, invalidate
+from .encoders import jsonable_encoder
 from .exceptions import (
     AmbiError,
     BridgeError,
@@ -38,13 +40,29 @@ from .http import (
     WebSocket,
     WebSocketState,
 )
-from .params import BaseModel, Body, Cookie, Depends, Field, File, Form, Header, Path, Query
-from .routing import Router
+from .metrics import get_handler_stats, get_performance_metrics
+from .params import (
+    BaseModel,
+    Body,
+    Cookie,
+    Depends,
+    Field,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Security,
+)
+from .ratelimit import RateLimitConfig
+from .routing import APIRoute, APIRouter, Router
 from .static import StaticFiles
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIRoute",
+    "APIRouter",
     "AmbiError",
     "App",
     "BackgroundTasks",
@@ -71,6 +89,7 @@ __all__ = [
     "PlainTextResponse",
     "Query",
     "QueryParams",
+    "RateLimitConfig",
     "RedirectResponse",
     "Request",
     "RequestValidationError",
@@ -78,6 +97,7 @@ __all__ = [
     "ResponseValidationError",
     "RouteConflictError",
     "Router",
+    "Security",
     "ServerSentEvent",
     "SignatureError",
     "State",
@@ -91,7 +111,11 @@ __all__ = [
     "WebSocketState",
     "__version__",
     "cache",
+    "get_handler_stats",
+    "get_performance_metrics",
     "invalidate",
+    "jsonable_encoder",
     "run_sync",
     "smartasync",
+    "status",
 ]

@@ -63,7 +63,7 @@ def route_rows(app: App, prefix: str = "") -> list[Row]:
             prefix + route.path,
             _name(route.endpoint),
             _kind(route.endpoint, route.options.get("run", "auto")),
-            _guards(route.options.get("guards", ())),
+            _guards([*app.guards, *route.options.get("guards", ())]),
         )
         for route in app.routes
     ]

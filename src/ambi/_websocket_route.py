@@ -147,7 +147,7 @@ class CompiledWebSocketRoute:
         except WebSocketDisconnect:
             pass  # the connection is over: nothing to send
         except RequestValidationError as exc:
-            await websocket.close(1008, _summary(exc.errors))
+            await websocket.close(1008, _summary(exc.errors()))
         except WebSocketException as exc:
             await websocket.close(exc.code, exc.reason)
         except HTTPException as exc:  # a dependency refusing (auth): policy violation

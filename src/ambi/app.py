@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -11,6 +12,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from ._mount import Mounts
+from ._openapi_info import OpenAPIInfo
 from ._pipeline import (
     CompiledRoute,
     DependencyOverrides,
@@ -19,17 +21,24 @@ from ._pipeline import (
     to_response,
     upload_settings,
 )
+from ._pipeline._render import check_response_class
+from ._server_errors import report_server_error
+from ._slashes import check_root_path as _check_root_path
+from ._slashes import slash_redirect
 from ._urls import URLPaths
 from ._websocket_route import WebSocketRoutes
 from .cache import cache_stage
+from .exception_handlers import http_error_response
 from .exceptions import ConfigurationError, HTTPException, RequestValidationError
-from .execution import Engine, Invoker
+from .execution import LIMIT_STAGES, Engine, Invoker, RunningRoute, running_route
 from .http import JSONResponse, Request, Response, State
 from .http._context import set_current_request
+from .metrics import app_metrics, handler_stats, register_app
 from .middleware._app import MiddlewareMixin
 from .middleware._asgi import ASGIApp, build_asgi_entry
 from .middleware._chain import LayerOrder, Next
 from .openapi import install_docs, openapi_document
+from .ratelimit._stage import AppRateLimit, rate_limit_stage
 from .routing import (
     Matcher,
     MethodNotAllowed,
@@ -39,6 +48,7 @@ from .routing import (
     WebSocketRouteDef,
     parse_template,
 )
+from .security._guards import guard_stage
 from .servers import _ws_asgi, _ws_rsgi
 from .servers import asgi as _asgi
 from .servers import rsgi as _rsgi
@@ -54,6 +64,8 @@ from .static import StaticFiles, StaticOptions
 
 if TYPE_CHECKING:
     from .background._current import Queue
+    from .metrics import Metrics
+    from .security._jwt import JWTAuth
     from .sessions import SessionOptions
     from .stores import Store
 
@@ -66,6 +78,24 @@ ExceptionHandler = Callable[[Request, Any], Any]
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_WEBSOCKET_MAX_SIZE = 1024 * 1024
 DEFAULT_UPLOAD_SPOOL_SIZE = 1024 * 1024
+#: def-route requests waiting for a thread beyond which new ones are answered 503
+DEFAULT_SYNC_QUEUE_LIMIT = 256
+#: adaptive inline (ambi.execution._adaptive): promoted after this many calls in a row
+#: under this many seconds; demoted by one inline call over the stall limit (or three close
+#: together over the threshold). benchmarks/RESULTS.md has the measurements behind them.
+DEFAULT_INLINE_THRESHOLD: float | None = 0.0005
+DEFAULT_INLINE_AFTER = 1000
+DEFAULT_INLINE_STALL_LIMIT = 0.05
+#: the loop-blocking detector warns when the loop has not turned for this long (s)
+DEFAULT_LOOP_BLOCK_THRESHOLD = 0.1
+
+
+def _running(frame: Mapping[str, Any]) -> RunningRoute:
+    """The request an `App.dispatch` frame serves (for the loop-blocking detector)."""
+    request: Request = frame["request"]
+    route = getattr(frame.get("found"), "value", None)
+    label = route.label if isinstance(route, CompiledRoute) else "(routing)"
+    return RunningRoute(label, request.method, request.path)
 
 
 class App(Router, MiddlewareMixin):
@@ -89,18 +119,44 @@ class App(Router, MiddlewareMixin):
         process_workers: int | None = None,
         lifespan: Lifespan | None = None,
         title: str = "ambi",
+        summary: str | None = None,
         version: str = "0.1.0",
         description: str = "",
         openapi_url: str | None = "/openapi.json",
         docs_url: str | None = "/docs",
         redoc_url: str | None = "/redoc",
+        openapi_tags: Sequence[Mapping[str, Any]] | None = None,
+        servers: Sequence[Mapping[str, Any]] | None = None,
+        terms_of_service: str | None = None,
+        contact: Mapping[str, Any] | None = None,
+        license_info: Mapping[str, Any] | None = None,
+        root_path: str = "",
+        root_path_in_servers: bool = True,
+        default_response_class: type[Response] | None = None,
+        redirect_slashes: bool = True,
+        generate_unique_id_function: Callable[[RouteDef], str] | None = None,
         shutdown_timeout: float = 10.0,
         dependencies: Sequence[Any] = (),
         websocket_max_size: int | None = DEFAULT_WEBSOCKET_MAX_SIZE,
         upload_spool_size: int = DEFAULT_UPLOAD_SPOOL_SIZE,
         upload_dir: str | os.PathLike[str] | None = None,
+        sync_queue_limit: int | None = DEFAULT_SYNC_QUEUE_LIMIT,
+        inline_threshold: float | None = DEFAULT_INLINE_THRESHOLD,
+        inline_after: int = DEFAULT_INLINE_AFTER,
+        inline_stall_limit: float = DEFAULT_INLINE_STALL_LIMIT,
+        loop_block_threshold: float | None = DEFAULT_LOOP_BLOCK_THRESHOLD,
+        route_timeout: float | None = None,
+        guards: Sequence[Callable[..., Any]] = (),
     ) -> None:
-        super().__init__(dependencies=dependencies)
+        super().__init__(
+            dependencies=dependencies,
+            guards=guards,
+            default_response_class=default_response_class,
+            generate_unique_id_function=generate_unique_id_function,
+            redirect_slashes=redirect_slashes,
+        )
+        if default_response_class is not None:
+            check_response_class(default_response_class, "App(default_response_class=...)")
         if sync_workers < 1:
             raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
         if max_body_size < 0:
@@ -118,17 +174,41 @@ class App(Router, MiddlewareMixin):
         #: The largest websocket message accepted, in bytes (routes may set their own with
         #: `max_size=`); a bigger one closes the connection with 1009. None: no limit.
         self.websocket_max_size = websocket_max_size
-        self.title = title
-        self.version = version
-        self.description = description
+        #: What the OpenAPI document says about the app (`info`, `servers`, `tags`).
+        self.info = OpenAPIInfo.checked(
+            title=title,
+            summary=summary,
+            version=version,
+            description=description,
+            terms_of_service=terms_of_service,
+            contact=contact,
+            license_info=license_info,
+            servers=servers,
+            openapi_tags=openapi_tags,
+        )
+        #: Requests under this path prefix (set by a proxy) are routed without it, and
+        #: the OpenAPI document and docs pages are served for it (FastAPI's root_path).
+        self.root_path = _check_root_path(root_path)
+        self.root_path_in_servers = root_path_in_servers
         self.shutdown_timeout = shutdown_timeout
         self.state = State()
-        self.engine = Engine(sync_workers=sync_workers, process_workers=process_workers)
+        self.engine = Engine(
+            sync_workers=sync_workers,
+            process_workers=process_workers,
+            sync_queue_limit=sync_queue_limit,
+            inline_threshold=inline_threshold,
+            inline_after=inline_after,
+            inline_stall_limit=inline_stall_limit,
+            block_threshold=loop_block_threshold,
+            shutdown_timeout=shutdown_timeout,
+        )
+        #: the default `timeout=` of every route (seconds; None: none)
+        self.route_timeout = route_timeout
         self.compiled: list[CompiledRoute] = []
         self._matcher: Matcher[CompiledRoute] = Matcher()
         self._served: list[CompiledRoute] = []  # user and framework routes
         self.websockets = WebSocketRoutes()
-        self._lifespan = lifespan
+        self._lifespan = None if lifespan is None else Invoker(lifespan, self.engine)
         self._lifespan_exit: Callable[[], Any] | None = None
         #: What the lifespan yielded (a mapping): copied into every `request.state`.
         self.lifespan_state: dict[str, Any] = {}
@@ -136,7 +216,17 @@ class App(Router, MiddlewareMixin):
         #: the next request.
         self.dependency_overrides = DependencyOverrides()
         self._frozen = False
-        self._stages: list[tuple[StageOrder, StageFactory]] = []
+        self._stages: list[tuple[StageOrder, StageFactory]] = [
+            (StageOrder.LIMITS, factory)
+            for factory in LIMIT_STAGES  # max_concurrency, timeout
+        ]
+        # Route-option-driven features: each adds a stage only to the routes that use it.
+        self._stages.append((StageOrder.RATE_LIMIT, rate_limit_stage))
+        self._stages.append((StageOrder.GUARDS, guard_stage))
+        #: `enable_rate_limit(...)`: the limits every route (but the exempt) counts against.
+        self.rate_limits: list[AppRateLimit] = []
+        #: `enable_jwt(...)`: the bearer-token verifier, when enabled.
+        self.jwt: JWTAuth | None = None
         self._hooks: dict[str, list[Invoker]] = {"startup": [], "shutdown": []}
         self._exception_handlers: dict[type[BaseException] | int, Invoker] = {}
         self._started = False
@@ -149,7 +239,36 @@ class App(Router, MiddlewareMixin):
         self.freeze_gc = False
         self._init_middleware()
         self.dispatch = self._dispatch_unfrozen
+        self._metrics: Metrics | None = None
+        self._tracing = False
+        register_app(self)
         install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
+
+    # FastAPI's attribute names for the document's `info`.
+
+    @property
+    def title(self) -> str:
+        return self.info.title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self.info.title = value
+
+    @property
+    def version(self) -> str:
+        return self.info.version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        self.info.version = value
+
+    @property
+    def description(self) -> str:
+        return self.info.description or ""
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self.info.description = value
 
     # Registration -------------------------------------------------------------------------
 
@@ -164,6 +283,7 @@ class App(Router, MiddlewareMixin):
             dependencies=() if internal else self.dependencies,
             overrides=self.dependency_overrides,
             uploads=self.uploads,
+            default_response_class=None if internal else self.default_response_class,
         )
         self._matcher.add(template, set(route.methods), compiled)
         self._served.append(compiled)
@@ -202,6 +322,60 @@ class App(Router, MiddlewareMixin):
             )
         self._stages.append((order, factory))
 
+    def enable_jwt(
+        self,
+        secret: str | bytes | None = None,
+        *,
+        algorithms: Sequence[str] = ("HS256",),
+        public_key: str | bytes | None = None,
+        jwks: Mapping[str, Any] | None = None,
+        required: bool = False,
+        exclude: Sequence[str] = (),
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        leeway: float = 0,
+        require: Sequence[str] = ("exp",),
+        scheme_name: str = "JWT",
+    ) -> None:
+        """Verify `Authorization: Bearer <JWT>` and put its claims on `request.auth`.
+
+        One key source: `secret` (HS256/384/512), `public_key` (PEM; RS*, PS*, ES*,
+        EdDSA) or `jwks` (a JWKS mapping, keys picked by `kid`). A present but invalid
+        token is refused (401) on every route it applies to; a missing one only where
+        `required`. `exclude` takes paths and path prefixes (`"/public/"`, `"/docs*"`)
+        that are not checked at all. See `ambi.security.JWTAuth`.
+        """
+        from .security._jwt import JWTAuth
+
+        if self.jwt is not None:
+            raise ConfigurationError("enable_jwt() was already called on this app")
+        auth = JWTAuth(
+            secret,
+            algorithms=algorithms,
+            public_key=public_key,
+            jwks=jwks,
+            required=required,
+            exclude=exclude,
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            require=require,
+            scheme_name=scheme_name,
+        )
+        self.add_stage(StageOrder.AUTHENTICATION, auth.stage)
+        self.jwt = auth
+
+    def enable_rate_limit(self, config: Any, *, exempt: Sequence[str] = ()) -> None:
+        """Limit every route (but the `exempt` paths and path prefixes) by `config`, a
+        `RateLimitConfig` (`RateLimitConfig.token_bucket(requests=100, window=60)`); one
+        budget per client across the routes. Per-route limits: `rate_limit=` on a route
+        or a router. See `ambi.ratelimit`."""
+        if self._frozen:
+            raise ConfigurationError(
+                "features that change the request pipeline must be enabled before the app starts"
+            )
+        self.rate_limits.append(AppRateLimit(config, exempt))
+
     def _stage_factories(self) -> tuple[StageFactory, ...]:
         """The features that may add a stage to a route's pipeline, outermost first."""
         stages = [*self._stages, (StageOrder.CACHE, cache_stage)]  # @cache on the endpoint
@@ -214,7 +388,7 @@ class App(Router, MiddlewareMixin):
         for compiled in self._served:
             compiled.freeze(factories, self)
         self._frozen = True
-        self.dispatch = self._compose(self._route)
+        self.dispatch = self._compose(self._route_under_root if self.root_path else self._route)
         if self._asgi_middleware and self._asgi_entry is None:
             self._asgi_entry = build_asgi_entry(self, self._serve_asgi)
 
@@ -372,14 +546,45 @@ class App(Router, MiddlewareMixin):
         self._enabled["sessions"] = layer
         self.add_event_handler("shutdown", layer.close)
 
+    # Observability ------------------------------------------------------------------------
+
+    def enable_metrics(self, path: str | None = "/metrics", *, flush_interval: float = 1.0) -> None:
+        """Count and time every request by route template (`app.metrics()`), and serve
+        them at `path` in Prometheus text (None: no endpoint; needs the `metrics` extra).
+
+        With several worker processes, set `PROMETHEUS_MULTIPROC_DIR`: each worker writes
+        its counts there every `flush_interval` seconds, and a scrape adds them up.
+        """
+        from .metrics import enable_metrics
+
+        self._metrics = enable_metrics(self, path, flush_interval)
+
+    def enable_tracing(self, tracer_provider: Any = None) -> None:
+        """One OpenTelemetry server span per request, named by route template, continuing
+        an incoming `traceparent` (needs the `tracing` extra). `tracer_provider`: the
+        global one by default."""
+        from .metrics._tracing import enable_tracing
+
+        enable_tracing(self, tracer_provider)
+
+    def handler_stats(self) -> dict[str, Any]:
+        """How many handlers of each execution kind, and each route's kind."""
+        return handler_stats(self)
+
+    def metrics(self) -> dict[str, Any]:
+        """Requests, status classes, latency percentiles and in flight per route (with
+        `enable_metrics`), the handler kinds and the pools."""
+        return app_metrics(self)
+
     # Serving ------------------------------------------------------------------------------
 
+    @running_route(_running)
     async def _route(self, request: Request) -> Response:
         """Route `request`, run its handler, and turn any error into a response."""
         try:
             found = self._matcher.match(request.method, request.path)
             if found is None:
-                return await self._mounts.serve(request)  # 404 when no mount takes it
+                return await self._not_routed(request)
             if isinstance(found, MethodNotAllowed):
                 raise HTTPException(405, headers={"allow": ", ".join(sorted(found.allowed))})
             request.path_params = found.params
@@ -394,10 +599,39 @@ class App(Router, MiddlewareMixin):
         except Exception as exc:
             return await self._error_response(request, exc)
 
+    async def _route_under_root(self, request: Request) -> Response:
+        """`_route` for an app with a `root_path` (the prefix a proxy serves it under):
+        routed without the prefix (taken off the path when the proxy left it on), and
+        `request.root_path` holds it, so that `request.url`, redirects and the docs pages
+        name the URL the client sees."""
+        root, path = self.root_path, request.path
+        if path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+            request.path = path[len(root) :] or "/"
+        request.root_path += root
+        return await self._route(request)
+
+    async def _not_routed(self, request: Request) -> Response:
+        """No route takes the path: a mount, the same path with(out) a trailing slash
+        (a 307 redirect, as Starlette's `redirect_slashes`), or a 404."""
+        if self._mounts.find(request.path) is None:
+            redirect = slash_redirect(self._matcher, request, self.redirect_slashes is not False)
+            if redirect is not None:
+                return redirect
+        return await self._mounts.serve(request)  # 404 when no mount takes it
+
     def _handler_for(self, exc: Exception) -> Invoker | None:
         handlers = self._exception_handlers
         if not handlers:
             return None
+        if isinstance(exc, RequestValidationError):
+            # As in FastAPI, where it is no HTTPException: only a handler for
+            # RequestValidationError (or a subclass) answers it, not one for
+            # HTTPException, Exception or the status 422.
+            for cls in type(exc).__mro__:
+                if cls is HTTPException:
+                    return None
+                if cls in handlers:
+                    return handlers[cls]
         if isinstance(exc, HTTPException) and exc.status_code in handlers:
             return handlers[exc.status_code]
         for cls in type(exc).__mro__:
@@ -424,6 +658,7 @@ class App(Router, MiddlewareMixin):
         return self._server_error(request, exc)
 
     def _server_error(self, request: Request, exc: BaseException) -> Response:
+        report_server_error(exc)
         if not self.debug:
             return JSONResponse({"detail": "Internal Server Error"}, 500)
         return JSONResponse(
@@ -477,7 +712,7 @@ class App(Router, MiddlewareMixin):
 
     async def startup(self) -> None:
         """Start the pools, enter the lifespan, run the startup hooks (once)."""
-        self.engine.start()  # (re)bind to the running loop, even when already started
+        await self.engine.startup()  # (re)bind to the running loop, even when already started
         if self._started:
             return
         self.freeze()
@@ -500,6 +735,7 @@ class App(Router, MiddlewareMixin):
         if not self._started:
             return
         self._started = False
+        await self.engine.drain(self.shutdown_timeout)  # in-flight work first, then hooks
         errors: list[BaseException] = []
         for hook in self._hooks["shutdown"]:
             try:
@@ -518,27 +754,19 @@ class App(Router, MiddlewareMixin):
         if errors:
             raise errors[0]
 
-    async def _enter_lifespan(self, lifespan: Lifespan) -> None:
-        """Enter `lifespan(app)`, an async or a sync context manager (a sync one is entered
-        and left in the thread pool); a mapping it yields becomes the lifespan state."""
-        cm = lifespan(self)
-        if isinstance(cm, AbstractAsyncContextManager):
-            state = await cm.__aenter__()
-            self._lifespan_exit = lambda: cm.__aexit__(None, None, None)
-        elif isinstance(cm, AbstractContextManager):
-            state = await self.engine.run_in_thread(cm.__enter__)
-            self._lifespan_exit = lambda: self.engine.run_in_thread(cm.__exit__, None, None, None)
-        else:
+    async def _enter_lifespan(self, lifespan: Invoker) -> None:
+        """Enter `lifespan(app)`, an async or a sync context manager, through ambi.execution
+        (a sync one is entered and left in the thread pool); a mapping it yields becomes
+        the lifespan state."""
+        cm = lifespan.enter(self)
+        state = await cm.__aenter__()
+        if state is not None and not isinstance(state, Mapping):
+            await cm.__aexit__(None, None, None)
             raise ConfigurationError(
-                f"lifespan must return an async or a sync context manager, not {cm!r}"
+                f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
             )
+        self._lifespan_exit = functools.partial(cm.__aexit__, None, None, None)
         if state is not None:
-            if not isinstance(state, Mapping):
-                leave, self._lifespan_exit = self._lifespan_exit, None
-                await leave()
-                raise ConfigurationError(
-                    f"a lifespan yields nothing or a mapping (the lifespan state), not {state!r}"
-                )
             self.lifespan_state = dict(state)
 
     def listen(
@@ -573,11 +801,3 @@ class App(Router, MiddlewareMixin):
             access_log=access_log,
             websockets=WebSocketSettings(websocket_ping_interval, websocket_ping_timeout),
         )
-
-
-def http_error_response(exc: HTTPException) -> Response:
-    """The JSON response for an `HTTPException`: `{"detail": ...}` with its headers."""
-    body: dict[str, Any] = {"detail": exc.detail}
-    if isinstance(exc, RequestValidationError):
-        body = {"detail": exc.errors}
-    return JSONResponse(body, exc.status_code, exc.headers or None)

@@ -92,16 +92,22 @@ class StoreError(AmbiError):
 class ResponseValidationError(AmbiError):
     """A handler returned something its response model rejects: a bug in the server.
 
-    `errors` is pydantic's error list. The app logs it and answers 500, never 422.
+    `errors()` is pydantic's error list (a method, as FastAPI's), `body` what the handler
+    returned. The app logs it and answers 500, never 422.
     """
 
-    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
-        self.errors = [dict(e) for e in errors]
+    def __init__(self, errors: Sequence[Mapping[str, Any]], *, body: Any = None) -> None:
+        self._errors = [dict(e) for e in errors]
+        self.body = body
         summary = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ())) or '<result>'}: {e.get('msg')}"
-            for e in self.errors[:5]
+            for e in self._errors[:5]
         )
         super().__init__(f"the response does not match its response model: {summary}")
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The error list (pydantic's shape)."""
+        return self._errors
 
 
 def _reason(status_code: int) -> str:
@@ -138,13 +144,20 @@ class HTTPException(AmbiError):
 class RequestValidationError(HTTPException):
     """422: the request does not match what the handler declared.
 
-    `errors` follows pydantic's error list, with `loc` starting at the source
-    (`"query"`, `"path"`, `"header"`, `"cookie"`, `"body"`).
+    `errors()` (a method, as FastAPI's) gives pydantic's error list, with `loc` starting
+    at the source (`"query"`, `"path"`, `"header"`, `"cookie"`, `"body"`); `body` is the
+    body as received: the decoded JSON, the form, the text of a body that is not valid
+    JSON, or None.
     """
 
-    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
-        self.errors = [dict(e) for e in errors]
-        super().__init__(422, self.errors)
+    def __init__(self, errors: Sequence[Mapping[str, Any]], *, body: Any = None) -> None:
+        self._errors = [dict(e) for e in errors]
+        self.body = body
+        super().__init__(422, self._errors)
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The error list, as the 422 response's `detail` carries it."""
+        return self._errors
 
 
 class WebSocketDisconnect(AmbiError):

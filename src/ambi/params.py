@@ -8,16 +8,18 @@ The markers are classes at run time (`QueryParam`, `PathParam`, ...: `Query is Q
 but type checkers see functions returning `Any`, as with FastAPI, so that
 `n: int = Query(100)` type-checks.
 
-Options every marker takes: `alias`, `title`, `description`, `examples`, `deprecated`,
-`include_in_schema`, `default_factory`, the constraints `gt ge lt le multiple_of
-min_length max_length pattern`, and the older spellings `regex` (= `pattern`),
-`min_items` (= `min_length`) and `max_items` (= `max_length`).
+Options every marker takes: `alias`, `title`, `description`, `examples`,
+`openapi_examples` (FastAPI's: named OpenAPI examples of a parameter or body,
+`{"name": {"summary": ..., "value": ...}}`), `deprecated`, `include_in_schema`,
+`default_factory`, the constraints `gt ge lt le multiple_of min_length max_length
+pattern`, and the older spellings `regex` (= `pattern`), `min_items` (= `min_length`)
+and `max_items` (= `max_length`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import pydantic
@@ -48,6 +50,9 @@ __all__ = [
     "PathParam",
     "Query",
     "QueryParam",
+    "Security",
+    "SecurityParam",
+    "SecurityScopes",
 ]
 
 
@@ -85,6 +90,7 @@ class ParamOptions(TypedDict, total=False):
     title: str | None
     description: str | None
     examples: list[Any] | None
+    openapi_examples: dict[str, dict[str, Any]] | None
     deprecated: bool | None
     include_in_schema: bool
     gt: float | None
@@ -113,6 +119,18 @@ class FileOptions(ParamOptions, total=False):
     max_size: int | str | None
 
 
+def _check_openapi_examples(examples: Any) -> dict[str, dict[str, Any]] | None:
+    if examples is None:
+        return None
+    if not isinstance(examples, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in examples.items()
+    ):
+        raise ConfigurationError(
+            f"openapi_examples takes {{name: {{'summary': ..., 'value': ...}}}}, not {examples!r}"
+        )
+    return examples
+
+
 class Param:
     """Where a handler argument comes from, with its validation rules and documentation."""
 
@@ -127,6 +145,7 @@ class Param:
         title: str | None = None,
         description: str | None = None,
         examples: list[Any] | None = None,
+        openapi_examples: dict[str, dict[str, Any]] | None = None,
         deprecated: bool | None = None,
         include_in_schema: bool = True,
         gt: float | None = None,
@@ -147,6 +166,7 @@ class Param:
         self.title = title
         self.description = description
         self.examples = examples
+        self.openapi_examples = _check_openapi_examples(openapi_examples)
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         given = {
@@ -314,8 +334,58 @@ class DependsParam:
         return f"Depends({name}{cache})"
 
 
+class SecurityParam(DependsParam):
+    """`Security(dependency, scopes=[...])`: `Depends` that also declares the OAuth2 scopes
+    the route needs (FastAPI's spelling).
+
+    The scopes add up along a chain of dependencies: a dependency taking a
+    `SecurityScopes` argument gets every scope declared on the way to it, and a security
+    scheme (`OAuth2PasswordBearer`...) is documented in OpenAPI with them. A dependency
+    reached with different scopes runs once per set of scopes.
+    """
+
+    __slots__ = ("scopes",)
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any] | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
+        use_cache: bool = True,
+        scope: DependencyScope = "request",
+    ) -> None:
+        super().__init__(dependency, use_cache=use_cache, scope=scope)
+        if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes or ()):
+            raise ConfigurationError(f"Security(scopes=...) takes a list of names, not {scopes!r}")
+        self.scopes: tuple[str, ...] = tuple(scopes or ())
+
+    def __repr__(self) -> str:
+        name = getattr(self.dependency, "__qualname__", None) or repr(self.dependency)
+        return f"Security({name}, scopes={list(self.scopes)!r})"
+
+
+class SecurityScopes:
+    """Injected into a dependency that declares it: the scopes required by the route, as
+    accumulated by `Security(..., scopes=...)` along the chain (FastAPI's class)."""
+
+    def __init__(self, scopes: Sequence[str] | None = None) -> None:
+        self.scopes: list[str] = list(scopes or ())
+        self.scope_str: str = " ".join(self.scopes)
+
+    def __repr__(self) -> str:
+        return f"SecurityScopes({self.scopes!r})"
+
+
 if TYPE_CHECKING:
     # Type checkers see functions returning Any, so `n: int = Query(100)` type-checks.
+
+    def Security(
+        dependency: Callable[..., Any] | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
+        use_cache: bool = True,
+        scope: DependencyScope = "request",
+    ) -> Any: ...
 
     def Depends(
         dependency: Callable[..., Any] | None = None,
@@ -333,6 +403,7 @@ if TYPE_CHECKING:
     def File(default: Any = ..., **options: Unpack[FileOptions]) -> Any: ...
 
 else:
+    Security = SecurityParam
     Depends = DependsParam
     Query = QueryParam
     Path = PathParam

@@ -4,17 +4,29 @@ Both drive the app in memory through one of its two server interfaces, chosen wi
 `interface="asgi"` (the default) or `interface="rsgi"`, so a test can run against both
 adapters. Used as context managers they run the app's startup and shutdown.
 
+They behave as Starlette's `TestClient` where tests depend on it: redirects are followed
+(`follow_redirects=False` to see them), requests carry `User-Agent: testclient`, cookies
+the app sets are kept for the next requests, `client.app` is the app, and an error the
+app answers with a 500 is raised in the test (`raise_server_exceptions=False` to get
+the 500 response instead).
+
 `TestClient.websocket_connect(path)` opens a websocket session, as Starlette's::
 
     with client.websocket_connect("/ws/lobby") as ws:
         ws.send_text("hello")
         assert ws.receive_json() == {"said": "hello"}
+
+`strict=True` makes a request fail the test (`LoopBlockedError`, an `AssertionError`)
+when the event loop stalled while it was served: the app's loop-blocking detector
+(`App(loop_block_threshold=...)`, 100 ms by default) saw a handler block the loop, say
+with `time.sleep` inside `async def`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import Future
 from types import TracebackType
@@ -23,15 +35,104 @@ from urllib.parse import unquote
 
 import httpx
 
+from ._server_errors import collect_server_errors
 from ._testing_ws import WebSocketTestSession, handshake_headers
+from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from .app import App
+    from .execution import LoopBlock, Watchdog
 
 Interface = Literal["asgi", "rsgi"]
 T = TypeVar("T")
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
+__all__ = ["AsyncTestClient", "LoopBlockedError", "TestClient", "WebSocketTestSession"]
+
+
+class LoopBlockedError(AssertionError):
+    """Strict mode: the event loop stalled while a request was served."""
+
+
+class _Probe:
+    """On the loop while one request is served: the longest the loop went without a turn
+    (a timer every millisecond notes each turn)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.longest = 0.0
+        self._last = time.monotonic()
+        self._handle = loop.call_later(0.001, self._tick)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+        self._handle = self.loop.call_later(0.001, self._tick)
+
+    def stop(self) -> float:
+        self._handle.cancel()
+        self._tick()  # a stall at the very end of the request counts too
+        self._handle.cancel()
+        return self.longest
+
+
+class _Strict:
+    """Fails a request during which the event loop stalled: the app's detector reported it
+    (with the stack), or the loop went longer than its threshold without a turn."""
+
+    def __init__(self, app: App) -> None:
+        threshold = app.engine.block_threshold
+        if threshold is None:
+            raise ConfigurationError(
+                "strict=True needs the loop-blocking detector, which this app turned off "
+                "(loop_block_threshold=None)"
+            )
+        self.app = app
+        self.threshold = threshold
+        self.blocks: list[LoopBlock] = []
+        self._watched: Watchdog | None = None
+
+    def watch(self) -> _Probe:
+        """On the app's loop, before a request: the detector runs, and reports here."""
+        engine = self.app.engine
+        engine.threads_for_loop()  # starts the engine (and its watchdog) on this loop
+        watchdog = engine.watchdog
+        if watchdog is not None and watchdog is not self._watched:
+            watchdog.listeners.append(self.blocks.append)
+            self._watched = watchdog
+        return _Probe(asyncio.get_running_loop())
+
+    def check(self, probe: _Probe) -> None:
+        """On the app's loop, after a request: raise if the loop stalled meanwhile."""
+        longest = probe.stop()
+        if self._watched is not None:
+            self._watched.settle()
+        blocks = list(self.blocks)
+        self.blocks.clear()
+        if blocks:
+            raise LoopBlockedError(blocks[0].describe())
+        if longest > self.threshold:
+            raise LoopBlockedError(
+                f"the event loop did not turn for {longest * 1000:.0f} ms while the request "
+                f"was served (threshold {self.threshold * 1000:.0f} ms)"
+            )
+
+
+async def _strict_roundtrip(
+    app: App,
+    interface: Interface,
+    request: httpx.Request,
+    body: bytes,
+    *,
+    strict: _Strict | None,
+    raise_errors: bool,
+) -> httpx.Response:
+    if strict is None:
+        return await _roundtrip(app, interface, request, body, raise_errors)
+    probe = strict.watch()
+    response = await _roundtrip(app, interface, request, body, raise_errors)
+    strict.check(probe)
+    return response
 
 
 # Driving one request through the ASGI interface -------------------------------------------
@@ -196,11 +297,24 @@ async def _rsgi_roundtrip(app: App, request: httpx.Request, body: bytes) -> http
 
 
 async def _roundtrip(
-    app: App, interface: Interface, request: httpx.Request, body: bytes
+    app: App, interface: Interface, request: httpx.Request, body: bytes, raise_errors: bool
 ) -> httpx.Response:
-    if interface == "rsgi":
-        return await _rsgi_roundtrip(app, request, body)
-    return await _asgi_roundtrip(app, request, body)
+    with collect_server_errors() as errors:
+        if interface == "rsgi":
+            response = await _rsgi_roundtrip(app, request, body)
+        else:
+            response = await _asgi_roundtrip(app, request, body)
+    if errors and raise_errors:
+        raise errors[0]
+    return response
+
+
+def _client_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """httpx options with Starlette's test-client defaults."""
+    headers = httpx.Headers({"user-agent": "testclient"})
+    headers.update(kwargs.pop("headers", None) or {})
+    kwargs.setdefault("follow_redirects", True)
+    return {**kwargs, "headers": headers}
 
 
 async def _asgi_lifespan(app: App, event: str) -> None:
@@ -262,7 +376,16 @@ class _SyncTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         client = self._client
         body = request.read()
-        return client.portal.call(_roundtrip(client.app, client.interface, request, body))
+        return client.portal.call(
+            _strict_roundtrip(
+                client.app,
+                client.interface,
+                request,
+                body,
+                strict=client.strict,
+                raise_errors=client.raise_server_exceptions,
+            )
+        )
 
 
 class TestClient(httpx.Client):
@@ -276,13 +399,19 @@ class TestClient(httpx.Client):
         *,
         interface: Interface = "asgi",
         base_url: str = "http://testserver",
+        strict: bool = False,
+        raise_server_exceptions: bool = True,
         **kwargs: Any,
     ) -> None:
         self.app = app
         self.interface = interface
+        self.strict = _Strict(app) if strict else None
+        self.raise_server_exceptions = raise_server_exceptions
         self._portal: _Portal | None = None
         self._lifespan = False
-        super().__init__(base_url=base_url, transport=_SyncTransport(self), **kwargs)
+        super().__init__(
+            base_url=base_url, transport=_SyncTransport(self), **_client_options(kwargs)
+        )
 
     @property
     def portal(self) -> _Portal:
@@ -330,13 +459,20 @@ class TestClient(httpx.Client):
 
 
 class _AsyncTransport(httpx.AsyncBaseTransport):
-    def __init__(self, app: App, interface: Interface) -> None:
-        self._app = app
-        self._interface = interface
+    def __init__(self, client: AsyncTestClient) -> None:
+        self._client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        return await _roundtrip(self._app, self._interface, request, body)
+        client = self._client
+        return await _strict_roundtrip(
+            client.app,
+            client.interface,
+            request,
+            body,
+            strict=client.strict,
+            raise_errors=client.raise_server_exceptions,
+        )
 
 
 class AsyncTestClient(httpx.AsyncClient):
@@ -348,11 +484,17 @@ class AsyncTestClient(httpx.AsyncClient):
         *,
         interface: Interface = "asgi",
         base_url: str = "http://testserver",
+        strict: bool = False,
+        raise_server_exceptions: bool = True,
         **kwargs: Any,
     ) -> None:
         self.app = app
         self.interface = interface
-        super().__init__(base_url=base_url, transport=_AsyncTransport(app, interface), **kwargs)
+        self.strict = _Strict(app) if strict else None
+        self.raise_server_exceptions = raise_server_exceptions
+        super().__init__(
+            base_url=base_url, transport=_AsyncTransport(self), **_client_options(kwargs)
+        )
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()

@@ -72,11 +72,75 @@ def test_response_class_with_a_response_model_filters_first(
 def test_options_that_cannot_work_are_refused_at_registration(app: App) -> None:
     with pytest.raises(ConfigurationError, match="response_class must be a Response subclass"):
         app.get("/x", response_class=dict)(lambda: {})
-    with pytest.raises(ConfigurationError, match="guards= is not supported yet"):
-        app.get("/y", guards=[lambda request: False])(lambda: {})
+    with pytest.raises(ConfigurationError, match="a guard is a callable"):
+        app.get("/y", guards=["admin"])(lambda: {})
 
 
 def test_a_route_added_after_startup_is_served(app: App, client_for: ClientFor) -> None:
     client = client_for(app)
     app.get("/late")(lambda: {"late": True})
     assert client.get("/late").json() == {"late": True}
+
+
+def test_default_response_class_app_router_include_and_route(
+    client_for: ClientFor, make_handler: MakeHandler
+) -> None:
+    from ambi import APIRouter
+
+    app = App(default_response_class=HTMLResponse)
+    app.get("/app")(make_handler(lambda: "<p>app</p>"))
+    app.get("/own", response_class=PlainTextResponse)(make_handler(lambda: "own"))
+    csv = APIRouter(prefix="/csv", default_response_class=CSVResponse)
+    csv.get("/rows")(make_handler(lambda: [[1, 2]]))
+    csv.get("/text", response_class=PlainTextResponse)(make_handler(lambda: "text"))
+    plain = APIRouter(prefix="/plain")
+    plain.get("/x")(make_handler(lambda: "x"))
+    app.include_router(csv, default_response_class=PlainTextResponse)
+    app.include_router(plain, default_response_class=PlainTextResponse)
+    client = client_for(app)
+
+    def kind(path: str) -> str:
+        return client.get(path).headers["content-type"].split(";")[0]
+
+    assert kind("/app") == "text/html"  # the app's default
+    assert kind("/own") == "text/plain"  # the route's own
+    assert kind("/csv/rows") == "text/csv"  # the router's, over the include's
+    assert kind("/csv/text") == "text/plain"
+    assert kind("/plain/x") == "text/plain"  # the include's, over the app's
+
+
+def test_orjson_and_ujson_responses(client_for: ClientFor) -> None:
+    from ambi.responses import JSONResponse, ORJSONResponse, UJSONResponse
+
+    assert ORJSONResponse is JSONResponse  # ambi's JSON is orjson already
+    app = App()
+
+    @app.get("/u", response_class=UJSONResponse)
+    def u() -> dict[str, Any]:
+        return {"text": "héllo", "when": __import__("datetime").date(2024, 1, 2)}
+
+    response = client_for(app).get("/u")
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == '{"text":"héllo","when":"2024-01-02"}'.encode()
+
+
+def test_ujson_response_without_ujson_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ambi import responses
+
+    monkeypatch.setattr(responses.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigurationError, match="UJSONResponse needs ujson"):
+        App().get("/u", response_class=responses.UJSONResponse)(lambda: {})
+
+
+def test_unknown_route_options_are_refused() -> None:
+    from ambi import APIRouter
+
+    app = App()
+    with pytest.raises(ConfigurationError, match=r"unknown route option.*reponse_model"):
+        app.get("/a", reponse_model=User)(lambda: {})  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match="callbacks: OpenAPI callbacks"):
+        app.get("/b", callbacks=[])(lambda: {})  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match="default_response_class must be a Response"):
+        App(default_response_class=dict)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="default_response_class must be a Response"):
+        APIRouter(default_response_class=dict)

@@ -117,5 +117,6 @@ def test_models_in_dependencies_and_openapi(app: App, client_for: ClientFor) -> 
     ]
     assert params[0]["schema"]["maximum"] == 100
     form = document["paths"]["/login"]["post"]["requestBody"]["content"]
-    schema = form["application/x-www-form-urlencoded"]["schema"]
+    ref = form["application/x-www-form-urlencoded"]["schema"]["$ref"]  # the model itself
+    schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert schema["required"] == ["username", "password"]

@@ -7,8 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pydantic import ConfigDict
 
-from ambi import App, BaseModel, Field, JSONResponse, PlainTextResponse, Response
+from ambi import (
+    App,
+    BaseModel,
+    ConfigurationError,
+    Field,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from ambi.exceptions import ResponseValidationError
 from ambi.testing import TestClient
 
@@ -41,7 +51,7 @@ def serve(
 ) -> TestClient:
     app = App()
     app.get("/r", **options)(make_handler(fn))
-    return client_for(app)
+    return client_for(app, raise_server_exceptions=False)  # tests here look at the 500s
 
 
 def test_response_model_filters_a_dict(client_for: ClientFor, make_handler: MakeHandler) -> None:
@@ -138,7 +148,7 @@ def test_a_result_that_fails_its_model_is_a_logged_500(
     assert record.exc_info is not None
     error = record.exc_info[1]
     assert isinstance(error, ResponseValidationError)
-    assert {tuple(e["loc"]) for e in error.errors} == {("id",), ("name",)}
+    assert {tuple(e["loc"]) for e in error.errors()} == {("id",), ("name",)}
     assert "does not match its response model" in str(error)
 
 
@@ -205,3 +215,68 @@ def test_container_annotations(
     client = serve(client_for, make_handler, handler)
     assert client.get("/r").json() == good
     assert client.get("/r").status_code == 500
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str
+    nick: str | None = Field(None, alias="nickName")
+    bio: str = ""
+    tags: list[str] = []  # noqa: RUF012 - a pydantic field default (copied per instance)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, {"name": "a", "nickName": None, "bio": "", "tags": ["x"]}),
+        ({"response_model_exclude_unset": True}, {"name": "a", "tags": ["x"]}),
+        ({"response_model_exclude_defaults": True}, {"name": "a", "tags": ["x"]}),
+        ({"response_model_exclude_none": True}, {"name": "a", "bio": "", "tags": ["x"]}),
+        ({"response_model_include": {"name", "bio"}}, {"name": "a", "bio": ""}),
+        ({"response_model_include": ["name"]}, {"name": "a"}),
+        ({"response_model_exclude": {"tags", "bio"}}, {"name": "a", "nickName": None}),
+        (
+            {"response_model_by_alias": False},
+            {"name": "a", "nick": None, "bio": "", "tags": ["x"]},
+        ),
+    ],
+    ids=lambda v: ",".join(v) if isinstance(v, dict) else "",
+)
+@pytest.mark.parametrize("result", ["dict", "model"])
+def test_response_model_filters(
+    client_for: ClientFor,
+    make_handler: MakeHandler,
+    options: dict[str, Any],
+    expected: dict[str, Any],
+    result: str,
+) -> None:
+    def handler() -> Any:
+        data = {"name": "a", "tags": ["x"]}
+        return data if result == "dict" else Profile(**data)
+
+    client = serve(client_for, make_handler, handler, response_model=Profile, **options)
+    assert client.get("/r").json() == expected
+
+
+def test_response_model_filters_with_a_response_class(client_for: ClientFor) -> None:
+    app = App()
+
+    class Seen(HTMLResponse):
+        def render(self, content: Any) -> bytes:
+            return repr(content).encode()
+
+    app.get("/seen", response_class=Seen, response_model=Profile, response_model_exclude={"bio"})(
+        lambda: {"name": "b"}
+    )
+    client = client_for(app)
+    assert client.get("/seen").text == "{'name': 'b', 'nickName': None, 'tags': []}"
+
+
+def test_filters_without_a_response_model_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="response_model_exclude_none filter"):
+        App().get("/r", response_model_exclude_none=True)(lambda: {"a": None})
+    with pytest.raises(ConfigurationError, match="response_model_include takes a set"):
+        App().get("/r", response_model=Profile, response_model_include="name")(lambda: {})
+    with pytest.raises(ConfigurationError, match="is True or False"):
+        App().get("/r", response_model=Profile, response_model_exclude_unset=1)(lambda: {})

@@ -6,10 +6,13 @@ required query parameter, `process_pipeline(request, data: List[dict])` and
 `process_report(request, report_data: dict)` are bodies, and `process_large_dataset(request)`
 reads `request.body` itself.
 
-Not called: `/handler-stats` and `/performance-metrics` (they import `get_handler_stats` /
-`get_performance_metrics` from `catzilla.core`; ambi's metrics arrive with a later issue).
+`/handler-stats` and `/performance-metrics` import `get_handler_stats` /
+`get_performance_metrics` from `ambi` (from `catzilla.core` in the document) and answer
+with the app's real numbers; request counts also with the app's metrics enabled.
 """
 
+import importlib.util
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -128,3 +131,64 @@ def test_process_pipeline(client: TestClient) -> None:
 )
 def test_examples_without_parameters(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 200
+
+
+# /handler-stats and /performance-metrics: the app's real numbers ---------------------------
+
+
+def test_handler_stats_counts_the_pages_handlers(client: TestClient) -> None:
+    stats = client.get("/handler-stats").json()
+    endpoints = [r.endpoint for r in c001_hybrid.app.routes]
+    coroutines = sum(inspect.iscoroutinefunction(e) for e in endpoints)  # an independent count
+    assert stats["total_handlers"] == len(endpoints) == 23
+    assert stats["async_handlers"] == coroutines
+    assert stats["sync_handlers"] == len(endpoints) - coroutines
+    assert stats["by_kind"]["thread"] == stats["sync_handlers"]
+    kinds = {r["path"]: r["kind"] for r in stats["routes"]}
+    assert kinds["/debug-execution"] == "async"
+    assert kinds["/debug-execution-sync"] == "thread"
+
+
+def test_performance_metrics_without_request_metrics(client: TestClient) -> None:
+    body = client.get("/performance-metrics").json()
+    metrics = body["metrics"]
+    assert metrics["enabled"] is False  # request counts need app.enable_metrics()
+    assert metrics["handlers"]["total_handlers"] == 23
+    pool = metrics["thread_pool"]
+    assert pool["max_workers"] == 40
+    assert pool["busy"] == 1  # this very handler runs in the pool
+    assert 1 <= pool["threads"] <= 40
+    assert body["recommendations"]["hybrid_benefit"] == "Best of both worlds"
+
+
+def test_performance_metrics_with_request_metrics(client_for: ClientFor) -> None:
+    """The same page, loaded again, on an app whose metrics are enabled."""
+    spec = importlib.util.spec_from_file_location(
+        "tests.examples.seeds.c001_hybrid_with_metrics", c001_hybrid.__file__
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.app.enable_metrics(path=None)
+    client = client_for(module.app)
+    for _ in range(3):
+        assert client.get("/debug-execution-sync").status_code == 200
+    assert client.get("/debug-execution").status_code == 200
+    metrics = client.get("/performance-metrics").json()["metrics"]
+    routes = {r["route"]: r for r in metrics["routes"]}
+    assert routes["/debug-execution-sync"]["requests"] == 3
+    assert routes["/debug-execution-sync"]["responses"]["2xx"] == 3
+    assert routes["/debug-execution"]["requests"] == 1
+    assert routes["/performance-metrics"]["in_flight"] == 1  # the request asking
+    assert metrics["total_requests"] == 4  # answered; the one asking is in flight
+    latency = routes["/debug-execution-sync"]["latency_seconds"]
+    assert 0 < latency["p50"] <= latency["p99"] < 5
+
+
+def test_debug_execution_runs_sync_off_the_loop_thread(client: TestClient) -> None:
+    on_loop = client.get("/debug-execution").json()
+    in_pool = client.get("/debug-execution-sync").json()
+    assert on_loop["handler_type"] == "async"
+    assert in_pool["is_main_thread"] is False
+    assert in_pool["thread_id"] != on_loop["thread_id"]

@@ -1,9 +1,13 @@
+import contextlib
 import functools
+import inspect
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from asgiref.sync import markcoroutinefunction as asgiref_mark
 
 from ambi.exceptions import ConfigurationError
-from ambi.execution import ExecutionKind, classify, is_async_callable
+from ambi.execution import ExecutionKind, Shape, classify, is_awaitable, shape_of
 
 
 async def coro_fn(x: int) -> int:
@@ -36,6 +40,26 @@ async def agen():
     yield 1
 
 
+def gen():
+    yield 1
+
+
+@contextlib.contextmanager
+def cm() -> Iterator[int]:
+    yield 1
+
+
+@contextlib.asynccontextmanager
+async def acm() -> AsyncIterator[int]:
+    yield 1
+
+
+class Methods:
+    async def amethod(self) -> None: ...
+
+    def method(self) -> None: ...
+
+
 @pytest.mark.parametrize(
     ("fn", "kind"),
     [
@@ -45,15 +69,50 @@ async def agen():
         (SyncCallable(), ExecutionKind.THREAD),
         (functools.partial(coro_fn, 1), ExecutionKind.ASYNC),
         (functools.partial(sync_fn, 1), ExecutionKind.THREAD),
-        (decorate(coro_fn), ExecutionKind.ASYNC),
+        (Methods().amethod, ExecutionKind.ASYNC),
+        (Methods().method, ExecutionKind.THREAD),
+        # the outermost callable decides: a sync wrapper may block before it returns
+        (decorate(coro_fn), ExecutionKind.THREAD),
         (decorate(sync_fn), ExecutionKind.THREAD),
-        (functools.partial(decorate(coro_fn), 1), ExecutionKind.ASYNC),
+        (functools.partial(decorate(coro_fn), 1), ExecutionKind.THREAD),
         (agen, ExecutionKind.ASYNC),
+        (acm, ExecutionKind.ASYNC),
+        (gen, ExecutionKind.THREAD),
+        (cm, ExecutionKind.THREAD),
         (lambda: None, ExecutionKind.THREAD),
+        (SyncCallable, ExecutionKind.THREAD),  # a class: calling it makes an object
+        (len, ExecutionKind.THREAD),
     ],
 )
 def test_classify_auto(fn, kind: ExecutionKind) -> None:
     assert classify(fn) is kind
+
+
+@pytest.mark.parametrize(
+    ("fn", "shape"),
+    [
+        (coro_fn, Shape.COROUTINE),
+        (sync_fn, Shape.VALUE),
+        (agen, Shape.ASYNC_GENERATOR),
+        (gen, Shape.GENERATOR),
+        (cm, Shape.CONTEXT),
+        (acm, Shape.ASYNC_CONTEXT),
+        (decorate(acm), Shape.VALUE),  # a wrapper of its own: it gives what it gives
+        (functools.partial(acm), Shape.ASYNC_CONTEXT),
+        (AsyncCallable(), Shape.COROUTINE),
+    ],
+)
+def test_shapes(fn, shape: Shape) -> None:
+    assert shape_of(fn) is shape
+
+
+def test_marked_coroutine_functions_are_async() -> None:
+    """`inspect.markcoroutinefunction` (3.12+) or asgiref's marker (3.11) is honoured."""
+    mark = getattr(inspect, "markcoroutinefunction", asgiref_mark)
+    wrapper = mark(decorate(coro_fn))
+    assert classify(wrapper) is ExecutionKind.ASYNC
+    assert shape_of(functools.partial(wrapper, 1)) is Shape.COROUTINE
+    assert classify(asgiref_mark(decorate(coro_fn))) is ExecutionKind.ASYNC
 
 
 def test_explicit_choices() -> None:
@@ -70,6 +129,7 @@ def test_explicit_choices() -> None:
         (coro_fn, "inline"),
         (coro_fn, "process"),
         (sync_fn, "async"),
+        (decorate(coro_fn), "async"),  # a sync wrapper is not async
         (sync_fn, "fast"),
         (lambda: None, "process"),  # not importable: cannot be pickled
     ],
@@ -84,8 +144,19 @@ def test_not_callable() -> None:
         classify(42)  # type: ignore[arg-type]
 
 
-def test_is_async_callable_survives_cycles() -> None:
-    def fn() -> None: ...
+def test_shape_survives_cycles() -> None:
+    class Loop:
+        pass
 
-    fn.__wrapped__ = fn  # type: ignore[attr-defined]
-    assert not is_async_callable(fn)
+    looping = Loop()
+    Loop.__call__ = looping  # type: ignore[attr-defined]  # __call__ is itself
+    assert shape_of(looping) is Shape.VALUE
+
+
+async def test_is_awaitable() -> None:
+    coro = coro_fn(1)
+    assert is_awaitable(coro)
+    await coro
+    assert not is_awaitable({"a": 1})
+    assert not is_awaitable(None)
+    assert not is_awaitable(object())

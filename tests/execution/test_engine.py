@@ -89,7 +89,7 @@ async def test_kwargs_and_inline_and_async() -> None:
         assert await Invoker(add, engine)(1, b=2) == 3
         assert await Invoker(add, engine, "inline")(1, b=2) == 3
         assert await Invoker(aadd, engine)(1, b=2) == 3
-        assert repr(Invoker(add, engine)).endswith("kind=thread>")
+        assert "kind=thread shape=value" in repr(Invoker(add, engine))
     finally:
         engine.stop()
 

@@ -153,7 +153,7 @@ def test_file_response(client_for, tmp_path: Path) -> None:
 def test_missing_file_is_a_500_not_a_crash(client_for, tmp_path: Path) -> None:
     app = App()
     app.get("/file")(lambda: FileResponse(tmp_path / "nope.txt"))
-    response = client_for(app).get("/file")
+    response = client_for(app, raise_server_exceptions=False).get("/file")
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal Server Error"}
 

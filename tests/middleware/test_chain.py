@@ -50,7 +50,7 @@ def _app_with_headers() -> App:
 def test_error_responses_carry_middleware_headers(
     client_for: Client, method: str, path: str, body: bytes | None, status: int
 ) -> None:
-    client = client_for(_app_with_headers())
+    client = client_for(_app_with_headers(), raise_server_exceptions=False)
     response = client.request(
         method, path, content=body, headers={"origin": ORIGIN, "content-type": "application/json"}
     )
@@ -124,7 +124,7 @@ def test_layer_errors_become_responses_for_outer_layers(client_for: Client) -> N
 
     app.add_layer(LayerOrder.SESSIONS, failing)
     app.get("/")(lambda: "ok")
-    response = client_for(app).get("/")
+    response = client_for(app, raise_server_exceptions=False).get("/")
     assert response.status_code == 500
     assert response.headers["x-frame-options"] == "DENY"
 

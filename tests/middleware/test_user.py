@@ -148,7 +148,7 @@ def test_unhandled_error_in_middleware_is_a_500(client_for: Client) -> None:
         return {"not": "a response"}
 
     app.get("/")(lambda: "ok")
-    response = client_for(app).get("/")
+    response = client_for(app, raise_server_exceptions=False).get("/")
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal Server Error"}
 
@@ -281,7 +281,7 @@ def test_after_hook_sees_error_responses(client_for: Client) -> None:
     def boom() -> None:
         raise RuntimeError("no")
 
-    client = client_for(app)
+    client = client_for(app, raise_server_exceptions=False)
     client.get("/boom")
     client.post("/boom")
     assert statuses == [500, 405]
@@ -383,7 +383,7 @@ def test_failing_hooks_become_error_responses(client_for: Client) -> None:
     app.exception_handler(PermissionError)(lambda request, exc: JSONResponse({"d": "denied"}, 403))
     for path in ("/before", "/after", "/wrong"):
         app.get(path)(lambda: "ok")
-    client = client_for(app)
+    client = client_for(app, raise_server_exceptions=False)
     assert client.get("/before").status_code == 403
     assert client.get("/after").status_code == 500
     assert client.get("/wrong").status_code == 500

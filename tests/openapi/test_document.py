@@ -45,6 +45,14 @@ def operation(document: dict[str, Any], path: str, method: str = "get") -> dict[
     return result
 
 
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, or the component its `$ref` names."""
+    if "$ref" not in schema:
+        return schema
+    found: dict[str, Any] = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return found
+
+
 def parameter(op: dict[str, Any], name: str) -> dict[str, Any]:
     return next(p for p in op["parameters"] if p["name"] == name)
 
@@ -151,9 +159,9 @@ def test_parameters_carry_constraints_and_descriptions(document: dict[str, Any])
 
 
 def test_summary_description_tags_and_ids(document: dict[str, Any]) -> None:
-    get_pet = operation(document, "/pets/{pet_id}")
-    assert get_pet["summary"] == "Fetch one pet."
-    assert get_pet["description"] == "Longer text."
+    get_pet = operation(document, "/pets/{pet_id}")  # FastAPI's: the name, the docstring
+    assert get_pet["summary"] == "Get Pet"
+    assert get_pet["description"] == "Fetch one pet.\n\nLonger text."
     assert get_pet["tags"] == ["pets"]
     assert get_pet["operationId"] == "get_pet_pets__pet_id__get"
     add_pet = operation(document, "/pets", "post")
@@ -182,21 +190,28 @@ def test_request_bodies(document: dict[str, Any]) -> None:
 
     points = operation(document, "/points", "post")
     schema = points["requestBody"]["content"]["application/json"]["schema"]
-    assert schema == {"type": "array", "items": {"$ref": "#/components/schemas/Point"}}
+    assert schema == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Point"},
+        "title": "Data",  # FastAPI titles a body that is not a model by its name
+    }
     assert parameter(points, "scale")["in"] == "query"
 
-    assert operation(document, "/raw", "post")["requestBody"]["required"] is False
+    assert "required" not in operation(document, "/raw", "post")["requestBody"]  # as FastAPI
 
 
 def test_form_and_file_bodies(document: dict[str, Any]) -> None:
     login = operation(document, "/login", "post")["requestBody"]
-    form = login["content"]["application/x-www-form-urlencoded"]["schema"]
+    ref = login["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert ref == {"$ref": "#/components/schemas/Body_login_login_post"}  # FastAPI's name
+    form = resolve(document, ref)
     assert set(form["properties"]) == {"username", "remember"}
     assert form["required"] == ["username"]
     upload = operation(document, "/upload", "post")["requestBody"]
-    multipart = upload["content"]["multipart/form-data"]["schema"]
-    assert multipart["properties"]["file"] == {"type": "string", "format": "binary"}
-    assert multipart["properties"]["files"]["items"] == {"type": "string", "format": "binary"}
+    multipart = resolve(document, upload["content"]["multipart/form-data"]["schema"])
+    binary = {"type": "string", "contentMediaType": "application/octet-stream"}
+    assert multipart["properties"]["file"] == {"title": "File", **binary}
+    assert multipart["properties"]["files"]["items"] == binary
     assert multipart["required"] == ["file"]
 
 

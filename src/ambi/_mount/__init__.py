@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..exceptions import ConfigurationError, HTTPException
-from ..execution import is_async_callable
+from ..execution import Shape, shape_of
 from ._bridge import ASGIAppResponse, asgi_scope
 from ._lifespan import ASGILifespan, LifespanError
 
@@ -73,7 +73,7 @@ class Mount:
             self.kind = "app"
         elif isinstance(target, NativeMount):
             self.kind = "native"
-        elif callable(target) and is_async_callable(target):
+        elif callable(target) and shape_of(target) is Shape.COROUTINE:
             self.kind = "asgi"
             self.lifespan = ASGILifespan(target, path)
         else:
@@ -96,12 +96,13 @@ class Mount:
                 await response.prepare(request.app.engine)
             return response
         if self.kind == "app":
+            request.root_path += self.prefix
             request.path = rest or "/"
             request.app = self.app
             response = await self.app.dispatch(request)
             return response
         state = self.lifespan.state if self.lifespan is not None else {}
-        scope = asgi_scope(request, self.prefix, state)
+        scope = asgi_scope(request, request.root_path + self.prefix, state)
         return ASGIAppResponse(self.app, request, scope, self.path)
 
     async def startup(self) -> None:
@@ -153,14 +154,20 @@ class Mounts:
     def named(self, name: str) -> Mount | None:
         return next((m for m in self._mounts if m.name == name), None)
 
-    async def serve(self, request: Request) -> Response:
-        """Hand `request` to the mount its path is under; 404 when there is none."""
-        path = request.path
+    def find(self, path: str) -> tuple[Mount, str] | None:
+        """The mount `path` is under, and the rest of the path; None when there is none."""
         for mount in self._mounts:
             rest = mount.rest(path)
             if rest is not None:
-                return await mount.serve(request, rest)
-        raise HTTPException(404)
+                return mount, rest
+        return None
+
+    async def serve(self, request: Request) -> Response:
+        """Hand `request` to the mount its path is under; 404 when there is none."""
+        found = self.find(request.path)
+        if found is None:
+            raise HTTPException(404)
+        return await found[0].serve(request, found[1])
 
     async def startup(self) -> None:
         self._started = True

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .._server_errors import report_server_error
 from ..http import JSONResponse, Request, Response
 from ..servers._types import ASGIMessage, ASGISend, ClientDisconnected, RSGIStreamTransport
 
@@ -45,8 +46,8 @@ def asgi_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[
         "http_version": request.http_version,
         "method": request.method,
         "scheme": request.scheme,
-        "path": request.path,
-        "raw_path": quote(request.path, safe="/:@!$&'()*+,;=~").encode("ascii"),
+        "path": request.root_path + request.path,
+        "raw_path": quote(request.root_path + request.path, safe="/:@!$&'()*+,;=~").encode("ascii"),
         "query_string": request.query_string.encode("latin-1"),
         "root_path": root_path,
         "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.raw_headers],
@@ -153,6 +154,7 @@ class ASGIAppResponse(Response):
                 # Starlette's StaticFiles raises its HTTPException for its host to answer
                 return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)  # type: ignore[attr-defined]
             logger.exception("the app mounted at %s failed", self.where)
+            report_server_error(exc)
             if exchange.started and not exchange.complete:
                 raise  # the server must cut the connection: the response is incomplete
             return None if exchange.started else _server_error()

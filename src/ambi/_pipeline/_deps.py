@@ -20,14 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._signature import CallPlan, HandlerPlan
-from ..execution import (
-    Engine,
-    ExecutionKind,
-    Invoker,
-    classify,
-    is_async_gen_callable,
-    is_gen_callable,
-)
+from ..execution import Engine, ExecutionKind, Invoker, Shape, classify, shape_of
 from ..http import Request
 from ._after import Exit, after_response, close_exits, enter_sync
 
@@ -47,9 +40,10 @@ class _Step:
         self.index = index
         self.scoped = call.scope == "function"
         self.factory: Callable[..., Any] = fn
-        if is_async_gen_callable(fn):
+        shape = shape_of(fn)
+        if shape is Shape.ASYNC_GENERATOR:
             self.is_async, self.is_gen = True, True
-        elif is_gen_callable(fn):
+        elif shape is Shape.GENERATOR:
             self.is_async, self.is_gen = False, True
         else:
             self.is_async = classify(fn, "auto") is ExecutionKind.ASYNC
@@ -145,9 +139,12 @@ class DependencyRunner:
                     results[step.index] = await step.factory(**kwargs)
                 continue
             joins = self._handler_in_batch and position == last
-            result = await self.engine.run_in_thread(
-                _run_sync, steps, frame, handler if joins else None
-            )
+            call = handler if joins else None
+            if position == 0:  # the request's first trip: refused (503) when the queue is full
+                job = self.engine.submit_route_job(self.label, _run_sync, steps, frame, call)
+            else:
+                job = self.engine.run_in_thread(_run_sync, steps, frame, call)
+            result = await job
             if joins:
                 return result
         return await self.invoker(**handler.kwargs(request, values, results))

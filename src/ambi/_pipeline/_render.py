@@ -12,8 +12,10 @@ from functools import partial
 from typing import Any
 
 from .._signature import ResponseModel
+from ..encoders import jsonable_encoder
 from ..exceptions import ConfigurationError
 from ..http import JSONResponse, PlainTextResponse, Response
+from ..responses import UJSONResponse, ujson_available
 
 Renderer = Callable[[Any], Response]
 
@@ -79,11 +81,14 @@ def _from_tuple(result: tuple[Any, ...], status_code: int | None) -> Response:
 
 
 def check_response_class(cls: Any, where: str) -> type[Response]:
-    """`cls` if it is a `Response` subclass; `ConfigurationError` otherwise."""
+    """`cls` if it is a `Response` subclass that can render; `ConfigurationError`
+    otherwise."""
     if not (inspect.isclass(cls) and issubclass(cls, Response)):
         raise ConfigurationError(
             f"{where}: response_class must be a Response subclass, not {cls!r}"
         )
+    if issubclass(cls, UJSONResponse) and not ujson_available():
+        raise ConfigurationError(f"{where}: UJSONResponse needs ujson (pip install 'ambi[ujson]')")
     return cls
 
 
@@ -124,12 +129,13 @@ def _class_renderer(
     model: ResponseModel | None, status_code: int | None, cls: type[Response]
 ) -> Renderer:
     """Results rendered by `cls(content[, status_code])`, as FastAPI's `response_class`:
-    after the response model's validation and filtering when there is one."""
+    the content is the result made JSON-compatible (`jsonable_encoder`), or validated
+    and filtered by the response model when there is one."""
 
     def render(result: Any) -> Response:
         if isinstance(result, Response | tuple):
             return to_response(result, status_code)
-        content = result if model is None else model.jsonable(result)
+        content = jsonable_encoder(result) if model is None else model.jsonable(result)
         if status_code is None:
             return cls(content)
         return cls(content, status_code)

@@ -25,11 +25,13 @@ from .._signature import HandlerPlan, ResponseModel, compile_plan, compile_respo
 from ..cache import route_handler
 from ..exceptions import ConfigurationError, SignatureError
 from ..execution import Engine, ExecutionKind, Invoker
-from ..http import FormLimits, Request, Response
+from ..http import FormLimits, JSONResponse, Request, Response
 from ..routing import PathTemplate, RouteDef
 from ._body import UploadSettings, form_limits, route_body_limit
 from ._deps import DependencyRunner
+from ._docs import check_documentation
 from ._render import check_response_class, renderer_for, to_response
+from ._sub_response import merge_sub_response, uses_sub_response
 
 if TYPE_CHECKING:
     from ..app import App
@@ -46,6 +48,8 @@ class StageOrder(enum.IntEnum):
     body read and no validation.
     """
 
+    METRICS = 5  # counts and times everything the route answers (app.enable_metrics)
+    TRACING = 6  # one server span per request (app.enable_tracing)
     RATE_LIMIT = 10  # refuse floods before any other work
     AUTHENTICATION = 20  # who is asking (JWT -> request.auth)
     GUARDS = 30  # may they (guards=, RoleGuard)
@@ -54,7 +58,7 @@ class StageOrder(enum.IntEnum):
 
 
 #: Route options that name a feature not built yet: refused at registration, never ignored.
-_NOT_YET = {"guards": "route guards arrive with the security issue (ambi.guards)"}
+_NOT_YET: dict[str, str] = {}
 
 
 def _staged(stage: Stage, call_next: Next, request: Request) -> Awaitable[Response]:
@@ -107,6 +111,25 @@ class DependencyOverrides(dict[Any, Any]):
         self._changed()
 
 
+def _check_picklable_inputs(plan: HandlerPlan, where: str) -> None:
+    """A run='process' handler's arguments are pickled to its process: refuse at
+    registration the ones that are known not to pickle."""
+    if plan.request_names:
+        raise SignatureError(
+            f"{where}: a run='process' handler cannot take the request (not picklable)"
+        )
+    if plan.injected:
+        names = ", ".join(name for name, _ in plan.injected)
+        raise SignatureError(
+            f"{where}: a run='process' handler cannot take {names} (not picklable)"
+        )
+    if any(spec.source == "file" for spec in plan.params):
+        raise SignatureError(
+            f"{where}: a run='process' handler cannot take uploaded files (open files do "
+            "not pickle); read them in a def or async def handler and pass the bytes on"
+        )
+
+
 class CompiledRoute:
     """One route, ready to serve: `await route.handle(request)` gives its `Response`."""
 
@@ -124,7 +147,9 @@ class CompiledRoute:
         "max_body_size",
         "plan",
         "render",
+        "response_class",
         "response_model",
+        "sets_response",
         "status_code",
         "stream_body",
         "template",
@@ -140,6 +165,7 @@ class CompiledRoute:
         dependencies: Sequence[Any] = (),
         overrides: DependencyOverrides | None = None,
         uploads: UploadSettings | None = None,
+        default_response_class: type[Response] | None = None,
     ) -> None:
         options = definition.options
         where = f"{'/'.join(sorted(definition.methods))} {definition.path}"
@@ -152,23 +178,24 @@ class CompiledRoute:
         # A `@cache` endpoint is a wrapper: the route runs what it wraps (the cache stage
         # answers hits before it).
         handler = route_handler(definition.endpoint)
-        self.invoker = Invoker(handler, engine, options.get("run", "auto"))
+        self.invoker = Invoker(handler, engine, options.get("run", "auto"), route=where)
         self._dependencies = (*dependencies, *options.get("dependencies", ()))
         self._overrides = overrides if overrides is not None else DependencyOverrides()
         self._overridden: tuple[int, DependencyRunner] | None = None
         self.plan: HandlerPlan = self._compile(None)
-        if self.invoker.kind is ExecutionKind.PROCESS and self.plan.request_names:
-            raise SignatureError(
-                f"{where}: a run='process' handler cannot take the request (not picklable)"
-            )
+        if self.invoker.kind is ExecutionKind.PROCESS:
+            _check_picklable_inputs(self.plan, where)
         self.response_model: ResponseModel | None = compile_response_model(
             definition.endpoint, options, where
         )
         self.status_code: int | None = options.get("status_code")
-        response_class = options.get("response_class")
+        response_class = options.get("response_class") or default_response_class
         if response_class is not None:
             response_class = check_response_class(response_class, where)
+        #: The class results are rendered with (JSONResponse unless the route says).
+        self.response_class: type[Response] = response_class or JSONResponse
         self.render = renderer_for(self.response_model, self.status_code, response_class)
+        check_documentation(options, where)
         self.stream_body = bool(options.get("stream_body", False))
         if self.stream_body and (self.plan.body_params or self.plan.reads_form):
             raise SignatureError(
@@ -183,6 +210,8 @@ class CompiledRoute:
         self._runner: DependencyRunner | None = None
         if self.plan.dependencies:
             self._runner = DependencyRunner(self.plan, self.invoker, engine, where)
+        #: A `response: Response` parameter somewhere in the graph (FastAPI's).
+        self.sets_response = uses_sub_response(self.plan)
         self.handle: Next = self._core()
 
     def _compile(self, overrides: Mapping[Any, Any] | None) -> HandlerPlan:
@@ -208,6 +237,8 @@ class CompiledRoute:
     def _handling(self) -> Next:
         if self._runner is not None:
             return self._with_dependencies
+        if self.sets_response:
+            return self._plain_sub_response
         plan = self.plan
         if plan.only_request:
             # PERF: handlers taking nothing or just the request skip building kwargs, and
@@ -243,13 +274,22 @@ class CompiledRoute:
             await request.read_body(self.max_body_size)
         return self.render(await self.invoker())
 
+    async def _plain_sub_response(self, request: Request) -> Response:
+        if self._read_whole:
+            await request.read_body(self.max_body_size)
+        result = await self.invoker(**self.plan.extract(request))
+        return merge_sub_response(self.render(result), result, request)
+
     async def _with_dependencies(self, request: Request) -> Response:
         if self._read_whole:
             await request.read_body(self.max_body_size)
         runner = self._runner
         if self._overrides:  # an override is set somewhere in the app
             runner = self._with_overrides()
-        return self.render(await runner(request))  # type: ignore[misc]
+        result = await runner(request)  # type: ignore[misc]
+        if request._response is not None:  # a `response: Response` parameter was used
+            return merge_sub_response(self.render(result), result, request)
+        return self.render(result)
 
     def _with_overrides(self) -> DependencyRunner:
         """The runner for the current overrides (recompiled once per change)."""

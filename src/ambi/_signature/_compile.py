@@ -11,6 +11,8 @@ Inference for an argument without a marker (FastAPI's rules):
 | a path parameter)                                |                                  |
 | a type registered with `register_injectable`     | `factory(request)`               |
 | `Depends(dep)` (default or in `Annotated`)       | what `dep` returns or yields     |
+| `Security(dep, scopes=[...])`                    | the same, declaring OAuth2 scopes|
+| a `SecurityScopes`                               | the scopes accumulated to it     |
 | a name in the path template                      | the path                         |
 | `UploadFile` (or a list / Optional of it)        | a multipart file                 |
 | a model, dataclass, dict, or a sequence of these | the JSON body                    |
@@ -24,6 +26,12 @@ Dependencies are listed in the order they run: each after the ones it needs, in 
 they are declared (app, router and route `dependencies=` first); a dependency asked for
 twice runs once unless `use_cache=False`. Cycles and signatures that cannot be served
 raise `SignatureError` here, naming the chain.
+
+Scopes (FastAPI's `Security`): the scopes of `Security(dep, scopes=...)` markers add up
+from the route down each chain; each call plan records the scopes it was reached with
+(OpenAPI documents security schemes with them). A dependency that uses scopes (declares
+its own, takes `SecurityScopes`, is a security scheme, or needs one that does) is cached
+per set of scopes, as in FastAPI: reached with other scopes, it runs again.
 """
 
 from __future__ import annotations
@@ -47,8 +55,11 @@ from ..params import (
     Param,
     PathParam,
     QueryParam,
+    SecurityParam,
+    SecurityScopes,
 )
 from ..routing import Converter
+from ..security._base import SecurityBase
 from ._annotations import (
     callable_name,
     is_body_type,
@@ -158,8 +169,13 @@ class _Compiler:
         self.fields: dict[str, Any] = {}
         self.shared: dict[tuple[str, str], ParamSpec] = {}
         self.calls: list[CallPlan] = []
-        self.cached: dict[Any, int] = {}
+        self.cached: dict[tuple[Any, tuple[str, ...]], int] = {}
         self.chain: list[Callable[..., Any]] = []
+        self.scopes: tuple[str, ...] = ()  # accumulated along the chain being compiled
+        #: Whether a callable uses scopes (known once compiled), and the flags of the
+        #: callables being compiled.
+        self.uses_scopes: dict[Any, bool] = {}
+        self.using: list[bool] = []
         self.count = 0  # inputs seen, for unique field names
 
     # Callables ----------------------------------------------------------------------------
@@ -185,6 +201,7 @@ class _Compiler:
             body_args=[(name, spec.field) for name, spec in call.body],  # fixed in finish()
             deps=call.deps,
             scope=scope,
+            scopes=self.scopes,
         )
 
     def dependency(self, marker: DependsParam, annotation: Any, owner: str) -> int:
@@ -198,22 +215,38 @@ class _Compiler:
                     f"{owner}: Depends() without a callable needs a class annotation to use"
                 )
         target = self.overrides.get(target, target)
-        if marker.use_cache and target in self.cached:
-            return self.cached[target]
+        own = marker.scopes if isinstance(marker, SecurityParam) else ()
+        scopes = _merge(self.scopes, own)
+        uses = self.uses_scopes.get(target)
+        if marker.use_cache and uses is not None:
+            cached = self.cached.get(_cache_key(target, scopes, bool(own) or uses))
+            if cached is not None:
+                self._used(bool(own) or uses)
+                return cached
         if target in self.chain:
             names = [callable_name(f) for f in (*self.chain, target)]
             raise SignatureError(f"{self.label}: dependency cycle: {' -> '.join(names)}")
         label = f"{self.label}: dependency {callable_name(target)}"
+        outer, self.scopes = self.scopes, scopes
         self.chain.append(target)
+        self.using.append(isinstance(target, SecurityBase))
         try:
             plan = self.call(target, label, marker.scope)
         finally:
             self.chain.pop()
+            self.scopes = outer
+            uses = self.uses_scopes[target] = self.using.pop()
+        self._used(bool(own) or uses)
         self.calls.append(plan)
         index = len(self.calls) - 1
         if marker.use_cache:
-            self.cached[target] = index
+            self.cached[_cache_key(target, scopes, bool(own) or uses)] = index
         return index
+
+    def _used(self, uses: bool) -> None:
+        """A callable being compiled needs one that uses scopes: so it does too."""
+        if uses and self.using:
+            self.using[-1] = True
 
     # Arguments ----------------------------------------------------------------------------
 
@@ -244,6 +277,10 @@ class _Compiler:
                 call.request_first = True
             return
         bare = strip_optional(base)
+        if bare is SecurityScopes:
+            call.injected.append((name, _constant(SecurityScopes(self.scopes))))
+            self._used(True)
+            return
         if inspect.isclass(bare) and bare in _INJECTABLES:
             call.injected.append((name, _INJECTABLES[bare]))
             return
@@ -383,6 +420,23 @@ def compile_plan(
         compiler.dependency(marker, inspect.Parameter.empty, label)
     handler = compiler.call(fn, label, handler=True)
     return compiler.finish(handler)
+
+
+def _merge(scopes: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    """`scopes` then the new ones of `more`, in order."""
+    return scopes + tuple(s for s in dict.fromkeys(more) if s not in scopes) if more else scopes
+
+
+def _cache_key(target: Any, scopes: tuple[str, ...], uses: bool) -> tuple[Any, tuple[str, ...]]:
+    """FastAPI's dependency cache key: the callable, and its scopes if it uses them."""
+    return (target, tuple(sorted(scopes)) if uses else ())
+
+
+def _constant(value: Any) -> Callable[[Request], Any]:
+    def factory(request: Request) -> Any:
+        return value
+
+    return factory
 
 
 def _title(key: str) -> str:

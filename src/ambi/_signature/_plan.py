@@ -19,7 +19,8 @@ from ..exceptions import HTTPException
 from ..http import Request
 from ..params import Param
 from ..routing import Converter
-from ._errors import ErrorMapper
+from ._body_errors import BodyErrors
+from ._errors import ErrorMapper, error_order
 from ._sources import BODY_FIELD, MISSING, Getter, is_json_media, model_getter, scalar_getter
 
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
@@ -68,6 +69,7 @@ class CallPlan:
         "request_first",
         "request_names",
         "scope",
+        "scopes",
     )
 
     def __init__(
@@ -82,6 +84,7 @@ class CallPlan:
         body_args: Sequence[tuple[str, str | None]] = (),
         deps: Sequence[tuple[str, int]] = (),
         scope: str = "request",
+        scopes: Sequence[str] = (),
     ) -> None:
         self.fn = fn
         self.label = label
@@ -92,6 +95,8 @@ class CallPlan:
         self.body_args = tuple(body_args)  # (argument, attribute of the body or None)
         self.deps = tuple(deps)  # (argument, index of the dependency's result)
         self.scope = scope
+        #: The security scopes accumulated on the way to this callable (`Security`).
+        self.scopes = tuple(scopes)
 
     @property
     def takes_nothing(self) -> bool:
@@ -155,7 +160,12 @@ class HandlerPlan:
         types_ = path_types or {}
         self._getters = tuple((s.field, s.getter(types_.get(s.key))) for s in params)
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
-        self._errors = ErrorMapper(locs, bool(body_params))
+        self._errors = ErrorMapper(
+            locs,
+            BodyErrors(self.body_params, embed_body) if self.body_params else None,
+            error_order(handler, self.dependencies, self.params),
+            self.reads_form,
+        )
 
     # What the handler itself takes (kept for callers that look at the handler only).
 
@@ -245,7 +255,7 @@ class HandlerPlan:
         return kwargs
 
     def _body(self, request: Request) -> Any:
-        body = request.body
+        body = request._body
         if not body:
             # An embedded body is an object whose fields may all have defaults.
             return b"{}" if self.embed_body else MISSING

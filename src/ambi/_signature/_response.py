@@ -3,6 +3,12 @@
 It comes from the route's `response_model=` option, or else from the handler's return
 annotation (FastAPI's rule). A result that fails its own model is a server bug:
 `ResponseValidationError`, which the app logs and answers with a 500.
+
+FastAPI's output options are honoured, as pydantic's dump options:
+`response_model_include`, `response_model_exclude`, `response_model_by_alias` (True by
+default), `response_model_exclude_unset`, `response_model_exclude_defaults` and
+`response_model_exclude_none`. A route that gives one without a response model is
+refused (the option would do nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any, get_args, get_origin
 from pydantic import TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
-from ..exceptions import ResponseValidationError, SignatureError
+from ..exceptions import ConfigurationError, ResponseValidationError, SignatureError
 from ..http import JSONResponse, Response
 from ._annotations import type_hints
 
@@ -49,15 +55,31 @@ def _loose_container(annotation: Any) -> type | None:
     return None
 
 
+#: Route option -> pydantic dump option.
+DUMP_OPTIONS = {
+    "response_model_include": "include",
+    "response_model_exclude": "exclude",
+    "response_model_by_alias": "by_alias",
+    "response_model_exclude_unset": "exclude_unset",
+    "response_model_exclude_defaults": "exclude_defaults",
+    "response_model_exclude_none": "exclude_none",
+}
+_DEFAULT_DUMP: dict[str, Any] = {"by_alias": True}
+
+
 class ResponseModel:
     """A compiled response model: `render(result, status)` validates, filters, serialises."""
 
-    __slots__ = ("adapter", "annotation", "loose")
+    __slots__ = ("adapter", "annotation", "dump", "loose")
 
-    def __init__(self, annotation: Any) -> None:
+    def __init__(self, annotation: Any, dump: Mapping[str, Any] | None = None) -> None:
         self.annotation = annotation
         self.adapter: TypeAdapter[Any] = TypeAdapter(annotation)
-        self.loose = _loose_container(annotation)
+        #: pydantic's dump options (by_alias, include, exclude, exclude_unset, ...).
+        self.dump: dict[str, Any] = {**_DEFAULT_DUMP, **(dump or {})}
+        # A loose container (`-> dict[str, Any]`) is sent as it is, unless an option
+        # filters it.
+        self.loose = _loose_container(annotation) if self.dump == _DEFAULT_DUMP else None
 
     def render(self, result: Any, status_code: int | None) -> Response:
         """The JSON response for `result`, keeping only what the model declares."""
@@ -69,8 +91,8 @@ class ResponseModel:
         try:
             value = self.adapter.validate_python(result, from_attributes=True)
         except ValidationError as exc:
-            raise ResponseValidationError(exc.errors(include_url=False)) from None
-        body = self.adapter.dump_json(value, by_alias=True)
+            raise ResponseValidationError(exc.errors(include_url=False), body=result) from None
+        body = self.adapter.dump_json(value, **self.dump)
         return Response(body, status_code or 200, media_type="application/json")
 
     def jsonable(self, result: Any) -> Any:
@@ -79,8 +101,8 @@ class ResponseModel:
         try:
             value = self.adapter.validate_python(result, from_attributes=True)
         except ValidationError as exc:
-            raise ResponseValidationError(exc.errors(include_url=False)) from None
-        return self.adapter.dump_python(value, mode="json", by_alias=True)
+            raise ResponseValidationError(exc.errors(include_url=False), body=result) from None
+        return self.adapter.dump_python(value, mode="json", **self.dump)
 
     def __repr__(self) -> str:
         return f"ResponseModel({self.annotation!r})"
@@ -103,6 +125,22 @@ def _describes_a_model(annotation: Any) -> bool:
     return True
 
 
+def _dump_option(option: str, value: Any, label: str) -> Any:
+    """`value` checked (and a list made a set) for the pydantic option `option` stands for."""
+    if option in ("response_model_include", "response_model_exclude"):
+        if isinstance(value, list | tuple | set | frozenset):
+            return set(value)
+        if isinstance(value, Mapping):
+            return value
+        raise ConfigurationError(
+            f"{label}: {option} takes a set of field names (or a dict for nested fields), "
+            f"not {value!r}"
+        )
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{label}: {option} is True or False, not {value!r}")
+    return value
+
+
 def compile_response_model(
     fn: Callable[..., Any], options: Mapping[str, Any], label: str
 ) -> ResponseModel | None:
@@ -111,17 +149,23 @@ def compile_response_model(
     `response_model=None` turns it off; a return annotation that is a `Response`, `str`,
     `bytes`, `None`, a tuple or an iterator is not a model.
     """
+    dump = {
+        DUMP_OPTIONS[k]: _dump_option(k, v, label) for k, v in options.items() if k in DUMP_OPTIONS
+    }
     explicit = "response_model" in options
-    if explicit:
-        annotation = options["response_model"]
-        if annotation is None:
-            return None
-    else:
+    annotation = options.get("response_model") if explicit else None
+    if not explicit:
         annotation = type_hints(fn, label).get("return", inspect.Parameter.empty)
-        if not _describes_a_model(annotation):
-            return None
+    if annotation is None or (not explicit and not _describes_a_model(annotation)):
+        if dump:
+            names = ", ".join(k for k in options if k in DUMP_OPTIONS)
+            raise ConfigurationError(
+                f"{label}: {names} filter(s) the response model, and this route has none "
+                "(give response_model= or a return annotation that is a model)"
+            )
+        return None
     try:
-        return ResponseModel(annotation)
+        return ResponseModel(annotation, dump)
     except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
         where = "response_model" if explicit else "the return annotation"
         raise SignatureError(

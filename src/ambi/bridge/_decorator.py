@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from ..exceptions import BridgeError, ConfigurationError
-from ..execution import is_async_callable, is_async_gen_callable
+from ..execution import SHAPE_ATTRIBUTE, Shape, is_awaitable, shape_of
 from ._loops import (
     _await,
     _check_timeout,
@@ -22,7 +22,7 @@ from ._loops import (
     _timed,
 )
 from ._run_sync import run_sync
-from ._sessions import SyncContextManager, SyncIterator, _from_sync
+from ._sessions import SyncContextManager, SyncIterator, _adapt_result, _from_sync
 
 if TYPE_CHECKING:
     from typing import Self
@@ -43,12 +43,15 @@ _ASYNC_OBJECT = "async object"  # returns an async generator or async context ma
 _SYNC = "sync"  # a plain function: an async caller gets it run in a thread
 
 
-def _classify(fn: Callable[..., Any]) -> str:
-    if is_async_gen_callable(fn) and not is_async_callable(fn):
-        return _ASYNC_OBJECT  # also `@asynccontextmanager` functions, which wrap a generator
-    if is_async_callable(fn):
-        return _CORO
-    return _SYNC
+def _classify(fn: Callable[..., Any]) -> tuple[str, Shape]:
+    """The bridge's kind of `fn`, from ambi.execution's shape of it (the outermost callable
+    decides: a sync wrapper around an async function is sync, and its result is adapted)."""
+    shape = shape_of(fn)
+    if shape is Shape.COROUTINE:
+        return _CORO, shape
+    if shape is Shape.ASYNC_GENERATOR or shape is Shape.ASYNC_CONTEXT:
+        return _ASYNC_OBJECT, shape
+    return _SYNC, shape
 
 
 def _accepts_timeout(fn: Callable[..., Any]) -> bool:
@@ -82,7 +85,10 @@ class _SmartBase(Generic[P, S, A]):
             raise ConfigurationError(f"smartasync needs a callable, not {fn!r}")
         functools.update_wrapper(self, fn)  # first: it copies fn.__dict__ over ours
         self._fn = fn
-        self._kind = _classify(fn)
+        self._kind, shape = _classify(fn)
+        # Declared for ambi.execution: a worker calls it like `fn` (a plain function runs
+        # in the pool), the loop awaits or iterates what it gives.
+        setattr(self, SHAPE_ATTRIBUTE, shape)
         self._name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
         self._timeout = _check_timeout(timeout)
         self._own_timeout = _accepts_timeout(fn)
@@ -137,11 +143,12 @@ class _SmartBase(Generic[P, S, A]):
             # PERF: an exact type check first; other awaitables (rare) get a wrapper.
             if type(aw) is _CoroutineType:
                 return _run(aw, timeout, self._name)
-            if inspect.isawaitable(aw):
+            if is_awaitable(aw):
                 return _run(_await(aw), timeout, self._name)
-            return aw  # a wrapper that looked async gave a value: that is the result
+            return aw  # a marked function gave a value: that is the result
         if kind == _SYNC:
-            return self._fn(*args, **kwargs)
+            # A sync wrapper may give an awaitable or an async object: run or adapt it.
+            return _adapt_result(self._fn(*args, **kwargs), self._name)
         return _from_sync(self._fn(*args, **kwargs), timeout, self._name)
 
     def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -219,7 +226,7 @@ class _FromFunction:
     # take the slow path (3.5x per read; benchmarks/bench_bridge.py, async callers, method).
     """
 
-    def __init__(self, on_class: str) -> None:
+    def __init__(self, on_class: str | None) -> None:
         self.on_class = on_class
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -234,6 +241,7 @@ class _FromFunction:
 class BoundSmartFunction(Generic[P, S, A]):
     __doc__ = _FromFunction("A smartasync method bound to its instance (or class).")
     __name__ = _FromFunction("BoundSmartFunction")
+    _ambi_shape = _FromFunction(None)  # SHAPE_ATTRIBUTE: what calling it gives
     __slots__ = ("__func__", "__self__", "_fast")
 
     def __init__(self, func: _SmartBase[Any, S, A], obj: object) -> None:

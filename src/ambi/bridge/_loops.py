@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ..exceptions import BridgeError, ConfigurationError
-from ..execution import current_worker_loop
+from ..execution import current_worker_loop, note_loop_use
 
 T = TypeVar("T")
 
@@ -406,6 +406,7 @@ def _run_on_app_loop(
             f"{name} was called from a worker thread of an app whose event loop is not "
             "running (the app has stopped); nothing would run it"
         )
+    note_loop_use()  # what runs on this worker must never be moved onto that loop
     handoff = _Handoff(coro, ctx, timeout)
     try:
         loop.call_soon_threadsafe(handoff.start, loop, context=ctx)

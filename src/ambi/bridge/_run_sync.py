@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from ..execution import current_worker_loop, engine_for_loop, mark_worker
+from ..execution import call_sync, current_worker_loop, engine_for_loop, is_awaitable, mark_worker
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -44,10 +44,6 @@ class _DefaultPool:
 _default_pool = _DefaultPool()
 
 
-def _call_with_kwargs(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return fn(*args, **kwargs)
-
-
 def _run_marked(
     loop: asyncio.AbstractEventLoop,
     ctx: contextvars.Context,
@@ -69,18 +65,22 @@ async def run_sync(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> 
 
     Inside an ambi app: in the app's thread pool. Elsewhere: in a default pool. Either way
     the thread is marked as a worker of the calling loop, so a `smartasync` call inside
-    `fn` runs on that loop (case 1), and the caller's contextvars flow in.
+    `fn` runs on that loop (case 1), and the caller's contextvars flow in. An awaitable
+    `fn` returns (a sync wrapper around an async function) is awaited on the loop.
     """
     loop = asyncio.get_running_loop()
     engine = engine_for_loop(loop)
     if engine is not None:
-        if kwargs:
-            result: T = await engine.run_in_thread(_call_with_kwargs, fn, args, kwargs)
-        else:
-            result = await engine.run_in_thread(fn, *args)
+        result: T = await engine.run_in_thread(call_sync, fn, args, kwargs)
         return result
     ctx = _copy_context()
-    return await loop.run_in_executor(_default_pool.get(), _run_marked, loop, ctx, fn, args, kwargs)
+    result = await loop.run_in_executor(
+        _default_pool.get(), _run_marked, loop, ctx, fn, args, kwargs
+    )
+    if is_awaitable(result):
+        awaited: T = await result  # type: ignore[misc]
+        return awaited
+    return result
 
 
 if hasattr(os, "register_at_fork"):

@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import inspect
 import types
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypeVar
 
 from ..exceptions import BridgeError
-from ..execution import current_worker_loop
+from ..execution import (
+    current_worker_loop,
+    is_async_context,
+    is_async_iterator,
+    is_awaitable,
+    is_context,
+)
 from ._loops import (
     _AppLoop,
     _await,
@@ -356,15 +361,27 @@ class SyncContextManager(Generic[T]):
 
 def _from_sync(obj: Any, timeout: float | None, name: str) -> Any:
     """Adapt what an async-generator-like callable returned for a sync caller."""
-    cls = type(obj)
-    if hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__"):
+    if is_async_context(obj):
         return SyncContextManager(obj, _runner(current_worker_loop(), name), name, timeout)
-    if hasattr(cls, "__anext__"):
+    if is_async_iterator(obj):
         session = _GeneratorSession(obj, _runner(current_worker_loop(), name), name, timeout)
         return SyncIterator(session)
-    if inspect.isawaitable(obj):
+    if is_awaitable(obj):
         return _run(_await(obj), timeout, name)
     raise BridgeError(
-        f"{name} returned {cls.__name__}, which is neither an async generator, an async "
-        "context manager nor awaitable"
+        f"{name} returned {type(obj).__name__}, which is neither an async generator, an "
+        "async context manager nor awaitable"
     )
+
+
+def _adapt_result(obj: Any, name: str) -> Any:
+    """What a sync function (a wrapper, say) gave a sync caller: an awaitable is run, an
+    async generator or async context manager adapted (unless it also speaks the sync
+    protocol); anything else is the result as it is."""
+    if is_awaitable(obj):
+        return _run(_await(obj), None, name)
+    if (is_async_iterator(obj) and not hasattr(type(obj), "__next__")) or (
+        is_async_context(obj) and not is_context(obj)
+    ):
+        return _from_sync(obj, None, name)
+    return obj

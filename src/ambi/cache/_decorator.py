@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 from ..exceptions import ConfigurationError
-from ..execution import is_async_callable, is_async_gen_callable, is_gen_callable
+from ..execution import Shape, shape_of
 from ..stores import Store
 from ._functions import function_wrapper
 from ._spec import build_spec
@@ -65,7 +65,8 @@ def cache(
     def decorate(function: F) -> F:
         if hasattr(function, "__ambi_cache__"):
             raise ConfigurationError(f"@cache is applied twice to {function!r}")
-        if is_gen_callable(function) or is_async_gen_callable(function):
+        shape = shape_of(function)
+        if shape is Shape.GENERATOR or shape is Shape.ASYNC_GENERATOR:
             raise ConfigurationError(f"@cache cannot cache the generator function {function!r}")
         try:
             signature = inspect.signature(function)
@@ -81,7 +82,7 @@ def cache(
             max_age=max_age,
             store=store,
         )
-        wrapper = function_wrapper(spec, is_async_callable(function))
+        wrapper = function_wrapper(spec, shape is Shape.COROUTINE)
         functools.update_wrapper(wrapper, function)
         wrapper.__signature__ = signature  # type: ignore[attr-defined]
         wrapper.__ambi_cache__ = spec  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from ..execution import classify, is_async_callable
+from ..execution import classify, shape_of
 from ..stores import Store, resolve_store
 
 #: Request headers that carry credentials: a shared entry never answers them.
@@ -86,7 +86,7 @@ def _check_vary(vary: Sequence[str]) -> tuple[str, ...]:
 def _check_key(key: Callable[..., str] | None) -> Callable[..., str] | None:
     if key is None:
         return None
-    if not callable(key) or is_async_callable(key):
+    if not callable(key) or shape_of(key).is_async:
         raise ConfigurationError(
             f"@cache(key=...) is a plain function returning a string (it runs inline, on "
             f"every lookup), not {key!r}"

@@ -1,11 +1,24 @@
-"""Deciding, once, what kind of callable a user handed us."""
+"""Deciding, once, what kind of callable a user handed us, and what kind of object came back.
+
+The outermost callable decides. A sync `functools.wraps` wrapper around an `async def` is a
+sync function (it may block before it returns): it runs in the pool, and an awaitable it
+returns is then awaited on the loop. `__wrapped__` is never followed; `functools.partial`,
+bound methods and a callable object's `__call__` are looked through, since calling them
+runs exactly the function underneath. A function marked with `inspect.markcoroutinefunction`
+(or asgiref's marker on Python 3.11) is async.
+
+This module is the only place in ambi that inspects callables or results for sync/async
+(`tests/execution/test_one_place.py` checks it).
+"""
 
 from __future__ import annotations
 
+import asyncio.coroutines
+import contextlib
 import enum
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from ..exceptions import ConfigurationError
@@ -20,46 +33,101 @@ class ExecutionKind(enum.Enum):
     PROCESS = "process"  # run in the app's process pool (picklable, CPU-bound)
 
 
+class Shape(enum.Enum):
+    """What calling a callable gives."""
+
+    VALUE = "value"  # a plain result (a sync function, a class)
+    COROUTINE = "coroutine"  # an awaitable: `async def`, a marked function, async __call__
+    GENERATOR = "generator"  # a generator: `def` with `yield`
+    ASYNC_GENERATOR = "async generator"  # `async def` with `yield`
+    CONTEXT = "context manager"  # a `@contextlib.contextmanager` function
+    ASYNC_CONTEXT = "async context manager"  # a `@contextlib.asynccontextmanager` function
+
+    @property
+    def is_async(self) -> bool:
+        """Whether what it gives belongs on the event loop."""
+        return self in _ASYNC_SHAPES
+
+
+_ASYNC_SHAPES = frozenset({Shape.COROUTINE, Shape.ASYNC_GENERATOR, Shape.ASYNC_CONTEXT})
+
 #: The values accepted for `run=` wherever a user hands ambi a callable.
 RUN_CHOICES = ("auto", "async", "thread", "inline", "process")
 
+#: An attribute by which an ambi object (the bridge's smartasync forms) declares its shape.
+SHAPE_ATTRIBUTE = "_ambi_shape"
 
-def _unwrap_layers(fn: Any) -> list[Any]:
-    """The callable itself, then what it wraps: partials, `__wrapped__`, `__call__`."""
-    layers: list[Any] = []
+
+@contextlib.contextmanager
+def _cm_probe() -> Iterator[None]:
+    yield
+
+
+@contextlib.asynccontextmanager
+async def _acm_probe() -> AsyncIterator[None]:
+    yield
+
+
+# Every function made by `@contextmanager` / `@asynccontextmanager` shares its helper's code.
+_CONTEXT_CODES: dict[Any, Shape] = {
+    _cm_probe.__code__: Shape.CONTEXT,
+    _acm_probe.__code__: Shape.ASYNC_CONTEXT,
+}
+
+# The markers `inspect.markcoroutinefunction` (3.12+) and asgiref (3.11) put on a function.
+_INSPECT_MARK = getattr(inspect, "_is_coroutine_mark", None)
+_ASYNCIO_MARK = getattr(asyncio.coroutines, "_is_coroutine", None)
+
+
+def _is_marked(obj: Any) -> bool:
+    if _INSPECT_MARK is not None and getattr(obj, "_is_coroutine_marker", None) is _INSPECT_MARK:
+        return True
+    return _ASYNCIO_MARK is not None and getattr(obj, "_is_coroutine", None) is _ASYNCIO_MARK
+
+
+def _declared(obj: Any) -> Shape | None:
+    declared = getattr(obj, SHAPE_ATTRIBUTE, None)
+    if isinstance(declared, Shape):
+        return declared
+    return Shape.COROUTINE if _is_marked(obj) else None
+
+
+def _function_shape(fn: Any) -> Shape:
+    context = _CONTEXT_CODES.get(getattr(fn, "__code__", None))
+    if context is not None:
+        return context
+    if inspect.iscoroutinefunction(fn):
+        return Shape.COROUTINE
+    if inspect.isasyncgenfunction(fn):
+        return Shape.ASYNC_GENERATOR
+    if inspect.isgeneratorfunction(fn):
+        return Shape.GENERATOR
+    return Shape.VALUE
+
+
+def shape_of(fn: Any) -> Shape:
+    """What calling `fn` gives; decided by the outermost callable (see the module doc)."""
     seen: set[int] = set()
     current = fn
-    while current is not None and id(current) not in seen:
+    while id(current) not in seen:
         seen.add(id(current))
-        layers.append(current)
+        declared = _declared(current)
+        if declared is not None:
+            return declared
         if isinstance(current, functools.partial):
             current = current.func
-        elif hasattr(current, "__wrapped__"):
-            current = current.__wrapped__
-        elif not inspect.isroutine(current) and not inspect.isclass(current):
-            current = getattr(current, "__call__", None)  # noqa: B004 - we want the bound method
+        elif inspect.ismethod(current):
+            current = current.__func__
+        elif inspect.isfunction(current):
+            return _function_shape(current)
+        elif inspect.isroutine(current) or inspect.isclass(current):
+            return Shape.VALUE  # a builtin, or a class: calling it gives an object
         else:
-            current = None
-    return layers
-
-
-def is_async_callable(fn: Any) -> bool:
-    """True when calling `fn` gives an awaitable coroutine.
-
-    Looks through `functools.partial`, decorators that keep `__wrapped__`, and callable
-    objects whose `__call__` is a coroutine function.
-    """
-    return any(inspect.iscoroutinefunction(layer) for layer in _unwrap_layers(fn))
-
-
-def is_async_gen_callable(fn: Any) -> bool:
-    """True when calling `fn` gives an async generator."""
-    return any(inspect.isasyncgenfunction(layer) for layer in _unwrap_layers(fn))
-
-
-def is_gen_callable(fn: Any) -> bool:
-    """True when calling `fn` gives a (sync) generator."""
-    return any(inspect.isgeneratorfunction(layer) for layer in _unwrap_layers(fn))
+            call = getattr(type(current), "__call__", None)  # noqa: B004 - the type's
+            if call is None:
+                return Shape.VALUE
+            current = call
+    return Shape.VALUE
 
 
 def _is_importable(fn: Callable[..., Any]) -> bool:
@@ -74,7 +142,7 @@ def classify(fn: Callable[..., Any], run: str = "auto") -> ExecutionKind:
         raise ConfigurationError(f"{fn!r} is not callable")
     if run not in RUN_CHOICES:
         raise ConfigurationError(f"run={run!r} is not one of {', '.join(RUN_CHOICES)}")
-    is_async = is_async_callable(fn) or is_async_gen_callable(fn)
+    is_async = shape_of(fn).is_async
     name = getattr(fn, "__qualname__", repr(fn))
     if run in ("auto", "async"):
         if run == "async" and not is_async:
@@ -89,3 +157,48 @@ def classify(fn: Callable[..., Any], run: str = "auto") -> ExecutionKind:
             f"run='process' needs a module-level function (picklable); {name} is not"
         )
     return ExecutionKind(run)
+
+
+# What came back --------------------------------------------------------------------------
+
+
+# PERF: what handlers mostly return is decided by one set lookup on its exact type.
+_NEVER_AWAITABLE = frozenset({dict, list, str, bytes, tuple, int, float, bool, type(None)})
+
+
+def is_awaitable(obj: Any) -> bool:
+    """Whether `obj` must be awaited (a coroutine, a future, anything with `__await__`)."""
+    if type(obj) in _NEVER_AWAITABLE:
+        return False
+    return inspect.isawaitable(obj)
+
+
+def is_async_iterable(obj: Any) -> bool:
+    """Whether `obj` is iterated with `async for` (on the loop)."""
+    return hasattr(type(obj), "__aiter__")
+
+
+def is_async_context(obj: Any) -> bool:
+    """Whether `obj` is entered with `async with` (on the loop)."""
+    cls = type(obj)
+    return hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__")
+
+
+def is_async_iterator(obj: Any) -> bool:
+    """Whether `obj` is an async iterator (an async generator, say)."""
+    return hasattr(type(obj), "__anext__")
+
+
+def is_context(obj: Any) -> bool:
+    """Whether `obj` is a sync context manager (entered in the pool)."""
+    cls = type(obj)
+    return hasattr(cls, "__enter__") and hasattr(cls, "__exit__")
+
+
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def is_async_code(code: Any) -> bool:
+    """Whether a code object runs as a coroutine or an async generator (what a frame of it
+    can `await`)."""
+    return bool(code.co_flags & _ASYNC_CODE)

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from ..exceptions import HTTPException
+from ._awaitable import Ready
 from ._upload import SPOOL_MAX_SIZE, Spool, UploadFile
 
 if TYPE_CHECKING:
@@ -51,7 +52,14 @@ class FormLimits:
 
 
 class FormData(Mapping[str, "str | UploadFile"]):
-    """Form fields and files; `form["k"]` is the last value, `getlist("k")` every one."""
+    """Form fields and files; `form["k"]` is the last value, `getlist("k")` every one.
+
+    Also awaitable (giving itself) and an async context manager, so that Starlette's
+    `await request.form()` and `async with request.form() as form:` work on the value
+    `request.form()` returns, and `await form.close()` too. (The request closes its form's
+    files after the response in any case, in the thread pool when some are on disk: the
+    `async with` block leaves that to it.)
+    """
 
     __slots__ = ("_dict", "_items")
 
@@ -81,11 +89,22 @@ class FormData(Mapping[str, "str | UploadFile"]):
         """Whether an upload is in a temporary file (closing it is then file I/O)."""
         return any(not upload.in_memory for upload in self.uploads())
 
-    def close(self) -> None:
+    def close(self) -> Awaitable[None]:
         """Close every uploaded file (plain calls: from the loop only when all are in
-        memory; see `Request.finish`)."""
+        memory; see `Request.finish`). The result may be awaited (Starlette's spelling)."""
         for upload in self.uploads():
             upload.file.close()
+        return Ready(None)
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        return self
+        yield
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
 
 
 def too_large(what: str, limit: int) -> HTTPException:

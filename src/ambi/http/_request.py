@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 from urllib.parse import quote, unquote, urlsplit
 
 import orjson
 
 from ..exceptions import ConfigurationError, HTTPException
+from ._awaitable import Later, Ready, RequestBody, UnreadBody, awaitable_json, awaited_by_caller
 from ._headers import Headers, QueryParams, parse_cookies
 from ._multipart import FormData, FormLimits, parse_form, read_form, too_large
 
@@ -29,6 +30,13 @@ class BodySource(Protocol):
     async def read_exact(self, length: int) -> bytes:
         """The whole body, announced by Content-Length as `length` bytes, in one call."""
         ...
+
+
+class Address(NamedTuple):
+    """The client's address: `request.client.host`, `.port`, or `host, port = ...`."""
+
+    host: str
+    port: int
 
 
 class State:
@@ -70,28 +78,37 @@ class Request:
     `max_body_size`), except on routes that take form fields or files (the form is parsed
     as it arrives: `request.form()`) and on routes registered with `stream_body=True`,
     which read it with `async for chunk in request.stream()`.
+
+    The body is served in both dialects (see `ambi.http._awaitable`): `request.body` is
+    bytes and `request.json()` / `request.form()` give their values (Cello, Catzilla), and
+    `await request.body()`, `await request.json()`, `await request.form()` work too
+    (Starlette, FastAPI).
     """
 
     __slots__ = (
         "_after",
+        "_body",
+        "_body_view",
+        "_client",
         "_cookies",
         "_form",
         "_headers",
         "_json",
         "_limit",
         "_query",
+        "_response",
         "_session",
         "_source",
         "_state",
         "app",
-        "body",
-        "client",
+        "auth",
         "http_version",
         "method",
         "path",
         "path_params",
         "query_string",
         "raw_headers",
+        "root_path",
         "route",
         "scheme",
         "server",
@@ -116,14 +133,19 @@ class Request:
         self.path = path
         self.query_string = query_string
         self.raw_headers = raw_headers
-        self.client = client
+        self._client = client
         self.server = server
         self.scheme = scheme
         self.http_version = http_version
         self.path_params: dict[str, Any] = {}
         #: The route the request matched (set by routing; None before, or for a 404/405).
         self.route: CompiledRoute | None = None
-        self.body: bytes = b""
+        #: The part of the URL path before `path`: a mount's prefix, an app's root_path.
+        self.root_path = ""
+        self._body: bytes = b""  # plain bytes (orjson and the parsers take no subclass)
+        self._body_view: RequestBody | None = None
+        #: What authenticated the request (the claims of a verified JWT), else None.
+        self.auth: Any = None
         self._source = source
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
@@ -134,6 +156,7 @@ class Request:
         self._state: State | None = None
         self._after: Any = None  # after-send work (ambi._pipeline.AfterResponse), if any
         self._session: Session | None = None  # set by the session layer (ambi.sessions)
+        self._response: Any = None  # the `response: Response` parameter's object, if any
 
     # Parsed on first use ------------------------------------------------------------------
 
@@ -181,35 +204,100 @@ class Request:
     def url(self) -> URL:
         host = self.headers.get("host") or self.server or "localhost"
         query = f"?{self.query_string}" if self.query_string else ""
-        return URL(f"{self.scheme}://{host}{quote(self.path)}{query}")
+        return URL(f"{self.scheme}://{host}{quote(self.root_path + self.path)}{query}")
 
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
 
+    @property
+    def client(self) -> Address | None:
+        """The client's `(host, port)`, with `.host` and `.port`; None when unknown."""
+        client = self._client
+        if client is None or type(client) is Address:
+            return client
+        self._client = client = Address(*client)
+        return client
+
+    @client.setter
+    def client(self, value: tuple[str, int] | None) -> None:
+        self._client = value
+
     # Body ---------------------------------------------------------------------------------
 
+    @property
+    def body(self) -> RequestBody:
+        """The whole body as bytes, also callable: `await request.body()` (Starlette).
+
+        Empty until the body has been read (routes with `stream_body=True` read it
+        themselves); there, `await request.body()` reads it.
+        """
+        view = self._body_view
+        if view is not None:
+            return view
+        body = self._body
+        if not body and self._unread():
+            return UnreadBody(self._read_whole_body)
+        self._body_view = view = RequestBody(body)  # one copy, on first use
+        return view
+
+    @body.setter
+    def body(self, value: bytes) -> None:
+        self._body = bytes(value)
+        self._body_view = None
+
+    def _unread(self) -> bool:
+        return self._source is not None and self.has_body()
+
+    async def _read_whole_body(self) -> RequestBody:
+        await self.read_body(self._limit or self.app.max_body_size)
+        return self.body
+
     def json(self) -> Any:
-        """The body decoded as JSON; a 400 error for an empty or malformed body."""
+        """The body decoded as JSON; a 400 error for an empty or malformed body.
+
+        A dict, list, str or int comes back as an awaitable subclass of its type, so
+        that `await request.json()` works as well; see `ambi.http._awaitable` for `true`,
+        `false`, `null` and fractional numbers.
+        """
         if self._json is _UNSET:
-            if not self.body:
-                raise HTTPException(400, "expected a JSON body, got an empty one")
-            try:
-                self._json = orjson.loads(self.body)
-            except orjson.JSONDecodeError as exc:
-                raise HTTPException(400, f"malformed JSON body: {exc}") from None
+            if not self._body and self._unread():
+                return Later(self._json_after_read)
+            self._json = awaitable_json(self._decode_json())
+        value = self._json
+        if value is None or type(value) is bool or type(value) is float:
+            return Ready(value) if awaited_by_caller(1) else value
+        return value
+
+    def _decode_json(self) -> Any:
+        if not self._body:
+            raise HTTPException(400, "expected a JSON body, got an empty one")
+        try:
+            return orjson.loads(self._body)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, f"malformed JSON body: {exc}") from None
+
+    async def _json_after_read(self) -> Any:
+        await self.read_body(self._limit or self.app.max_body_size)
+        if self._json is _UNSET:
+            self._json = awaitable_json(self._decode_json())
         return self._json
 
     def form(self) -> FormData:
         """The body parsed as a form (urlencoded or multipart).
 
         On a route that takes form fields or files, the form was parsed as the body arrived
-        (files spooled to temporary files); on other routes it is parsed from `body`.
+        (files spooled to temporary files); on other routes it is parsed from `body`. The
+        `FormData` is also awaitable and an async context manager: `await request.form()`,
+        `async with request.form() as form:` (Starlette); on a body not read yet (a
+        `stream_body=True` route), those read it.
         """
         if self._form is None:
             app = self.app
             limits = FormLimits(app.max_body_size, app.max_body_size)
-            self._form = parse_form(self.content_type, self.body, limits)
+            if not self._body and self._unread():
+                return Later(lambda: self.read_form(limits))  # type: ignore[return-value]
+            self._form = parse_form(self.content_type, self._body, limits)
         return self._form
 
     async def read_form(self, limits: FormLimits) -> FormData:
@@ -218,7 +306,8 @@ class Request:
         if self._form is not None:
             return self._form
         if self._source is None or not self.has_body():
-            self._form = parse_form(self.content_type, self.body, limits) if self.body else _NO_FORM
+            body = self._body
+            self._form = parse_form(self.content_type, body, limits) if body else _NO_FORM
             return self._form
         self._check_length(limits.body)
         source, self._source = self._source, None
@@ -230,7 +319,7 @@ class Request:
     def text(self) -> str:
         """The body decoded as UTF-8 (a 400 error if it is not)."""
         try:
-            return self.body.decode("utf-8")
+            return self._body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise HTTPException(400, f"body is not valid UTF-8: {exc}") from None
 
@@ -239,8 +328,8 @@ class Request:
         route's `max_body_size` (a 413 error once the body goes over it). (Apps mounted
         with `app.mount` read it through here too, with no limit of ambi's.)"""
         if self._source is None:
-            if self.body:
-                yield self.body
+            if self._body:
+                yield self._body
             return
         limit = self._limit
         source, self._source = self._source, None
@@ -278,7 +367,7 @@ class Request:
     async def read_body(self, limit: int) -> bytes:
         """Read the whole body, refusing (413) one over `limit` bytes."""
         if self._source is None or not self.has_body():
-            return self.body
+            return self._body
         length = self.headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -288,8 +377,9 @@ class Request:
             # PERF: the length is known and within the limit: one read, no async generator
             # (12.5 -> 9.8 µs per validated POST in-process; benchmarks/bench_request.py).
             source, self._source = self._source, None
-            self.body = await source.read_exact(int(length))
-            return self.body
+            self._body = await source.read_exact(int(length))
+            self._body_view = None
+            return self._body
         parts: list[bytes] = []
         size = 0
         async with contextlib.aclosing(self.stream()) as chunks:  # closed now, also on 413
@@ -298,8 +388,9 @@ class Request:
                 if size > limit:
                     raise too_large("request body", limit)
                 parts.append(chunk)
-        self.body = b"".join(parts)
-        return self.body
+        self._body = b"".join(parts)
+        self._body_view = None
+        return self._body
 
     def finish(self) -> Awaitable[None] | None:
         """Called by the adapters once the response has been sent: release what the request

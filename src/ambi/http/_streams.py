@@ -27,6 +27,8 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any
 
+from ..execution import is_async_iterable
+
 if TYPE_CHECKING:
     from ..execution import Engine
 
@@ -53,10 +55,10 @@ class ItemSource:
         self._engine = engine
         self._aiter: AsyncIterator[Any] | None = None
         self._iter: Iterator[Any] | None = None
-        if isinstance(content, AsyncIterable):
-            self._aiter = aiter(content)
+        if is_async_iterable(content):  # ambi.execution decides, as for every callable
+            self._aiter = aiter(content)  # type: ignore[arg-type]
         else:
-            self._iter = iter(content)
+            self._iter = iter(content)  # type: ignore[arg-type]
         #: The fetch under way (a task for an async source, a pool future for a sync one).
         self._pending: asyncio.Future[Any] | None = None
 

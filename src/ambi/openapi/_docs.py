@@ -11,14 +11,16 @@ from __future__ import annotations
 import html
 import json
 import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import HTTPException
 from ..http import FileResponse, HTMLResponse, Request, Response, dump_json
-from ._generate import build_openapi
+from ._generate import Requirements, SecurityFor, build_openapi
 
 if TYPE_CHECKING:
+    from .._pipeline import CompiledRoute
     from ..app import App
 
 __all__ = [
@@ -45,29 +47,62 @@ STATIC_FILES: dict[str, tuple[Path, str]] = {
 }
 _IMMUTABLE = {"cache-control": "public, max-age=31536000, immutable"}
 
-#: app -> (number of routes when built, document, its JSON bytes)
-_documents: weakref.WeakKeyDictionary[App, tuple[int, dict[str, Any], bytes]] = (
-    weakref.WeakKeyDictionary()
-)
+#: app -> {root path served under: ((number of routes, JWT verifier) when built, document,
+#: JSON bytes)}
+_documents: weakref.WeakKeyDictionary[
+    App, dict[str, tuple[tuple[int, Any], dict[str, Any], bytes]]
+] = weakref.WeakKeyDictionary()
+_MAX_ROOTS = 8  # an app is served under a root path or two (its own, a mount's)
 
 
-def _cached(app: App) -> tuple[int, dict[str, Any], bytes]:
-    cached = _documents.get(app)
-    if cached is None or cached[0] != len(app.compiled):
+def _app_security(app: App) -> SecurityFor | None:
+    """What the app-wide verifier (`enable_jwt`) adds to the operations it covers."""
+    jwt = app.jwt
+    if jwt is None:
+        return None
+    schemes = {jwt.scheme_name: jwt.openapi_scheme()}
+
+    def security(route: CompiledRoute) -> tuple[dict[str, Any], Requirements]:
+        requirements = jwt.openapi_security(route, app)
+        return (schemes if requirements else {}), requirements
+
+    return security
+
+
+def _servers(app: App, root: str) -> list[dict[str, Any]]:
+    """The app's `servers`, led by the path it is served under (its `root_path`, a mount's
+    prefix: FastAPI's `root_path_in_servers`)."""
+    servers = list(app.info.servers)
+    if root and app.root_path_in_servers and root not in {s.get("url") for s in servers}:
+        servers.insert(0, {"url": root})
+    return servers
+
+
+def _cached(app: App, root: str) -> tuple[tuple[int, Any], dict[str, Any], bytes]:
+    per_root = _documents.setdefault(app, {})
+    cached = per_root.get(root)
+    version = (len(app.compiled), app.jwt)
+    if cached is None or cached[0] != version:
         document = build_openapi(
             app.compiled,
             title=app.title,
             version=app.version,
-            description=app.description or None,
+            info=app.info.document_info(),
+            servers=_servers(app, root),
+            tags=app.info.openapi_tags,
+            generate_unique_id_function=app.defaults.generate_unique_id_function,
+            security=_app_security(app),
         )
-        cached = (len(app.compiled), document, dump_json(document))
-        _documents[app] = cached
+        cached = (version, document, dump_json(document))
+        if len(per_root) >= _MAX_ROOTS:
+            per_root.clear()
+        per_root[root] = cached
     return cached
 
 
 def openapi_document(app: App) -> dict[str, Any]:
     """`app`'s OpenAPI document, built on first use and again after routes are added."""
-    return _cached(app)[1]
+    return _cached(app, app.root_path)[1]
 
 
 def _asset(static_url: str, name: str) -> str:
@@ -132,13 +167,18 @@ def install_docs(
     app: App, *, openapi_url: str | None, docs_url: str | None, redoc_url: str | None
 ) -> None:
     """Serve `openapi_url`, `docs_url`, `redoc_url` (each off when None; the pages need the
-    document, so `openapi_url=None` turns all three off) and the pages' assets."""
+    document, so `openapi_url=None` turns all three off) and the pages' assets.
+
+    Each is served for the path the request came under (`request.root_path`: the app's
+    `root_path`, a mount's prefix): the document lists it in `servers`, the pages load the
+    document and their assets under it (as FastAPI does with the ASGI `root_path`).
+    """
     if openapi_url is None:
         return
     schema_url = openapi_url
 
-    async def openapi_json() -> Response:
-        return Response(_cached(app)[2], media_type="application/json")
+    async def openapi_json(request: Request) -> Response:
+        return Response(_cached(app, request.root_path)[2], media_type="application/json")
 
     app._add_internal_route(schema_url, openapi_json)
     pages_url = docs_url or redoc_url
@@ -155,16 +195,24 @@ def install_docs(
 
     app._add_internal_route(static_url + "/{name}", static_file)
     if docs_url is not None:
-        swagger_page = swagger_ui_html(app.title, schema_url, static_url)
-
-        async def swagger_ui() -> Response:
-            return HTMLResponse(swagger_page)
-
-        app._add_internal_route(docs_url, swagger_ui)
+        app._add_internal_route(docs_url, _page(app, swagger_ui_html, schema_url, static_url))
     if redoc_url is not None:
-        redoc_page = redoc_html(app.title, schema_url, static_url)
+        app._add_internal_route(redoc_url, _page(app, redoc_html, schema_url, static_url))
 
-        async def redoc() -> Response:
-            return HTMLResponse(redoc_page)
 
-        app._add_internal_route(redoc_url, redoc)
+def _page(
+    app: App, render: Callable[[str, str, str], str], schema_url: str, static_url: str
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of a docs page, rendered once per root path it is served under."""
+    pages: dict[str, str] = {}
+
+    async def page(request: Request) -> Response:
+        root = request.root_path
+        html_page = pages.get(root)
+        if html_page is None:
+            if len(pages) >= _MAX_ROOTS:
+                pages.clear()
+            html_page = pages[root] = render(app.title, root + schema_url, root + static_url)
+        return HTMLResponse(html_page)
+
+    return page

@@ -1,20 +1,30 @@
 """Routing: path templates with converters, route definitions, routers and the matcher."""
 
+from ._include import IncludeDefaults, check_responses
 from ._matcher import Match, Matcher, MethodNotAllowed
 from ._router import (
     HTTP_METHODS,
+    ROUTE_OPTIONS,
+    APIRoute,
     RouteDef,
     RouteOptions,
     Router,
     WebSocketOptions,
     WebSocketRouteDef,
 )
-from ._template import CONVERTERS, Converter, PathTemplate, parse_template
+from ._template import CONVERTERS, Converter, PathTemplate, openapi_path, parse_template
+
+APIRouter = Router
+"""FastAPI's name for `Router`."""
 
 __all__ = [
     "CONVERTERS",
     "HTTP_METHODS",
+    "ROUTE_OPTIONS",
+    "APIRoute",
+    "APIRouter",
     "Converter",
+    "IncludeDefaults",
     "Match",
     "Matcher",
     "MethodNotAllowed",
@@ -24,5 +34,7 @@ __all__ = [
     "Router",
     "WebSocketOptions",
     "WebSocketRouteDef",
+    "check_responses",
+    "openapi_path",
     "parse_template",
 ]

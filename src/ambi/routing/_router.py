@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, TypeVar, Unpack
 
 from ..exceptions import ConfigurationError
-from ._template import join_paths
+from ._include import IncludeDefaults
+from ._template import join_paths, openapi_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -15,25 +16,68 @@ HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 
 
 class RouteOptions(TypedDict, total=False):
-    """Everything a route can be given besides its path and methods (one type for all verbs)."""
+    """Everything a route can be given besides its path and methods (one type for all verbs).
+
+    An option not listed here is refused at registration (`ConfigurationError`).
+    """
 
     name: str
     run: Literal["auto", "async", "thread", "inline", "process"]
     status_code: int
     response_model: Any
     response_class: type[Any]
+    #: FastAPI's output filters of the response model (see `ambi._signature._response`).
+    response_model_include: Any
+    response_model_exclude: Any
+    response_model_by_alias: bool
+    response_model_exclude_unset: bool
+    response_model_exclude_defaults: bool
+    response_model_exclude_none: bool
     tags: list[str]
     summary: str
     description: str
+    response_description: str
+    #: More responses for the OpenAPI document: `{404: {"model": Message}}` (FastAPI's).
+    responses: Mapping[int | str, dict[str, Any]]
     deprecated: bool
     include_in_schema: bool
     operation_id: str
+    #: `fn(route) -> str`: the operationId (and `Body_<id>` schema name) when none is given.
+    generate_unique_id_function: Callable[[RouteDef], str]
+    #: Merged into the route's OpenAPI operation (FastAPI's).
+    openapi_extra: dict[str, Any]
+    #: Whether a request for this path with(out) a trailing slash is redirected here
+    #: (307); default: the router's, else the app's `redirect_slashes`.
+    redirect_slashes: bool
     stream_body: bool
     #: The most bytes of request body this route accepts (an int, or a size such as
     #: "50MB"), above or below the app's `max_body_size`; 413 beyond it.
     max_body_size: int | str
     guards: Sequence[Any]
     dependencies: Sequence[Any]
+    timeout: float  # seconds: past it the client gets a 504 (ambi.execution)
+    max_concurrency: int  # requests of this route at once; one more gets a 503
+    rate_limit: Any  # a RateLimitConfig, or a list of them (ambi.ratelimit)
+
+
+ROUTE_OPTIONS = frozenset(RouteOptions.__optional_keys__ | RouteOptions.__required_keys__)
+#: FastAPI route options ambi does not have, and what to do instead.
+_NOT_IN_AMBI = {
+    "callbacks": "OpenAPI callbacks are not generated; document them with openapi_extra=",
+    "max_body_size": "the body limit is the app's: App(max_body_size=...)",
+    "form_limits": "form limits are not configurable per route",
+}
+
+
+def check_route_options(options: Mapping[str, Any], where: str) -> None:
+    """`ConfigurationError` for an option ambi does not know (never accepted and ignored)."""
+    unknown = [key for key in options if key not in ROUTE_OPTIONS]
+    if unknown:
+        hints = "; ".join(f"{key}: {_NOT_IN_AMBI[key]}" for key in unknown if key in _NOT_IN_AMBI)
+        raise ConfigurationError(
+            f"{where}: unknown route option(s) {', '.join(sorted(unknown))}"
+            + (f" ({hints})" if hints else "")
+        )
 
 
 class WebSocketOptions(TypedDict, total=False):
@@ -75,6 +119,54 @@ class RouteDef:
         name = self.options.get("name") or getattr(self.endpoint, "__name__", None)
         return str(name or "route")
 
+    # FastAPI's `APIRoute` attributes, for programs that read (or set) them on
+    # `app.routes` (a custom `generate_unique_id_function`, operationIds from names).
+
+    @property
+    def path_format(self) -> str:
+        """The path as OpenAPI writes it (`/items/{id}` for `/items/{id:int}`)."""
+        return openapi_path(self.path)
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.options.get("tags", []))
+
+    @property
+    def summary(self) -> str | None:
+        return self.options.get("summary")
+
+    @property
+    def description(self) -> str | None:
+        return self.options.get("description")
+
+    @property
+    def operation_id(self) -> str | None:
+        return self.options.get("operation_id")
+
+    @operation_id.setter
+    def operation_id(self, value: str) -> None:
+        self.options["operation_id"] = value
+
+    @property
+    def deprecated(self) -> bool:
+        return bool(self.options.get("deprecated", False))
+
+    @property
+    def include_in_schema(self) -> bool:
+        return bool(self.options.get("include_in_schema", True))
+
+    @property
+    def status_code(self) -> int | None:
+        return self.options.get("status_code")
+
+    @property
+    def response_model(self) -> Any:
+        return self.options.get("response_model")
+
+
+APIRoute = RouteDef
+"""FastAPI's name for a route definition (`isinstance(route, APIRoute)` on `app.routes`)."""
+
 
 def _normalise_methods(methods: Iterable[str]) -> frozenset[str]:
     if isinstance(methods, str):
@@ -88,8 +180,43 @@ def _normalise_methods(methods: Iterable[str]) -> frozenset[str]:
     return upper
 
 
+def _checked_guards(guards: Sequence[Any], where: str) -> list[Callable[..., Any]]:
+    if isinstance(guards, str) or not isinstance(guards, Sequence):
+        raise ConfigurationError(f"{where} takes a list of callables, not {guards!r}")
+    for guard in guards:
+        if not callable(guard):
+            raise ConfigurationError(
+                f"{where}: a guard is a callable taking the request, not {guard!r}"
+            )
+    return list(guards)
+
+
+def _as_list(value: Any) -> list[Any]:
+    """An option given as one value or as a list of them, as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _rate_limits(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    from ..ratelimit._config import check_rate_limits
+
+    return check_rate_limits(value, where)
+
+
 class Router:
-    """A group of routes under a common prefix, included into an app with `include_router`."""
+    """A group of routes under a common prefix, included into an app with `include_router`.
+
+    Router-wide settings (FastAPI's `APIRouter` ones) apply to its routes when it is
+    included, under what a route sets itself: `tags` and `dependencies` come first,
+    `responses` are merged under the route's, `default_response_class` is used by routes
+    without a `response_class`, `deprecated=True` and `include_in_schema=False` apply to
+    every route, `generate_unique_id_function` names the operations without an
+    `operation_id`, `redirect_slashes` (None: the app's) decides the trailing-slash
+    redirect for its routes.
+    """
 
     def __init__(
         self,
@@ -97,14 +224,42 @@ class Router:
         *,
         tags: Sequence[str] = (),
         dependencies: Sequence[Any] = (),
+        guards: Sequence[Callable[..., Any]] = (),
+        rate_limit: Any = None,
+        default_response_class: type[Any] | None = None,
+        responses: Mapping[int | str, dict[str, Any]] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[RouteDef], str] | None = None,
+        redirect_slashes: bool | None = None,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(f"router prefix {prefix!r} must start and not end with '/'")
         self.prefix = prefix
         self.tags = list(tags)
         self.dependencies = list(dependencies)
+        self.guards = _checked_guards(guards, "Router(guards=...)")
+        #: Limits for every route of this router (each route counts on its own budget).
+        self.rate_limits = _rate_limits(rate_limit, "Router(rate_limit=...)")
         self.routes: list[RouteDef] = []
         self.websocket_routes: list[WebSocketRouteDef] = []
+        self.defaults = IncludeDefaults.checked(
+            "Router",
+            default_response_class=default_response_class,
+            responses=responses,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            generate_unique_id_function=generate_unique_id_function,
+            redirect_slashes=redirect_slashes,
+        )
+
+    @property
+    def redirect_slashes(self) -> bool | None:
+        return self.defaults.redirect_slashes
+
+    @property
+    def default_response_class(self) -> type[Any] | None:
+        return self.defaults.default_response_class
 
     # Registration -------------------------------------------------------------------------
 
@@ -117,8 +272,35 @@ class Router:
     ) -> None:
         """Register `endpoint` for `methods` at `path` (relative to this router's prefix)."""
         route = RouteDef(join_paths(self.prefix, path), _normalise_methods(methods), endpoint)
+        check_route_options(options, f"{'/'.join(sorted(route.methods))} {route.path}")
+        where = f"{route.path}"
+        if "guards" in options:
+            options["guards"] = _checked_guards(options["guards"], f"{where}: guards=...")
+        if options.get("rate_limit") is not None:
+            from ..ratelimit._config import check_rate_limits
+
+            options["rate_limit"] = check_rate_limits(
+                options["rate_limit"], f"{where}: rate_limit="
+            )
         route.options = options
         self._register(route)
+
+    def add_api_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Iterable[str] | None = None,
+        **options: Unpack[RouteOptions],
+    ) -> None:
+        """FastAPI's spelling of `add_route` (methods default to GET)."""
+        self.add_route(path, endpoint, methods or ("GET",), **options)
+
+    def api_route(
+        self, path: str, *, methods: Iterable[str] | None = None, **options: Unpack[RouteOptions]
+    ) -> Callable[[F], F]:
+        """FastAPI's spelling of `route` (methods default to GET)."""
+        return self.route(path, methods or ("GET",), **options)
 
     def _register(self, route: RouteDef) -> None:
         self.routes.append(route)
@@ -181,12 +363,31 @@ class Router:
         prefix: str = "",
         tags: Sequence[str] = (),
         dependencies: Sequence[Any] = (),
+        guards: Sequence[Callable[..., Any]] = (),
+        rate_limit: Any = None,
+        default_response_class: type[Any] | None = None,
+        responses: Mapping[int | str, dict[str, Any]] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Callable[[RouteDef], str] | None = None,
     ) -> None:
-        """Add every route of `router`, under `prefix`, with extra tags and dependencies."""
+        """Add every route of `router`, under `prefix`, with extra tags, dependencies,
+        guards (run before the router's and the route's own) and rate limits; the other
+        settings as on `Router` (a route's own, then the router's, then these)."""
+        guards = _checked_guards(guards, "include_router(guards=...)")
+        limits = [*_rate_limits(rate_limit, "include_router(rate_limit=...)"), *router.rate_limits]
         if router is self:
             raise ConfigurationError("a router cannot include itself")
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(f"include prefix {prefix!r} must start and not end with '/'")
+        given = IncludeDefaults.checked(
+            "include_router",
+            default_response_class=default_response_class,
+            responses=responses,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            generate_unique_id_function=generate_unique_id_function,
+        )
         for route in router.routes:
             options = RouteOptions(**route.options)
             extra_tags = [*tags, *router.tags]
@@ -195,6 +396,12 @@ class Router:
             extra_deps = [*dependencies, *router.dependencies]
             if extra_deps:
                 options["dependencies"] = [*extra_deps, *options.get("dependencies", [])]
+            extra_guards = [*guards, *router.guards]
+            if extra_guards:
+                options["guards"] = [*extra_guards, *options.get("guards", [])]
+            if limits:
+                options["rate_limit"] = [*limits, *_as_list(options.get("rate_limit"))]
+            router.defaults.apply(options, given)
             path = join_paths(self.prefix, join_paths(prefix, route.path))
             self._register(RouteDef(path, route.methods, route.endpoint, options))
         for ws_route in router.websocket_routes:

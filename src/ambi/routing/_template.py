@@ -100,6 +100,14 @@ def split_path(path: str) -> list[str]:
     return path[1:].split("/")
 
 
+_CONVERTER_SUFFIX = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):[a-z]+\}")
+
+
+def openapi_path(path: str) -> str:
+    """`/files/{p:path}` -> `/files/{p}` (the path as OpenAPI and FastAPI write it)."""
+    return _CONVERTER_SUFFIX.sub(r"{\1}", path)
+
+
 def join_paths(prefix: str, path: str) -> str:
     prefix = prefix.rstrip("/")
     if not path.startswith("/"):

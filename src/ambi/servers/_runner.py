@@ -23,6 +23,9 @@ INTERFACES = ("rsgi", "asgi")
 
 #: `App(shutdown_timeout=...)`'s default, for `serve(None, target=...)`.
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+#: Seconds a Granian worker gets beyond `shutdown_timeout` (for which the app lets work in
+#: its pools finish) to run the shutdown hooks, before Granian kills it.
+SHUTDOWN_HOOKS_GRACE = 5
 
 #: The largest websocket message Granian takes (tungstenite's default, not configurable).
 GRANIAN_WEBSOCKET_MAX_SIZE = 64 * 1024 * 1024
@@ -202,7 +205,9 @@ def _serve_granian(run: _Run) -> None:
         workers=run.workers,
         log_level=LogLevels(run.log_level),
         log_access=run.access_log,
-        workers_kill_timeout=max(1, int(run.shutdown_timeout)),
+        # the app's pools answer what is left shutdown_timeout after the signal (503),
+        # then it runs its hooks: kill only after that
+        workers_kill_timeout=max(1, int(run.shutdown_timeout) + SHUTDOWN_HOOKS_GRACE),
         reload=run.reload,
     )
     _announce(run.where, "granian", run.interface, run.workers)
@@ -233,7 +238,8 @@ def _serve_uvicorn(run: _Run) -> None:
         "access_log": run.access_log,
         "lifespan": "on",
         "reload": run.reload,
-        "timeout_graceful_shutdown": int(run.shutdown_timeout),
+        # past shutdown_timeout the app's pools answer what is left (503): wait a bit longer
+        "timeout_graceful_shutdown": int(run.shutdown_timeout) + 1,
         **_uvicorn_websocket_options(run),
     }
     with _sigterm_like_sigint():

@@ -11,7 +11,7 @@ from typing import Any
 
 from ambi import App, Response
 
-__all__ = ["Response", "app", "email_service", "inventory_service", "save_order"]
+__all__ = ["Response", "app", "db", "email_service", "inventory_service", "save_order"]
 
 USERS = {"token-ada": {"name": "Ada", "email": "ada@example.com"}}
 
@@ -50,7 +50,20 @@ class Recorder:
         self.calls.append(("decrement", {"sku": sku, "qty": qty}))
 
 
+class ItemsDB:
+    """`db.insert(row)` as the guards example uses it: stores the row, returns its id."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    async def insert(self, row: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        self.rows.append(row)
+        return {"id": len(self.rows), **row}
+
+
 app = App()
+db = ItemsDB()
 app.db = Pool()  # type: ignore[attr-defined]
 email_service = Recorder()
 inventory_service = Recorder()

@@ -7,14 +7,18 @@ Left out: the "Background Task Integration" block (it imports
 `catzilla.background_tasks.schedule_task`, and `File` without importing it): it is
 `c001_upload_file.py`, tested by `test_seed_tasks.py`. The helpers the document leaves undefined
 (`fetch_user_from_db`, `heavy_data_processing`, ...) come from `_helpers.py`.
-`get_handler_stats` / `get_performance_metrics` (imported inside two handlers from
-`catzilla.core`) have no ambi equivalent yet; those two handlers are not called by tests.
+`get_handler_stats` / `get_performance_metrics` are imported inside two handlers from
+`catzilla.core`; on ambi they come from `ambi` (import lines changed like the others).
 
 Copied verbatim; only import lines changed:
   'from catzilla import Catzilla, JSONResponse, Query'
     -> 'from typing import List\nfrom ambi import App as Catzilla, JSONResponse, Query\nfrom ._helpers import *'
   'from catzilla import JSONResponse, Query'
     -> 'from ambi import JSONResponse, Query'
+  'from catzilla.core import get_handler_stats'
+    -> 'from ambi import get_handler_stats'
+  'from catzilla.core import get_performance_metrics'
+    -> 'from ambi import get_performance_metrics'
 """
 from typing import List
 from ambi import App as Catzilla, JSONResponse, Query
@@ -371,7 +375,7 @@ async def bad_async_pattern(request):
 
 @app.get("/handler-stats")
 def handler_stats(request):
-    from catzilla.core import get_handler_stats
+    from ambi import get_handler_stats
     return JSONResponse(get_handler_stats())
 
 
@@ -429,7 +433,7 @@ def debug_execution_sync(request):
 @app.get("/performance-metrics")
 def performance_metrics(request):
     """Monitor performance across handler types"""
-    from catzilla.core import get_performance_metrics
+    from ambi import get_performance_metrics
 
     return JSONResponse({
         "metrics": get_performance_metrics(),

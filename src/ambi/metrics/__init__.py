@@ -1,0 +1,75 @@
+"""Observability: handler statistics and request metrics, with Prometheus exposition.
+
+- `app.handler_stats()` / `get_handler_stats()`: handlers by execution kind, each route's kind.
+- `app.metrics()` / `get_performance_metrics()`: per route template, requests, responses
+  by status class, latency p50/p95/p99 (fixed log buckets, exact counts), in flight; the
+  thread pool (size, busy, queued) and the process pool. Request counts need
+  `app.enable_metrics()`: it puts a stage at `StageOrder.METRICS` (outermost) in every
+  route, so an app without metrics pays nothing.
+- `app.enable_metrics(path="/metrics")`: the same in Prometheus text (the `metrics` extra),
+  adding up worker processes under `PROMETHEUS_MULTIPROC_DIR`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._pipeline import StageOrder
+from ..exceptions import ConfigurationError
+from ..http import Response
+from ._current import current_app, register_app
+from ._registry import Metrics, disabled_snapshot, thread_pool_stats
+from ._stats import handler_stats
+
+if TYPE_CHECKING:
+    from ..app import App
+
+
+def get_handler_stats() -> dict[str, Any]:
+    """`app.handler_stats()` of the app serving the calling code (seed 001's function)."""
+    return handler_stats(current_app())
+
+
+def get_performance_metrics() -> dict[str, Any]:
+    """`app.metrics()` of the app serving the calling code (seed 001's function)."""
+    return app_metrics(current_app())
+
+
+def app_metrics(app: App) -> dict[str, Any]:
+    metrics: Metrics | None = getattr(app, "_metrics", None)
+    return metrics.snapshot() if metrics is not None else disabled_snapshot(app)
+
+
+def enable_metrics(app: App, path: str | None, flush_interval: float) -> Metrics:
+    """What `app.enable_metrics` does: the stage, and the endpoint when `path` is given."""
+    if getattr(app, "_metrics", None) is not None:
+        raise ConfigurationError("metrics are already enabled on this app")
+    metrics = Metrics(app)
+    if path is not None:
+        from ._prometheus import Exposition
+
+        if not path.startswith("/"):
+            raise ConfigurationError(f"the metrics path must start with '/', got {path!r}")
+        exposition = Exposition(metrics, flush_interval)
+
+        async def prometheus_metrics() -> Response:
+            return Response(exposition.render(), media_type=exposition.content_type)
+
+        app._add_internal_route(path, prometheus_metrics)
+        app.add_event_handler("startup", exposition.start)
+        app.add_event_handler("shutdown", exposition.stop)
+    app.add_stage(StageOrder.METRICS, metrics.stage_for)
+    return metrics
+
+
+__all__ = [
+    "Metrics",
+    "app_metrics",
+    "current_app",
+    "enable_metrics",
+    "get_handler_stats",
+    "get_performance_metrics",
+    "handler_stats",
+    "register_app",
+    "thread_pool_stats",
+]
