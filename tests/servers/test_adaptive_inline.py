@@ -63,20 +63,22 @@ async def test_fast_then_slow_handler_stalls_the_loop_at_most_once(
         first = await main.get("/adaptive", params={"d": 0.5})  # inline: the one stall
         assert first.json() == {"on_loop": True}
         started = time.perf_counter()
-        rest = await asyncio.gather(
-            *(client.get("/adaptive", params={"d": 0.5}) for client in slow_clients)
-        )
+        rest = []
+        for _ in range(3):  # 3 waves of the next 20 such calls: enough probes for a p99
+            rest += await asyncio.gather(
+                *(client.get("/adaptive", params={"d": 0.5}) for client in slow_clients)
+            )
         took = time.perf_counter() - started
         done.set()
         latencies = await probing
         stats = (await main.get("/stats")).json()
 
-    assert [r.json() for r in rest] == [{"on_loop": False}] * 20, "demoted to the pool"
-    assert took < 2.0, f"20 slow calls in the pool took {took:.2f} s"
-    stalls = [latency for _, latency in latencies if latency > 0.1]
-    assert len(stalls) <= 1, f"the loop stalled {len(stalls)} times: {stalls}"
+    assert [r.json() for r in rest] == [{"on_loop": False}] * 60, "demoted to the pool"
+    assert took < 4.5, f"3 x 20 slow calls in the pool took {took:.2f} s"
+    # the server's own detector: one stall of the loop by this route, the inline call
+    assert stats["loop_blocks"].get("GET /adaptive") == 1, stats["loop_blocks"]
     during = [latency for at, latency in latencies if started <= at <= started + took]
-    assert len(during) >= 20
+    assert len(during) >= 100
     assert p99(during) < 0.1, f"async p99 during the slow calls: {p99(during) * 1000:.0f} ms"
     assert stats["demoted"].keys() == {"GET /adaptive"}
     assert stats["demoted"]["GET /adaptive"] >= 0.5
