@@ -64,7 +64,6 @@ ROUTE_OPTIONS = frozenset(RouteOptions.__optional_keys__ | RouteOptions.__requir
 #: FastAPI route options ambi does not have, and what to do instead.
 _NOT_IN_AMBI = {
     "callbacks": "OpenAPI callbacks are not generated; document them with openapi_extra=",
-    "max_body_size": "the body limit is the app's: App(max_body_size=...)",
     "form_limits": "form limits are not configurable per route",
 }
 
