@@ -4,7 +4,12 @@ and, where it defines handlers, over both handler kinds (`def`, `async def`)."""
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import inspect
+import os
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +17,27 @@ import pytest
 
 from ambi import App
 from ambi.testing import TestClient
+
+#: How long the interpreter may take to exit once the tests are over.
+EXIT_GRACE = 90.0
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The suite ends by itself: if the process is still alive `EXIT_GRACE` seconds after
+    pytest finished (a non-daemon thread left running, an exit hook waiting on something a
+    test left behind), print every thread's stack and exit with an error, instead of
+    hanging until CI's time runs out with nothing to show."""
+
+    def guard() -> None:
+        time.sleep(EXIT_GRACE)
+        out = sys.__stderr__
+        if out is not None:
+            out.write(f"\nthe test process did not exit {EXIT_GRACE:g} s after the tests ended:\n")
+            faulthandler.dump_traceback(file=out, all_threads=True)
+            out.flush()
+        os._exit(70)
+
+    threading.Thread(target=guard, name="exit-guard", daemon=True).start()
 
 
 @pytest.fixture(params=["asgi", "rsgi"])

@@ -211,3 +211,32 @@ def test_iterator_used_from_another_thread_says_so() -> None:
     assert isinstance(errors[0], BridgeError)
     assert "use it there" in str(errors[0])
     assert next(iterator) == 2
+
+
+def test_interpreter_exit_is_not_held_by_a_task_that_ignores_cancellation() -> None:
+    proc = run_script(
+        """
+        import asyncio
+        from ambi.bridge import _loops, smartasync
+
+        _loops._CLOSE_GRACE = 0.2
+
+        async def stubborn():
+            while True:
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    pass
+
+        @smartasync
+        async def start():
+            asyncio.get_running_loop().create_task(stubborn(), name="stubborn")
+            await asyncio.sleep(0)
+
+        start()
+        print("main done", flush=True)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "main done" in proc.stdout
+    assert "did not finish within 0.2 s of being cancelled (stubborn)" in proc.stderr

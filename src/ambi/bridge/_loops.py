@@ -290,14 +290,36 @@ def _ended_error(name: str) -> BridgeError:
     return BridgeError(f"{name} was made in a thread that has ended, with its loop")
 
 
+#: How long the tasks left on a closing private loop get to finish once cancelled.
+_CLOSE_GRACE = 5.0
+
+
 def _finish_and_close(loop: asyncio.AbstractEventLoop, pending: set[asyncio.Task[Any]]) -> None:
-    """What `asyncio.run` does before closing: cancel what is left, close async generators."""
+    """What `asyncio.run` does before closing: cancel what is left, close async generators.
+
+    Bounded, unlike `asyncio.run`: a task that ignores its cancellation (or an async
+    generator whose `finally` waits forever) must not keep the thread, or the interpreter
+    at exit, from ending; it is reported and left behind.
+    """
     try:
         for task in pending:
             task.cancel()
         if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
+            finished = asyncio.wait(pending, timeout=_CLOSE_GRACE)
+            done, stuck = loop.run_until_complete(finished)
+            for task in done:  # retrieved, as gather(return_exceptions=True) would
+                if not task.cancelled():
+                    task.exception()
+            if stuck:
+                names = ", ".join(sorted(task.get_name() for task in stuck))
+                loop.call_exception_handler(
+                    {
+                        "message": f"closing a smartasync loop: {len(stuck)} task(s) did "
+                        f"not finish within {_CLOSE_GRACE:g} s of being cancelled ({names})"
+                    }
+                )
+        closing = asyncio.wait_for(loop.shutdown_asyncgens(), _CLOSE_GRACE)
+        loop.run_until_complete(closing)
     except Exception as exc:  # nobody to hand it to: report it as asyncio would
         loop.call_exception_handler({"message": "closing a smartasync loop", "exception": exc})
     finally:
