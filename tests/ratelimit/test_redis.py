@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from ambi import App, RateLimitConfig
+from ambi.exceptions import ConfigurationError
 from ambi.ratelimit._memory import MemoryLimiter
 from ambi.ratelimit._redis import RedisBackend, RedisLimiter
+from ambi.stores import MemoryStore, RedisStore
 from ambi.testing import TestClient
 
 from .conftest import REDIS_URL
@@ -47,7 +49,7 @@ async def test_redis_decides_as_the_in_process_policies(redis_prefix: str, name:
     for seed in range(8):
         config = CONFIGS[name](storage=REDIS_URL, prefix=redis_prefix)
         memory = MemoryLimiter(config)
-        backend = RedisBackend(REDIS_URL, 1.0)
+        backend = RedisBackend.for_url(REDIS_URL, 1.0)
         shared = RedisLimiter(config, backend, f"parity{seed}")
         try:
             for now in _arrivals(seed):
@@ -60,12 +62,11 @@ async def test_redis_decides_as_the_in_process_policies(redis_prefix: str, name:
 
 async def test_one_round_trip_per_request_and_atomic_under_concurrency(redis_prefix: str) -> None:
     config = RateLimitConfig.fixed_window(50, 60, storage=REDIS_URL, prefix=redis_prefix)
-    backend = RedisBackend(REDIS_URL, 2.0)
+    backend = RedisBackend.for_url(REDIS_URL, 2.0)
     limiter = RedisLimiter(config, backend, "concurrent")
     try:
         await limiter.hit("warm-up")  # loads the script
-        client = backend._client
-        assert client is not None
+        client = backend.store.client()
         sent: list[Any] = []
         original = client.execute_command
 
@@ -149,16 +150,45 @@ async def test_redis_coming_back_is_noticed(
     from ambi.ratelimit import _redis
     from ambi.ratelimit._redis import StorageUnavailable
 
-    monkeypatch.setattr(_redis, "RETRY_AFTER_FAILURE", 0.0)
+    monkeypatch.setattr(_redis, "RETRY_AFTER_FAILURE", 0.05)
     config = RateLimitConfig.fixed_window(5, 60, storage=REDIS_URL, prefix=redis_prefix)
-    backend = RedisBackend("redis://127.0.0.1:1/0", 0.3)
+    backend = RedisBackend.for_url("redis://127.0.0.1:1/0", 0.3)
     limiter = RedisLimiter(config, backend, "back")
     with caplog.at_level(logging.WARNING, logger="ambi.ratelimit"):
         with pytest.raises(StorageUnavailable):
             await limiter.hit("k")
-        backend.url = REDIS_URL
-        backend._client = None  # the operator fixed the URL: a new client
+        await backend.close()
+        backend.store = RedisStore(REDIS_URL, prefix="")  # the operator fixed the URL
+        await asyncio.sleep(0.06)  # the outage is not asked again before that
         assert (await limiter.hit("k")).allowed
     await backend.close()
     messages = [r.getMessage() for r in caplog.records]
     assert any("reachable again" in m for m in messages)
+
+
+def test_a_limit_on_the_apps_store_shares_its_connection_pool(
+    client_for: ClientFor, redis_prefix: str
+) -> None:
+    store = RedisStore(REDIS_URL, prefix=f"{redis_prefix}:store:")
+    app = App()
+    app.enable_rate_limit(RateLimitConfig.fixed_window(2, 60, storage=store, prefix=redis_prefix))
+    used: list[object] = []
+
+    @app.get("/pools")
+    async def pools() -> dict[str, int]:
+        used.append(store.client().connection_pool)  # the pool the store's cache calls use
+        return {"ok": 1}
+
+    client = client_for(app)
+    assert [client.get("/pools").status_code for _ in range(3)] == [200, 200, 429]
+    (pool,) = set(map(id, used))
+    # the limit's scripts ran on that same pool: it made the connections, nobody else did
+    stored = store._clients  # one client (and pool) per event loop
+    assert [id(c.connection_pool) for c in stored.values()] == [pool]
+
+
+def test_a_store_that_cannot_run_scripts_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="takes a RedisStore"):
+        RateLimitConfig.fixed_window(2, 60, storage=MemoryStore())
+    with pytest.raises(ConfigurationError, match="a redis:// URL or a RedisStore"):
+        RateLimitConfig.fixed_window(2, 60, storage="memcached://x")

@@ -19,8 +19,9 @@ client (its address; behind `trusted_proxies`, the address they report) has its 
 bucket, or each value of the limit's `key` function. Over the limit: 429 with
 `Retry-After`; every limited response carries `RateLimit-*` and `X-RateLimit-*` headers
 (see `_stage`). Storage: this process (`"memory"`, the default), or Redis
-(`storage="redis://..."`: one atomic Lua script per request over redis-py's asyncio
-client, bounded by `timeout`, failing open or closed as configured).
+(`storage="redis://..."`, or `storage=` an `ambi.stores.RedisStore` to share its pool:
+one atomic Lua script per request, bounded by `timeout`, failing open or closed as
+configured).
 
 ## The algorithm library: pyrate-limiter, not limits
 
@@ -40,10 +41,11 @@ The seed's own spelling is a token bucket, so pyrate-limiter: its `TokenBucket`,
 `Limiter` with a leak thread, and neither they nor limits' return the remaining count
 with the decision, which the headers need on every response. So `_redis` runs three
 short Lua scripts making the same decisions with the same integer arithmetic, one round
-trip each, and a test runs both on the same arrival sequences. ambi's own store layer
-(`ambi.stores`, get/set/incr with TTLs for the cache and sessions) is not used: a limit
-needs an atomic read-decide-write that returns the remaining budget in one round trip,
-which takes a script, so limits talk to Redis through redis-py's asyncio client directly.
+trip each, and a test runs both on the same arrival sequences. A limit needs an atomic
+read-decide-write that returns the remaining budget in one round trip, which takes a
+script: `_redis` runs it through `ambi.stores.RedisStore.eval` (EVALSHA, reloaded after a
+Redis restart), the store layer the cache and sessions use, so `storage=store` shares
+the app's connection pool and a URL gets a store of its own.
 """
 
 from ._config import RateLimitConfig

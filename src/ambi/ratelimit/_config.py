@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from ..exceptions import ConfigurationError
+from ..stores import Store
 
 __all__ = ["Algorithm", "FailureMode", "RateLimitConfig", "check_rate_limits"]
 
@@ -62,6 +63,14 @@ def _networks(proxies: Iterable[str]) -> tuple[Network, ...]:
     return tuple(found)
 
 
+def _is_redis_store(store: Store) -> bool:
+    try:
+        from ..stores._redis import RedisStore
+    except ImportError:  # no `redis` installed: then no store is one
+        return False
+    return isinstance(store, RedisStore)
+
+
 @dataclass(frozen=True, eq=False)
 class RateLimitConfig:
     """One rate limit. Build it with `token_bucket`, `fixed_window` or `sliding_window`.
@@ -74,8 +83,10 @@ class RateLimitConfig:
       The client address is the connection's peer, unless the peer is one of these:
       then `X-Forwarded-For` is read from the right, skipping trusted hops, so a client
       cannot choose its own address by sending the header.
-    - `storage`: `"memory"` (this process; the default) or `"redis://host:port/db"`
-      (shared by every worker and host using it: one atomic script per request).
+    - `storage`: `"memory"` (this process; the default), `"redis://host:port/db"`
+      (shared by every worker and host using it: one atomic script per request), or an
+      `ambi.stores.RedisStore` (the same, sharing that store's connection pool with the
+      cache and sessions that use it).
     - `failure_mode`: when the storage cannot be reached within `timeout` seconds,
       `"open"` lets the request through, `"closed"` answers 503. Either way it is logged.
     - `prefix`: the Redis key prefix.
@@ -91,7 +102,7 @@ class RateLimitConfig:
     #: Token bucket: tokens added per `window_ms` (the refill rate is refill / window).
     refill: int = 0
     key: Callable[..., Any] | None = None
-    storage: str = "memory"
+    storage: str | Store = "memory"
     trusted_proxies: tuple[Network, ...] = field(default=())
     failure_mode: FailureMode = "open"
     timeout: float = DEFAULT_TIMEOUT
@@ -102,9 +113,17 @@ class RateLimitConfig:
         if self.key is not None and not callable(self.key):
             raise ConfigurationError(f"rate limit: key must be a function, not {self.key!r}")
         storage = self.storage
-        if storage != "memory" and not storage.startswith(("redis://", "rediss://", "unix://")):
+        if isinstance(storage, Store):
+            if not _is_redis_store(storage):  # a limit needs an atomic script per request
+                raise ConfigurationError(
+                    f"rate limit: storage takes a RedisStore, not {storage!r} (an "
+                    "in-process limit is storage='memory')"
+                )
+        elif storage != "memory" and not (
+            isinstance(storage, str) and storage.startswith(("redis://", "rediss://", "unix://"))
+        ):
             raise ConfigurationError(
-                f"rate limit: storage is 'memory' or a redis:// URL, not {storage!r}"
+                f"rate limit: storage is 'memory', a redis:// URL or a RedisStore, not {storage!r}"
             )
         if self.failure_mode not in ("open", "closed"):
             raise ConfigurationError(
@@ -123,7 +142,7 @@ class RateLimitConfig:
         capacity: int | None = None,
         refill_rate: float | None = None,
         key: Callable[..., Any] | None = None,
-        storage: str = "memory",
+        storage: str | Store = "memory",
         trusted_proxies: Sequence[str] = (),
         failure_mode: FailureMode = "open",
         timeout: float = DEFAULT_TIMEOUT,
@@ -175,7 +194,7 @@ class RateLimitConfig:
         window: float,
         *,
         key: Callable[..., Any] | None = None,
-        storage: str = "memory",
+        storage: str | Store = "memory",
         trusted_proxies: Sequence[str] = (),
         failure_mode: FailureMode = "open",
         timeout: float = DEFAULT_TIMEOUT,
@@ -205,7 +224,7 @@ class RateLimitConfig:
         window: float,
         *,
         key: Callable[..., Any] | None = None,
-        storage: str = "memory",
+        storage: str | Store = "memory",
         trusted_proxies: Sequence[str] = (),
         failure_mode: FailureMode = "open",
         timeout: float = DEFAULT_TIMEOUT,

@@ -8,8 +8,10 @@ the same integer arithmetic; `tests/ratelimit/test_redis.py` checks both on the 
 arrival sequences. Time comes from the worker (milliseconds since the epoch), as in
 pyrate-limiter's own Redis buckets: hosts sharing a limit need synchronised clocks.
 
-The client is redis-py's asyncio client: nothing blocks the loop. Every call is bounded
-by the limit's `timeout`; when Redis cannot be reached the limiter answers by its
+Redis is reached through `ambi.stores.RedisStore` (redis-py's asyncio client, pooled per
+event loop): nothing blocks the loop, and a limit given the app's store
+(`storage=store`) shares its connection pool with the cache and sessions. Every call is
+bounded by the limit's `timeout`; when Redis cannot be reached the limiter answers by its
 `failure_mode` at once for the next second (no request waits on a Redis known to be
 down) and logs the outage once, and its end.
 """
@@ -20,18 +22,12 @@ import asyncio
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from redis.asyncio import Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
-
+from ..exceptions import StoreError
+from ..stores._redis import RedisStore
 from ._config import RateLimitConfig
 from ._memory import Outcome, rate_of
-
-if TYPE_CHECKING:
-    from redis.commands.core import AsyncScript
 
 __all__ = ["RedisBackend", "RedisLimiter", "StorageUnavailable"]
 
@@ -95,33 +91,32 @@ class StorageUnavailable(Exception):
 
 
 class RedisBackend:
-    """One Redis server as used by one app: a client per event loop (each worker process
-    has its own), the registered scripts, and the outage state."""
+    """One Redis server as used by an app's limits: an `ambi.stores.RedisStore` (the app's
+    own, shared with its cache and sessions, when the limit names that store; else one
+    made for the limit's URL), the outage state and its log lines.
 
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url = url
+    The store does the pooling (a pool per event loop), the EVALSHA with its reload after
+    a Redis restart, and the per-command timeout; the backend adds the limit's own
+    `timeout` over the whole call and remembers an outage for `RETRY_AFTER_FAILURE`
+    seconds so that no request waits on a Redis known to be down.
+    """
+
+    def __init__(self, store: RedisStore, timeout: float, *, owned: bool = False) -> None:
+        self.store = store
         self.timeout = timeout
-        self._client: Redis | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._scripts: dict[str, AsyncScript] = {}
+        self.owned = owned  # made for this app's limits: closed with the app
         self._down_until = 0.0
 
-    def _script(self, lua: str) -> AsyncScript:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._client is None:
-            # A client's connections belong to the loop they were made on.
-            self._client = Redis.from_url(
-                self.url,
-                socket_timeout=self.timeout,
-                socket_connect_timeout=self.timeout,
-                retry=Retry(NoBackoff(), 0),
-            )
-            self._loop = loop
-            self._scripts = {}
-        script = self._scripts.get(lua)
-        if script is None:
-            script = self._scripts[lua] = self._client.register_script(lua)
-        return script
+    @classmethod
+    def for_url(cls, url: str, timeout: float) -> RedisBackend:
+        """A backend on a store of its own for `url` (keys unprefixed: limits carry their
+        own `prefix`)."""
+        store = RedisStore(url, prefix="", timeout=timeout, retry_interval=RETRY_AFTER_FAILURE)
+        return cls(store, timeout, owned=True)
+
+    @property
+    def url(self) -> str:
+        return self.store.where
 
     async def run(self, lua: str, key: str, args: list[Any]) -> list[int]:
         """Run `lua` on `key`; `StorageUnavailable` when Redis fails or is slower than
@@ -130,13 +125,12 @@ class RedisBackend:
             raise StorageUnavailable(self.url)
         try:
             async with asyncio.timeout(self.timeout):
-                reply: list[int] = await self._script(lua)(keys=[key], args=args)
-        except (RedisError, OSError, TimeoutError) as exc:
+                reply: list[int] = await self.store.eval(lua, [key], args)
+        except (StoreError, TimeoutError) as exc:
             if not self._down_until:
                 logger.warning(
-                    "rate limit storage %s unreachable (%s: %s); applying the failure mode",
+                    "rate limit storage %s unreachable (%s); applying the failure mode",
                     self.url,
-                    type(exc).__name__,
                     exc,
                 )
             self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
@@ -147,10 +141,8 @@ class RedisBackend:
         return reply
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        self._scripts = {}
-        if client is not None and self._loop is asyncio.get_running_loop():
-            await client.aclose()
+        if self.owned:
+            await self.store.close()
 
 
 class RedisLimiter:

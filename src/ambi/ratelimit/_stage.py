@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..exceptions import ConfigurationError, HTTPException
 from ..execution import Invoker
@@ -29,6 +29,7 @@ from ._keys import UNKNOWN, client_address, forwarded_client
 if TYPE_CHECKING:
     from .._pipeline import CompiledRoute, Next, Stage
     from ..app import App
+    from ..stores._redis import RedisStore
     from ._memory import Outcome
     from ._redis import RedisBackend
 
@@ -195,19 +196,26 @@ def _require(module: str) -> None:
         )
 
 
-#: app -> "storage-URL timeout" -> backend (one Redis client per app, server and timeout).
-_backends: weakref.WeakKeyDictionary[App, dict[str, RedisBackend]] = weakref.WeakKeyDictionary()
+#: app -> (storage, timeout) -> backend: one per app, Redis server (or store) and timeout.
+_backends: weakref.WeakKeyDictionary[App, dict[tuple[object, float], RedisBackend]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _backend(app: App, config: RateLimitConfig) -> RedisBackend:
     from ._redis import RedisBackend
 
     backends = _backends.setdefault(app, {})
-    name = f"{config.storage} {config.timeout}"
+    storage = config.storage
+    name = (storage if isinstance(storage, str) else id(storage), config.timeout)
     backend = backends.get(name)
     if backend is None:
-        backend = backends[name] = RedisBackend(config.storage, config.timeout)
-        app.add_event_handler("shutdown", backend.close)
+        if isinstance(storage, str):
+            backend = RedisBackend.for_url(storage, config.timeout)
+            app.add_event_handler("shutdown", backend.close)
+        else:  # the app's own store: its owner closes it
+            backend = RedisBackend(cast("RedisStore", storage), config.timeout)
+        backends[name] = backend
     return backend
 
 
