@@ -4,6 +4,7 @@ and, where it defines handlers, over both handler kinds (`def`, `async def`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import faulthandler
 import inspect
 import os
@@ -19,23 +20,34 @@ from ambi import App
 from ambi.testing import TestClient
 
 #: How long the interpreter may take to exit once the tests are over.
-EXIT_GRACE = 90.0
+EXIT_GRACE = 30.0
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The suite ends by itself: if the process is still alive `EXIT_GRACE` seconds after
-    pytest finished (a non-daemon thread left running, an exit hook waiting on something a
-    test left behind), print every thread's stack and exit with an error, instead of
-    hanging until CI's time runs out with nothing to show."""
+    pytest finished (a non-daemon thread a test left running, an exit hook waiting on
+    something a test left behind), print every thread's stack, save the coverage data and
+    exit with the tests' own verdict, instead of hanging until CI's time runs out with
+    nothing to show. The stacks say which test to mend."""
 
     def guard() -> None:
         time.sleep(EXIT_GRACE)
         out = sys.__stderr__
         if out is not None:
-            out.write(f"\nthe test process did not exit {EXIT_GRACE:g} s after the tests ended:\n")
+            out.write(
+                f"\nEXIT HANG: the test process was still alive {EXIT_GRACE:g} s after the "
+                "tests ended; its threads:\n"
+            )
             faulthandler.dump_traceback(file=out, all_threads=True)
             out.flush()
-        os._exit(70)
+        with contextlib.suppress(Exception):
+            import coverage
+
+            running = coverage.Coverage.current()
+            if running is not None:
+                running.stop()
+                running.save()
+        os._exit(int(exitstatus))
 
     threading.Thread(target=guard, name="exit-guard", daemon=True).start()
 
