@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-other-pythons lint venv bench bench-smoke clean
+.PHONY: demo test test-other-pythons lint venv bench bench-smoke clean docs docs-serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/hello.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs
+	$(BIN)/ruff format --check src tests examples benchmarks docs
 	$(BIN)/mypy
 
 test: lint
@@ -43,6 +43,13 @@ test-other-pythons:
 	  .venv-$$v/bin/python -m pytest $(FAST_TESTS) || exit 1; \
 	done
 
+# The user guide: built offline into site/, strict (a warning fails the build).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8001
+
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --smoke
 
@@ -51,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --rounds 5
 
 clean:
-	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .coverage site
