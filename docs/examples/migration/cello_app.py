@@ -1,11 +1,14 @@
 """A Cello app on ambi: only the import lines changed (each Cello line above it)."""
 
 import asyncio
+import os
 
 from pydantic import BaseModel
 
 # from cello import App, BackgroundTasks, Depends, RateLimitConfig, Response, cache
 from ambi import App, BackgroundTasks, Depends, RateLimitConfig, Response, cache
+
+from ambi import HTTPException
 
 # from cello.guards import RoleGuard
 from ambi.guards import RoleGuard
@@ -34,6 +37,9 @@ app = App()
 app.enable_cors()
 app.enable_logging()
 app.enable_rate_limit(RateLimitConfig.token_bucket(requests=100, window=60))
+# RoleGuard reads the roles of request.auth: here the claims of a verified JWT
+JWT_SECRET = os.environ.get("JWT_SECRET", "development-only-secret-change-me!")
+app.enable_jwt(secret=JWT_SECRET, exclude=["/profile"])  # /profile checks its own tokens
 SENT: list[str] = []
 
 
@@ -54,7 +60,7 @@ async def get_current_user(request, db=Depends(get_db)):
     token = request.headers.get("authorization", "").replace("Bearer ", "")
     user = await db.fetch_user(token)
     if not user:
-        raise ValueError("Invalid token")
+        raise HTTPException(401, "Invalid token")  # Cello's page raises ValueError: a 500
     return user
 
 
