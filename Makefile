@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/hello.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks docs
-	$(BIN)/ruff format --check src tests examples benchmarks docs
+	$(BIN)/ruff check src tests examples benchmarks docs/examples docs/hooks
+	$(BIN)/ruff format --check src tests examples benchmarks docs/examples docs/hooks
 	$(BIN)/mypy
 
 test: lint

@@ -8,10 +8,10 @@ import os
 from collections.abc import Callable
 
 import pytest
-
-from ambi.testing import AsyncTestClient, LoopBlockedError, TestClient
 from docs.examples.bridge import inventory
 from docs.examples.execution import backpressure, blocking, kinds
+
+from ambi.testing import AsyncTestClient, LoopBlockedError, TestClient
 
 ClientFor = Callable[..., TestClient]
 
@@ -33,8 +33,9 @@ def test_where_each_kind_runs() -> None:
 def test_the_detector_names_the_blocking_route(
     interface: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with TestClient(blocking.app, interface=interface) as client, caplog.at_level(
-        logging.WARNING, "ambi.execution"
+    with (
+        TestClient(blocking.app, interface=interface) as client,
+        caplog.at_level(logging.WARNING, "ambi.execution"),
     ):
         before = blocking.app.engine.stats.loop_blocks["GET /bad"]  # a Counter, per app
         assert client.get("/good").json() == {"slept": 0.3}
@@ -43,6 +44,7 @@ def test_the_detector_names_the_blocking_route(
     assert len(reports) == 1
     assert "by GET /bad (route GET /bad)" in reports[0]
     assert "time.sleep(0.3)" in reports[0]  # the loop thread's stack, at the blocking line
+    assert "line 13, in bad" in reports[0]  # as the page shows it
     assert blocking.app.engine.stats.loop_blocks["GET /bad"] == before + 1
 
 

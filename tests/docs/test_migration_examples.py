@@ -17,9 +17,9 @@ from typing import Any
 
 import jwt
 import pytest
+from docs.examples.migration import catzilla_app, cello_app, fastapi_app
 
 from ambi.testing import TestClient
-from docs.examples.migration import catzilla_app, cello_app, fastapi_app
 
 ClientFor = Callable[..., TestClient]
 
@@ -80,7 +80,7 @@ def test_the_catzilla_program(client_for: ClientFor) -> None:
     created = client.post("/users", json={"name": "Ada", "age": 36})
     assert (created.status_code, created.json()) == (201, {"created": {"name": "Ada", "age": 36}})
     assert client.post("/users", json={"name": "", "age": -1}).status_code == 422
-    echoed = client.post("/echo", content=b"{\"a\": 1}", headers={"content-type": "application/json"})
+    echoed = client.post("/echo", content=b'{"a": 1}', headers={"content-type": "application/json"})
     assert echoed.json() == {"bytes": 8, "json": {"a": 1}}
     uploaded = client.post("/upload", files={"file": ("a.txt", b"12345")})
     assert uploaded.json() == {"filename": "a.txt", "size": 5}

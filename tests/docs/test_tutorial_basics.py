@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from docs.examples.tutorial import bodies, first_app, parameters, responses
+
 from ambi import App
 from ambi.testing import TestClient
-from docs.examples.tutorial import bodies, first_app, parameters, responses
 
 ClientFor = Callable[..., TestClient]
 
@@ -15,7 +16,15 @@ def test_first_app(client_for: ClientFor) -> None:
     client = client_for(first_app.app)
     assert client.get("/").json() == {"message": "Hello, world"}
     assert client.get("/hello/ada").json() == {"message": "Hello, ada."}
-    assert client.get("/hello/ada?excited=true").json() == {"message": "Hello, ada!"}
+    assert client.get("/hello/ada?excited=1").json() == {"message": "Hello, ada!"}
+    assert client.head("/").status_code == 200
+    wrong_method = client.post("/")
+    assert wrong_method.status_code == 405
+    assert "GET" in wrong_method.headers["allow"]
+    slash = client.get("/hello/ada/", follow_redirects=False)
+    assert (slash.status_code, slash.headers["location"]) == (307, "http://testserver/hello/ada")
+    assert client.get("/docs").headers["content-type"].startswith("text/html")
+    assert "/hello/{name}" in client.get("/openapi.json").json()["paths"]
 
 
 def test_parameters(client_for: ClientFor) -> None:
@@ -24,7 +33,17 @@ def test_parameters(client_for: ClientFor) -> None:
     assert client.get("/items/five").status_code == 404  # {item_id:int} does not match
     too_big = client.get("/items/5?limit=101")
     assert too_big.status_code == 422
-    assert too_big.json()["detail"][0]["loc"] == ["query", "limit"]
+    assert too_big.json() == {
+        "detail": [
+            {
+                "type": "less_than_equal",
+                "loc": ["query", "limit"],
+                "msg": "Input should be less than or equal to 100",
+                "input": "101",
+                "ctx": {"le": 100},
+            }
+        ]
+    }
     user = client.get("/users/ada", headers={"user-agent": "curl/8"}).json()
     assert user == {"username": "ada", "user_agent": "curl/8"}
     assert client.get("/users/al").status_code == 422  # Path(min_length=3)

@@ -7,8 +7,6 @@ import hashlib
 from collections.abc import Callable
 
 import pytest
-
-from ambi.testing import TestClient
 from docs.examples.tutorial import (
     auth,
     background_tasks,
@@ -17,6 +15,8 @@ from docs.examples.tutorial import (
     middleware,
     uploads,
 )
+
+from ambi.testing import TestClient
 
 ClientFor = Callable[..., TestClient]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from docs.examples.tutorial import service, static_files, testing, websockets
 
 from ambi import WebSocketDisconnect
 from ambi.testing import TestClient
-from docs.examples.tutorial import service, static_files, testing, websockets
 from tests.servers.conftest import ROOT, free_port, start_process
 
 ClientFor = Callable[..., TestClient]

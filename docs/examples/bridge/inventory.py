@@ -27,7 +27,8 @@ app = App()
 
 
 @app.get("/sync/{sku}")
-def sync_count(sku: str):  # in the thread pool: the coroutine runs on the app's own loop
+def sync_count(sku: str):
+    # in the thread pool: the coroutine runs on the app's own loop
     return {"sku": sku, "count": inventory.count(sku)}
 
 

@@ -1,11 +1,11 @@
-"""Backpressure: a full thread pool answers 503 at once; limits answer 503 and 504."""
+"""Backpressure: a full pool answers 503 at once; route limits, 503 and 504."""
 
 import asyncio
 import time
 
 from ambi import App
 
-# tiny on purpose: one worker thread and one queued call; the defaults are 40 and 256
+# tiny on purpose: one worker thread, one queued call (defaults: 40 and 256)
 app = App(sync_workers=1, sync_queue_limit=1)
 
 

@@ -41,10 +41,11 @@ def fib(n: int) -> int:
 
 
 @app.get("/fib/{n:int}", run="process")
-def cpu_bound(n: int):  # CPU-bound: a process of its own (arguments and result must pickle)
+def cpu_bound(n: int):
+    # CPU-bound: in a process of its own (arguments and result must pickle)
     return {"fib": fib(n), **where()}
 
 
 @app.get("/stats")
 def stats():
-    return app.handler_stats()  # how many handlers of each kind, and each route's kind
+    return app.handler_stats()  # the handlers by kind, and each route's kind

@@ -1,8 +1,9 @@
-"""A Catzilla app on ambi: only the import lines changed (each Catzilla line above it)."""
+"""A Catzilla app on ambi: only the imports changed (Catzilla's above each)."""
 
 import asyncio
 
-# from catzilla import Catzilla, JSONResponse, BaseModel, Field, Query, UploadFile, File
+# from catzilla import Catzilla
+# from catzilla import BaseModel, Field, File, JSONResponse, Query, UploadFile
 from ambi import App as Catzilla
 from ambi import BaseModel, Field, File, JSONResponse, Query, UploadFile
 
@@ -13,7 +14,7 @@ from ambi import get_handler_stats
 from ambi.background import schedule_task
 
 app = Catzilla()
-app.enable_background_tasks(workers=2)  # the app task queue schedule_task hands work to
+app.enable_background_tasks(workers=2)  # the queue schedule_task hands work to
 
 PROCESSED: list[str] = []
 
@@ -24,7 +25,8 @@ class User(BaseModel):
 
 
 @app.get("/sync")
-def sync_handler(request):  # runs in the thread pool (Catzilla 0.2.3: on its server thread)
+def sync_handler(request):
+    # runs in the thread pool (Catzilla 0.2.3: on its server thread)
     return JSONResponse({"type": "sync", "execution": "thread_pool"})
 
 
@@ -40,7 +42,9 @@ async def get_user(request, user_id: int):  # an unmarked path parameter is pass
 
 
 @app.get("/search")
-async def search(request, q: str = Query(...), limit: int = Query(10, ge=1, le=100)):
+async def search(
+    request, q: str = Query(...), limit: int = Query(10, ge=1, le=100)
+):
     return JSONResponse({"q": q, "limit": limit})
 
 
@@ -60,9 +64,12 @@ async def index_upload(filename: str, size: int) -> None:
 
 
 @app.post("/upload")
-def upload(request, file: UploadFile = File(...)):  # streamed, spooled to disk past 1 MiB
+def upload(request, file: UploadFile = File(...)):
+    # the file was streamed, and spooled to disk past 1 MiB
     schedule_task(index_upload, file.filename, file.size)
-    return JSONResponse({"filename": file.filename, "size": file.size}, status_code=201)
+    return JSONResponse(
+        {"filename": file.filename, "size": file.size}, status_code=201
+    )
 
 
 @app.get("/handler-stats")

@@ -1,4 +1,4 @@
-"""A Cello app on ambi: only the import lines changed (each Cello line above it)."""
+"""A Cello app on ambi: only the imports changed (Cello's above each)."""
 
 import asyncio
 import os
@@ -39,7 +39,7 @@ app.enable_logging()
 app.enable_rate_limit(RateLimitConfig.token_bucket(requests=100, window=60))
 # RoleGuard reads the roles of request.auth: here the claims of a verified JWT
 JWT_SECRET = os.environ.get("JWT_SECRET", "development-only-secret-change-me!")
-app.enable_jwt(secret=JWT_SECRET, exclude=["/profile"])  # /profile checks its own tokens
+app.enable_jwt(secret=JWT_SECRET, exclude=["/profile"])  # /profile: its own tokens
 SENT: list[str] = []
 
 
@@ -60,7 +60,8 @@ async def get_current_user(request, db=Depends(get_db)):
     token = request.headers.get("authorization", "").replace("Bearer ", "")
     user = await db.fetch_user(token)
     if not user:
-        raise HTTPException(401, "Invalid token")  # Cello's page raises ValueError: a 500
+        # Cello's page raises ValueError here: a 500 for a bad token
+        raise HTTPException(401, "Invalid token")
     return user
 
 

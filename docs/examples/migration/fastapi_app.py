@@ -1,4 +1,4 @@
-"""A FastAPI program on ambi: only the import lines changed (each FastAPI line above it)."""
+"""A FastAPI program on ambi: only the imports changed (FastAPI's above each)."""
 
 from typing import Annotated
 
@@ -32,7 +32,9 @@ class PublicItem(BaseModel):
 fake_db: dict[str, Item] = {}
 
 
-def pagination(skip: int = 0, limit: Annotated[int, Query(le=100)] = 10) -> dict[str, int]:
+def pagination(
+    skip: int = 0, limit: Annotated[int, Query(le=100)] = 10
+) -> dict[str, int]:
     return {"skip": skip, "limit": limit}
 
 

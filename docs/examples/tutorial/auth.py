@@ -1,4 +1,4 @@
-"""OAuth2 password flow with bearer tokens (FastAPI's security utilities, in ambi.security)."""
+"""The OAuth2 password flow with bearer tokens (FastAPI's utilities)."""
 
 import secrets
 from typing import Annotated
@@ -29,7 +29,9 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
 def current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> User:
     username = TOKENS.get(token)
     if username is None:
-        raise HTTPException(401, "Invalid token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "Invalid token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return User(username=username)
 
 

@@ -1,4 +1,4 @@
-"""A JSON body validated by a pydantic model; bad input is a 422 that names each field."""
+"""A JSON body validated by a pydantic model; bad input is a 422."""
 
 from ambi import App, BaseModel, Field
 
@@ -13,7 +13,11 @@ class Item(BaseModel):
 
 @app.post("/items", status_code=201)
 async def create_item(item: Item):
-    return {"name": item.name, "price_with_tax": round(item.price * 1.2, 2), "tags": item.tags}
+    return {
+        "name": item.name,
+        "price_with_tax": round(item.price * 1.2, 2),
+        "tags": item.tags,
+    }
 
 
 @app.put("/items/{item_id:int}")

@@ -2,7 +2,8 @@
 
 from ambi import App, BaseModel, cache, invalidate
 
-app = App()  # in-memory cache; app.enable_cache("redis://...") shares it between processes
+# in memory; app.enable_cache("redis://...") shares the cache between processes
+app = App()
 
 PRODUCTS = {1: {"id": 1, "name": "Hand saw", "price": 12.0}}
 CALLS = {"list": 0}

@@ -45,6 +45,7 @@ def verify_key(x_key: Annotated[str, Header()]) -> None:
 @app.get("/me", dependencies=[Depends(verify_key)])
 def me(
     user: Annotated[dict[str, str], Depends(current_user)],
-    db: Annotated[Database, Depends(get_db)],  # the same Database: one run per request
+    # the same Database as current_user's: a dependency runs once per request
+    db: Annotated[Database, Depends(get_db)],
 ):
     return {"name": user["name"], "users": len(db.rows)}

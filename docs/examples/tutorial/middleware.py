@@ -18,10 +18,15 @@ async def server_timing(
 ) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
-    response.headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    response.headers["server-timing"] = (
+        f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    )
     return response
 
 
 @app.get("/report")
 def report():
-    return {"request_id": request_id(), "rows": ["row"] * 200}  # big enough to compress
+    return {
+        "request_id": request_id(),
+        "rows": ["row"] * 200,
+    }  # big enough to compress

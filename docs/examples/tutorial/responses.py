@@ -37,7 +37,8 @@ def accepted():
 
 @app.get("/cookie")
 def set_cookie(response: Response):
-    response.set_cookie("seen", "yes")  # headers and cookies on the response ambi renders
+    # headers and cookies on the response ambi renders
+    response.set_cookie("seen", "yes")
     return {"ok": True}
 
 

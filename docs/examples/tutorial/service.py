@@ -1,4 +1,4 @@
-"""A service ready to deploy: settings from the environment, a lifespan, logs, health."""
+"""A service ready to deploy: settings from the environment, a lifespan."""
 
 import os
 from collections.abc import AsyncIterator
@@ -9,7 +9,7 @@ from ambi import App, Request
 
 @asynccontextmanager
 async def lifespan(app: App) -> AsyncIterator[dict[str, str]]:
-    # open connection pools and clients here; what is yielded is on every request.state
+    # open pools and clients here; what is yielded is on every request.state
     yield {"greeting": os.environ.get("GREETING", "Hello")}
     # and close them here, after the last request
 

@@ -1,4 +1,4 @@
-"""Static files from a folder: ETag, 304, Range, HEAD; nothing outside the folder."""
+"""Static files from a folder: ETag, 304, Range, HEAD; nothing outside it."""
 
 from pathlib import Path
 

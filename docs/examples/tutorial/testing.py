@@ -8,7 +8,9 @@ HEADERS = {"x-key": "secret", "x-user": "ada"}
 
 
 def test_me() -> None:
-    with TestClient(app) as client:  # `with`: the app's startup and shutdown run too
+    with TestClient(
+        app
+    ) as client:  # `with`: the app's startup and shutdown run too
         response = client.get("/me", headers=HEADERS)
     assert response.status_code == 200
     assert response.json() == {"name": "Ada Lovelace", "users": 1}

@@ -1,4 +1,4 @@
-"""File uploads: streamed as they arrive, spooled to disk past 1 MiB, limited per field."""
+"""File uploads: streamed as they arrive, spooled to disk past 1 MiB."""
 
 import hashlib
 from typing import Annotated
@@ -27,5 +27,6 @@ def upload_avatar(
 async def upload_many(files: Annotated[list[UploadFile], File()]):
     sizes = {}
     for upload in files:
-        sizes[upload.filename] = len(await upload.read())  # read in the pool, not on the loop
+        data = await upload.read()  # read in the pool, not on the loop
+        sizes[upload.filename] = len(data)
     return sizes

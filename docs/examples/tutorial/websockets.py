@@ -4,7 +4,8 @@ from typing import Annotated
 
 from ambi import App, Depends, Query, WebSocket, WebSocketDisconnect
 
-app = App(websocket_max_size=64 * 1024)  # bigger messages close the socket with 1009
+# a bigger message closes the socket with 1009
+app = App(websocket_max_size=64 * 1024)
 
 
 def current_user(token: Annotated[str, Query(min_length=2)]) -> str:
@@ -12,7 +13,9 @@ def current_user(token: Annotated[str, Query(min_length=2)]) -> str:
 
 
 @app.websocket("/ws/{room}")
-async def chat(websocket: WebSocket, room: str, user: Annotated[str, Depends(current_user)]):
+async def chat(
+    websocket: WebSocket, room: str, user: Annotated[str, Depends(current_user)]
+):
     await websocket.accept()
     try:
         async for text in websocket.iter_text():
