@@ -147,7 +147,8 @@ def svg(chart: Chart) -> str:
     height = len(chart.bars) * (bar_height + gap) + gap
     parts = [
         f'<svg class="bench-chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{html.escape(chart.title)}: {html.escape(chart.value)}" '
+        f'height="{height}" role="img" '
+        f'aria-label="{html.escape(chart.title)}: {html.escape(chart.value)}" '
         f'xmlns="http://www.w3.org/2000/svg" font-size="13" font-family="sans-serif">'
     ]
     for index, (name, value, shown) in enumerate(chart.bars):

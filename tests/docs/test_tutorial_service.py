@@ -32,11 +32,11 @@ def test_websocket_refuses_a_bad_handshake(client_for: ClientFor) -> None:
 
 
 def test_websocket_message_over_the_limit_closes_with_1009() -> None:
-    with TestClient(websockets.app, interface="asgi") as client:
-        with client.websocket_connect("/ws/lobby?token=ada") as ws:
-            ws.send_text("x" * (64 * 1024 + 1))
-            with pytest.raises(WebSocketDisconnect) as closed:
-                ws.receive_text()
+    client = TestClient(websockets.app, interface="asgi")
+    with client, client.websocket_connect("/ws/lobby?token=ada") as ws:
+        ws.send_text("x" * (64 * 1024 + 1))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
     assert closed.value.code == 1009
 
 
