@@ -11,6 +11,7 @@ import pytest
 from docs.examples.bridge import inventory
 from docs.examples.execution import backpressure, blocking, kinds
 
+from ambi import BridgeError
 from ambi.testing import AsyncTestClient, LoopBlockedError, TestClient
 
 ClientFor = Callable[..., TestClient]
@@ -83,6 +84,13 @@ def test_smartasync_from_plain_sync_code() -> None:
 
 async def test_smartasync_from_async_code() -> None:
     assert await inventory.inventory.count("saw") == 3
+    assert await inventory.inventory.count.aio("saw") == 3
+    with pytest.raises(BridgeError, match="count"):  # would stall this loop
+        inventory.inventory.count.sync("saw")
+
+
+def test_smartasync_sync_always_runs() -> None:
+    assert inventory.inventory.count.sync("level") == 0
 
 
 def test_smartasync_in_an_app(client_for: ClientFor) -> None:
