@@ -15,6 +15,10 @@ import pytest
 
 pytest.importorskip("mkdocs", reason="mkdocs is not installed: pip install 'ambi[docs]'")
 
+# the build and three browser runs take about 10 s of CPU; a busy machine stretches the wall
+# time (up to 40 s seen at load average 20 on 2 cores), so these tests get more than 60 s
+pytestmark = pytest.mark.timeout(300)
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 BUILD_TIMEOUT = 180  # seconds; about 5 s on an idle machine
