@@ -52,6 +52,11 @@ def test_static_files(client_for: ClientFor) -> None:
     assert client.get("/static/../static_files.py").status_code == 404
     assert client.get("/static/%2e%2e/static_files.py").status_code == 404
     assert client.get("/api/ping").json() == {"pong": True}
+    for path in ("/app/", "/app/orders/7"):  # the folder; a client-side route
+        page = client.get(path, headers={"accept": "text/html"})
+        assert (page.status_code, page.headers["content-type"][:9]) == (200, "text/html")
+        assert "<h1>Home</h1>" in page.text
+    assert client.get("/app/orders/7", headers={"accept": "image/png"}).status_code == 404
 
 
 @pytest.mark.parametrize(

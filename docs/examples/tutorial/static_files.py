@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
-from ambi import App
+from ambi import App, StaticFiles
 
 PUBLIC = Path(__file__).parent / "public"
 
 app = App()
 app.mount_static("/static", directory=PUBLIC)
+# a single-page app: index.html for /app/, and for pages that are not files
+app.mount("/app", StaticFiles(directory=PUBLIC, html=True, fallback="index.html"))
 
 
 @app.get("/api/ping")
