@@ -99,9 +99,14 @@ def test_the_diagram_is_mermaid_with_its_script_shipped(site: Path) -> None:
     script = re.search(r'src="(assets/javascripts/mermaid-[\d.]+\.min\.js)"', page)
     assert script is not None
     assert (site / script[1]).stat().st_size > 1_000_000
-    # nothing the page needs comes from the internet: not mermaid, not the fonts
-    assert "unpkg.com/mermaid" not in page
-    assert "fonts.googleapis" not in page
+
+
+def test_no_page_loads_anything_from_the_internet(site: Path) -> None:
+    """Scripts, styles and fonts are all in site/: it reads offline."""
+    external = re.compile(r"<(?:script|link|img)\b[^>]*(?:src|href)=\"(?:https?:)?//", re.I)
+    for html in site.rglob("*.html"):
+        found = external.search(html.read_text(encoding="utf-8"))
+        assert found is None, f"{html.relative_to(site)}: {found and found[0]}"
 
 
 # The browser --------------------------------------------------------------------------------
