@@ -27,9 +27,10 @@ test: lint
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	@echo "coverage: $$($(BIN)/coverage report --format=total)% of lines and branches"
 
-# The fast part of the suite (no real servers) on the other Pythons users run: 3.12, 3.13.
+# The fast part of the suite (no real servers, no docs site build) on the other Pythons
+# users run: 3.12, 3.13.
 OTHER_PYTHONS ?= 3.12 3.13
-FAST_TESTS := -m "not server" -p no:randomly -q
+FAST_TESTS := -m "not server" -p no:randomly -q --ignore=tests/docs/test_site.py
 
 test-other-pythons:
 	@for v in $(OTHER_PYTHONS); do \
