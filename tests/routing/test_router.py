@@ -28,6 +28,19 @@ def test_include_router_with_prefixes(client_for, make_handler) -> None:
     assert app.routes[0].options["tags"] == ["users"]
 
 
+def test_an_empty_path_is_the_prefix_itself(client_for) -> None:
+    """As in FastAPI: `get("")` under the prefix "/items" serves "/items" (no redirect)."""
+    items = Router(prefix="/items")
+    items.get("")(lambda: "list")
+    items.get("/")(lambda: "slash")
+    app = App(redirect_slashes=False)
+    app.include_router(items, prefix="/api")
+    client = client_for(app)
+    assert [r.path for r in app.routes] == ["/api/items", "/api/items/"]
+    assert client.get("/api/items").text == "list"
+    assert client.get("/api/items/").text == "slash"
+
+
 def test_nested_routers(client_for) -> None:
     inner = Router(prefix="/inner")
     inner.get("/x")(lambda: "x")

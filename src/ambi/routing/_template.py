@@ -109,7 +109,11 @@ def openapi_path(path: str) -> str:
 
 
 def join_paths(prefix: str, path: str) -> str:
+    """`prefix` + `path`; an empty `path` is the prefix itself (as in FastAPI: a router's
+    `get("")` under the prefix "/items" serves "/items", not "/items/")."""
     prefix = prefix.rstrip("/")
+    if not path and prefix:
+        return prefix
     if not path.startswith("/"):
         path = "/" + path
     return (prefix + path) if prefix else path
