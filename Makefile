@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-other-pythons lint venv bench bench-smoke clean docs docs-serve
+.PHONY: demo service-demo test test-other-pythons lint venv bench bench-smoke clean docs docs-serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/hello.py
+
+# The reference service (examples/service) on this machine's PostgreSQL and Redis: creates
+# its database if missing, applies the migrations, serves until Ctrl-C.
+SERVICE_DATABASE_URL ?= postgresql://127.0.0.1:5432/ambi_service
+service-demo: $(STAMP)
+	SERVICE_DATABASE_URL=$(SERVICE_DATABASE_URL) $(BIN)/python -m examples.service serve --create-db
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks docs/examples docs/hooks

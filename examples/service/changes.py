@@ -24,7 +24,7 @@ INSERT_AUDIT = (
 
 
 async def record_change(
-    db: Database, user_id: int, action: str, entity: str, entity_id: int, data: dict[str, Any]
+    db: Database, user_id: int, *, action: str, entity: str, entity_id: int, data: dict[str, Any]
 ) -> None:
     audit_id = await db.pool.fetchval(INSERT_AUDIT, user_id, action, entity, entity_id)
     change = {

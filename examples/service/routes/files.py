@@ -40,6 +40,7 @@ MAX_ATTACHMENT = "5MB"
 )
 async def upload(
     request: Request,
+    *,
     project_id: int,
     task_id: int,
     user_id: UserId,
@@ -63,10 +64,10 @@ async def upload(
         record_change,
         database(request),
         user_id,
-        "upload",
-        "attachment",
-        attachment.id,
-        {"task_id": task_id, "filename": attachment.filename, "size": attachment.size},
+        action="upload",
+        entity="attachment",
+        entity_id=attachment.id,
+        data={"task_id": task_id, "filename": attachment.filename, "size": attachment.size},
     )
     return attachment
 

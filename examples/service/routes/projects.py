@@ -46,9 +46,9 @@ def create_project(
         record_change,
         database(request),
         user_id,
-        "create",
-        "project",
-        project.id,
-        {"name": project.name},
+        action="create",
+        entity="project",
+        entity_id=project.id,
+        data={"name": project.name},
     )
     return project

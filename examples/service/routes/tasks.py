@@ -37,6 +37,7 @@ def project_tag(project_id: int) -> str:
 @cache(ttl=LISTING_TTL, tags=["project:{project_id}"], private=True)
 async def list_tasks(
     project_id: int,
+    *,
     user_id: UserId,
     db: Annotated[AsyncSession, Depends(async_session)],
     done: bool | None = None,
@@ -54,6 +55,7 @@ async def list_tasks(
 @router.post("", status_code=201, response_model=TaskOut)
 async def create_task(
     request: Request,
+    *,
     project_id: int,
     new: NewTask,
     user_id: UserId,
@@ -69,10 +71,10 @@ async def create_task(
         record_change,
         database(request),
         user_id,
-        "create",
-        "task",
-        task.id,
-        {"project_id": project_id, "title": task.title},
+        action="create",
+        entity="task",
+        entity_id=task.id,
+        data={"project_id": project_id, "title": task.title},
     )
     return task
 
@@ -87,6 +89,7 @@ def get_task(
 @router.patch("/{task_id:int}", response_model=TaskOut)
 def update_task(
     request: Request,
+    *,
     project_id: int,
     task_id: int,
     change: TaskChange,
@@ -105,10 +108,10 @@ def update_task(
         record_change,
         database(request),
         user_id,
-        "update",
-        "task",
-        task.id,
-        {"project_id": project_id, **fields},
+        action="update",
+        entity="task",
+        entity_id=task.id,
+        data={"project_id": project_id, **fields},
     )
     return task
 
@@ -116,6 +119,7 @@ def update_task(
 @router.delete("/{task_id:int}", status_code=204)
 async def delete_task(
     request: Request,
+    *,
     project_id: int,
     task_id: int,
     user_id: UserId,
@@ -130,9 +134,9 @@ async def delete_task(
         record_change,
         database(request),
         user_id,
-        "delete",
-        "task",
-        task_id,
-        {"project_id": project_id},
+        action="delete",
+        entity="task",
+        entity_id=task_id,
+        data={"project_id": project_id},
     )
     return Response(status_code=204)
