@@ -13,12 +13,12 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from examples.service.app import create_app
+from examples.service.settings import Settings
 from psycopg import sql
 
 from ambi import App
 from ambi.testing import TestClient
-from examples.service.app import create_app
-from examples.service.settings import Settings
 
 ADMIN_DSN = "postgresql://127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from examples.service.settings import Settings
 
 from ambi.testing import TestClient
-from examples.service.settings import Settings
 
 from .conftest import sign_up
 

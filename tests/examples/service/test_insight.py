@@ -8,10 +8,11 @@ import hashlib
 import time
 from typing import Any
 
-from ambi import App
-from ambi.testing import TestClient
 from examples.service.migrations import MIGRATIONS, migrate
 from examples.service.settings import Settings
+
+from ambi import App
+from ambi.testing import TestClient
 
 from .conftest import create_database, drop_database, new_project, sign_up
 

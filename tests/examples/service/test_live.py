@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from examples.service.settings import Settings
 
 from ...servers.conftest import free_port, start_process

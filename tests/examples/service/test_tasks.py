@@ -4,9 +4,9 @@ ones on asyncpg), and the task listing cached in Redis, invalidated by every wri
 from __future__ import annotations
 
 import psycopg
+from examples.service.settings import Settings
 
 from ambi.testing import TestClient
-from examples.service.settings import Settings
 
 from .conftest import new_project, sign_up
 
