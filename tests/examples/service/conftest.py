@@ -7,13 +7,15 @@ from __future__ import annotations
 import secrets
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
 import pytest
 import redis
 from examples.service.app import create_app
+from examples.service.migrations import migrate
 from examples.service.settings import Settings
 from psycopg import sql
 
@@ -44,9 +46,15 @@ def drop_database(name: str) -> None:
         )
 
 
+#: What each of three concurrent `migrate()` calls applied to the fresh database.
+FIRST_MIGRATIONS: list[list[int]] = []
+
+
 @pytest.fixture(scope="session")
 def service_settings() -> Iterator[Settings]:
-    """Settings naming a fresh database and Redis prefix; both removed after the session."""
+    """Settings naming a fresh database and Redis prefix; both removed after the session.
+    The database is migrated by three concurrent `migrate()` calls, as workers starting
+    together do (`FIRST_MIGRATIONS` keeps what each applied)."""
     if not (_answers(5432) and _answers(6379)):
         pytest.skip("the service tests need PostgreSQL on :5432 and Redis on :6379")
     name = f"ambi_service_{secrets.token_hex(4)}"
@@ -60,6 +68,8 @@ def service_settings() -> Iterator[Settings]:
         pool_size=4,
     )
     try:
+        with ThreadPoolExecutor(3) as pool:
+            FIRST_MIGRATIONS.extend(pool.map(migrate, [settings.sync_url] * 3))
         yield settings
     finally:
         drop_database(name)
@@ -78,9 +88,12 @@ def service_app(service_settings: Settings) -> App:
 
 
 @pytest.fixture
-def client(client_for: Callable[..., TestClient], service_app: App) -> TestClient:
-    """A started client (startup: migrations, then the pools) over ASGI, then RSGI."""
-    return client_for(service_app)
+def client(service_app: App) -> Iterator[TestClient]:
+    """A started client (startup: migrations, then the pools) over RSGI, the interface
+    `app.listen()` serves (`test_task_lifecycle_across_def_and_async_routes` runs over
+    ASGI too)."""
+    with TestClient(service_app, interface="rsgi") as client:
+        yield client
 
 
 def sign_up(client: TestClient, password: str = "correct horse") -> dict[str, Any]:

@@ -4,14 +4,22 @@ ones on asyncpg), and the task listing cached in Redis, invalidated by every wri
 from __future__ import annotations
 
 import psycopg
+import pytest
 from examples.service.settings import Settings
 
+from ambi import App
 from ambi.testing import TestClient
 
 from .conftest import new_project, sign_up
 
 
-def test_task_lifecycle_across_def_and_async_routes(client: TestClient) -> None:
+@pytest.mark.parametrize("interface", ["rsgi", "asgi"])
+def test_task_lifecycle_across_def_and_async_routes(service_app: App, interface: str) -> None:
+    with TestClient(service_app, interface=interface) as client:  # type: ignore[arg-type]
+        _lifecycle(client)
+
+
+def _lifecycle(client: TestClient) -> None:
     user = sign_up(client)
     headers = user["headers"]
     project = new_project(client, headers)  # def, sync engine
