@@ -25,6 +25,7 @@ class Settings:
     database_url: str = "postgresql://127.0.0.1:5432/ambi_service"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "ambi-service:"
+    redis_timeout: float = 2.0
     jwt_secret: str = DEV_SECRET
     token_minutes: int = 30
     password_iterations: int = 200_000
@@ -40,6 +41,7 @@ class Settings:
             database_url=env.get("SERVICE_DATABASE_URL", default.database_url),
             redis_url=env.get("SERVICE_REDIS_URL", default.redis_url),
             redis_prefix=env.get("SERVICE_REDIS_PREFIX", default.redis_prefix),
+            redis_timeout=float(env.get("SERVICE_REDIS_TIMEOUT", default.redis_timeout)),
             jwt_secret=env.get("SERVICE_JWT_SECRET", default.jwt_secret),
             token_minutes=int(env.get("SERVICE_TOKEN_MINUTES", default.token_minutes)),
             password_iterations=int(
@@ -74,7 +76,10 @@ class Settings:
     def cache_store(self) -> str:
         """The ambi cache store URL: Redis, under the service's prefix."""
         separator = "&" if "?" in self.redis_url else "?"
-        return f"{self.redis_url}{separator}prefix={self.redis_prefix}cache:"
+        return (
+            f"{self.redis_url}{separator}prefix={self.redis_prefix}cache:"
+            f"&timeout={self.redis_timeout}"
+        )
 
     def feed_channel(self, user_id: int) -> str:
         """The Redis pub/sub channel carrying one user's changes."""

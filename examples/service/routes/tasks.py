@@ -8,6 +8,7 @@ audit record and the feed message as a background task (after the response).
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,7 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from ambi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, cache, invalidate
+from ambi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    Query,
+    Request,
+    Response,
+    StoreError,
+    cache,
+    invalidate,
+)
 
 from ..auth import current_user_id
 from ..changes import record_change
@@ -26,11 +37,30 @@ from ._owned import owned_project_async, owned_task, owned_task_async
 router = APIRouter(prefix="/projects/{project_id:int}/tasks", tags=["tasks"])
 
 UserId = Annotated[int, Depends(current_user_id)]
+logger = logging.getLogger("examples.service")
 LISTING_TTL = 30  # seconds; writes invalidate sooner
 
 
 def project_tag(project_id: int) -> str:
     return f"project:{project_id}"
+
+
+async def forget_listing(project_id: int) -> None:
+    """Drop the project's cached listings (in Redis: for every worker). The write is
+    committed by now: if Redis fails, say so and answer anyway (the entries expire
+    within `LISTING_TTL`)."""
+    try:
+        await invalidate(tags=[project_tag(project_id)])
+    except StoreError:
+        logger.exception("project %s: its cached listings stay until they expire", project_id)
+
+
+def forget_listing_sync(project_id: int) -> None:
+    """`forget_listing` for `def` routes (`invalidate` is a plain call there)."""
+    try:
+        invalidate(tags=[project_tag(project_id)])
+    except StoreError:
+        logger.exception("project %s: its cached listings stay until they expire", project_id)
 
 
 @router.get("", response_model=list[TaskOut])
@@ -66,7 +96,7 @@ async def create_task(
     task = Task(project_id=project_id, title=new.title, notes=new.notes)
     db.add(task)
     await db.commit()
-    await invalidate(tags=[project_tag(project_id)])
+    await forget_listing(project_id)
     background.add_task(
         record_change,
         database(request),
@@ -103,7 +133,7 @@ def update_task(
         setattr(task, name, value)
     task.updated_at = datetime.now(UTC)
     db.commit()
-    invalidate(tags=[project_tag(project_id)])  # from a def route: a plain call
+    forget_listing_sync(project_id)
     background.add_task(
         record_change,
         database(request),
@@ -129,7 +159,7 @@ async def delete_task(
     task = await owned_task_async(db, user_id, project_id, task_id)
     await db.delete(task)
     await db.commit()
-    await invalidate(tags=[project_tag(project_id)])
+    await forget_listing(project_id)
     background.add_task(
         record_change,
         database(request),
