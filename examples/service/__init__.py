@@ -7,7 +7,8 @@
 - `models.py`    SQLAlchemy 2 tables and the API's pydantic shapes
 - `migrations.py` numbered schema steps, applied at startup (or `... migrate`)
 - `db.py`        the engines and pools (sync psycopg, async asyncpg, raw asyncpg, Redis)
-- `auth.py`      password hashing and JWT access tokens
+- `credentials.py` password hashing and JWT access tokens (framework-free)
+- `auth.py`      the signed-in user from the verified token
 - `changes.py`   the background task after a write: audit row + feed message
 - `routes/`      accounts, projects, tasks (cached listing), files (uploads), insight
                  (stats through smartasync, audit, the SSE feed)
