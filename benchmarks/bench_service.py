@@ -62,19 +62,25 @@ def argv_of(contender: str, port: int, workers: int) -> list[str]:
     ]
 
 
-def rss_mb(pgid: int) -> float:
-    """The resident memory of every process in the group `pgid` (server and workers)."""
-    total = 0
+def memory_mb(pgid: int) -> tuple[float, float]:
+    """RSS and PSS (shared pages divided among their sharers: forked workers share much
+    of the parent's memory, which RSS counts in each) of every process in the group
+    `pgid` (the server and its workers), in MiB."""
+    rss = pss = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:  # field 5 of stat: the process group
-                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss pages
+            if int(fields[2]) != pgid:  # field 5 of stat: the process group
+                continue
+            rss += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss pages
+            for line in (entry / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
         except (OSError, IndexError, ValueError):
             continue
-    return total / 2**20
+    return rss / 2**20, pss / 2**20
 
 
 class Connections:
@@ -154,6 +160,8 @@ class Run:
     db_after_stop: int
     rss_before_mb: float
     rss_after_mb: float
+    pss_before_mb: float
+    pss_after_mb: float
 
 
 @contextmanager
@@ -200,35 +208,39 @@ def measure(
         if args.warmup:
             wrk(port, script, args.warmup, args.connections)
         time.sleep(0.5)
-        rss_before = rss_mb(proc.pid)
+        rss_before = memory_mb(proc.pid)
         with watch.watching():
             result = wrk(port, script, args.duration, args.connections)
         settle = watch.settle()
         after = watch.sample()
-        rss_after = rss_mb(proc.pid)
+        rss_after = memory_mb(proc.pid)
     time.sleep(0.5)
     run = Run(
-        contender,
-        workers,
-        round_no,
-        load,
-        result.requests_per_s,
-        result.p50_ms,
-        result.p99_ms,
-        result.non_2xx + result.socket_errors,
-        watch.most_total,
-        watch.most_active,
-        after,
-        sum(watch.sample().values()),
-        rss_before,
-        rss_after,
+        contender=contender,
+        workers=workers,
+        round=round_no,
+        load=load,
+        rps=result.requests_per_s,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        errors=result.non_2xx + result.socket_errors,
+        db_conns_most=watch.most_total,
+        db_active_most=watch.most_active,
+        settle_s=settle,
+        db_after=after,
+        db_after_stop=sum(watch.sample().values()),
+        rss_before_mb=rss_before[0],
+        rss_after_mb=rss_after[0],
+        pss_before_mb=rss_before[1],
+        pss_after_mb=rss_after[1],
     )
     print(
         f"round {round_no + 1} {load} {contender} x{workers}: {run.rps:,.0f} req/s, "
         f"p50 {run.p50_ms:.1f} p99 {run.p99_ms:.1f} ms, {run.errors} errors, "
         f"db {run.db_conns_most} (active {run.db_active_most}) -> {run.db_after} "
         f"after {settle:.1f} s, "
-        f"rss {rss_before:.0f} -> {rss_after:.0f} MB",
+        f"rss {run.rss_before_mb:.0f} -> {run.rss_after_mb:.0f} MB "
+        f"(pss {run.pss_before_mb:.0f} -> {run.pss_after_mb:.0f})",
         file=sys.stderr,
         flush=True,
     )
@@ -302,9 +314,10 @@ def summarize(runs: list[Run], args: argparse.Namespace, load_before: str) -> No
     print()
     print(
         "| load | contender | workers | req/s (median) | p50 ms | p99 ms | errors |"
-        " db conns most (active) | db after load | RSS MB before -> after | req/s per round |"
+        " db conns most (active) | all idle after (s) | RSS MiB before -> after |"
+        " PSS MiB before -> after | req/s per round |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|--:|---|---|---|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|---|---|---|---|")
     groups: dict[tuple[str, str, int], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.load, run.contender, run.workers), []).append(run)
@@ -319,6 +332,7 @@ def summarize(runs: list[Run], args: argparse.Namespace, load_before: str) -> No
             f"{sum(r.errors for r in rs)} | {max(r.db_conns_most for r in rs)} "
             f"({max(r.db_active_most for r in rs)}) | {after} | "
             f"{_median(rs, 'rss_before_mb'):.0f} -> {_median(rs, 'rss_after_mb'):.0f} | "
+            f"{_median(rs, 'pss_before_mb'):.0f} -> {_median(rs, 'pss_after_mb'):.0f} | "
             f"{', '.join(f'{r.rps:,.0f}' for r in rs)} |"
         )
     print()
