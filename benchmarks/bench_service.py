@@ -254,7 +254,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--skip-bridge", action="store_true")
+    parser.add_argument("--loads", default="mixed,bridge", help="mixed, bridge or both")
+    parser.add_argument("--contenders", default="ambi,fastapi")
     args = parser.parse_args()
     if wrk_path() is None:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
@@ -263,7 +264,8 @@ def main() -> int:
     users = setup.create(settings)
     env = {**os.environ, **setup.env_of(settings), "PYTHONPATH": str(ROOT)}
     watch = Connections(setup.ADMIN_DSN, setup.database_name(settings))
-    contenders = ["ambi", "fastapi"]
+    contenders = args.contenders.split(",")
+    loads = args.loads.split(",")
     runs: list[Run] = []
     bench = Bench(args, env, watch, runs)
     load_before = loadavg()
@@ -280,10 +282,10 @@ def main() -> int:
             for round_no in range(args.rounds):
                 shift = round_no % 2
                 order = contenders[shift:] + contenders[:shift]
-                for workers in (int(w) for w in args.workers.split(",")):
+                for workers in (int(w) for w in args.workers.split(",") if "mixed" in loads):
                     for contender in order:
                         measure(bench, contender, workers, round_no, load="mixed", script=mixed)
-                if args.skip_bridge:
+                if "bridge" not in loads:
                     continue
                 for contender in order:
                     paths = ["/stats", "/stats/async"][:: 1 if shift else -1]
