@@ -196,6 +196,16 @@ class Bench:
     env: dict[str, str]
     watch: Connections
     runs: list[Run]
+    sample: list[setup.Request]
+
+
+def check(port: int, requests: list[setup.Request]) -> None:
+    """Every request of one user's mix answers 2xx (else the run would measure errors)."""
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=10) as client:
+        for method, path, headers, body, _ in requests:
+            response = client.request(method, path, headers=headers, content=body)
+            if not 200 <= response.status_code < 300:
+                raise SystemExit(f"{method} {path}: {response.status_code} {response.text[:200]}")
 
 
 def measure(
@@ -205,6 +215,7 @@ def measure(
     args, env, watch = bench.args, bench.env, bench.watch
     log = OUT / "logs" / f"service-{contender}.log"
     with serving(contender, workers, env, log) as (port, proc):
+        check(port, bench.sample)
         if args.warmup:
             wrk(port, script, args.warmup, args.connections)
         time.sleep(0.5)
@@ -267,7 +278,7 @@ def main() -> int:
     contenders = args.contenders.split(",")
     loads = args.loads.split(",")
     runs: list[Run] = []
-    bench = Bench(args, env, watch, runs)
+    bench = Bench(args, env, watch, runs, setup.user_mix(users[-1]))
     load_before = loadavg()
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -88,7 +88,7 @@ async def get_current_user_id(
     try:
         claims = jwt.decode(
             token,
-            get_db(request).settings.jwt_secret,
+            request.app.state.db.settings.jwt_secret,
             algorithms=["HS256"],
             options={"require": ["exp"]},
         )
