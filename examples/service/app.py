@@ -24,7 +24,12 @@ PUBLIC = ["/auth/", "/health", "/metrics"]
 
 def create_app(settings: Settings | None = None) -> App:
     settings = settings or Settings.from_env()
-    app = App(title="ambi task tracker", version="1.0.0", description=DESCRIPTION)
+    app = App(
+        title="ambi task tracker",
+        version="1.0.0",
+        description=DESCRIPTION,
+        sync_workers=settings.sync_workers,
+    )
     app.enable_jwt(settings.jwt_secret, required=True, exclude=PUBLIC)
     app.enable_cache(settings.cache_store)
     app.enable_metrics("/metrics")

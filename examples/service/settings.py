@@ -30,6 +30,7 @@ class Settings:
     token_minutes: int = 30
     password_iterations: int = 200_000
     pool_size: int = 8
+    sync_workers: int = 40
     max_upload_size: int = 5 * 1024 * 1024
 
     @classmethod
@@ -48,6 +49,7 @@ class Settings:
                 env.get("SERVICE_PASSWORD_ITERATIONS", default.password_iterations)
             ),
             pool_size=int(env.get("SERVICE_POOL_SIZE", default.pool_size)),
+            sync_workers=int(env.get("SERVICE_SYNC_WORKERS", default.sync_workers)),
         )
         return replace(settings, **overrides)  # type: ignore[arg-type]
 
