@@ -1,5 +1,9 @@
 """The app: settings in, an `App` out (`create_app`), and `app` for servers to import
-(`examples.service.app:app`, configured from the environment)."""
+(`examples.service.app:app`, configured from the environment).
+
+`app` is made on first use (PEP 562 `__getattr__`), not at import: an app configures
+process-wide things (its Redis store joins those `ambi.invalidate()` reaches), which a
+program importing only `create_app` (the tests, the FastAPI twin) must not get."""
 
 from __future__ import annotations
 
@@ -61,4 +65,12 @@ def create_app(settings: Settings | None = None) -> App:
     return app
 
 
-app = create_app()
+_app: list[App] = []
+
+
+def __getattr__(name: str) -> Any:
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _app:
+        _app.append(create_app())
+    return _app[0]
