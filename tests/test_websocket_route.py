@@ -26,7 +26,7 @@ from ambi import (
     WebSocketDisconnect,
     WebSocketException,
 )
-from ambi.testing import TestClient
+from ambi.testing import TestClient, WebSocketDenialResponse
 
 ClientFor = Callable[..., TestClient]
 
@@ -184,9 +184,9 @@ def test_handler_errors_become_close_codes(
     with client.websocket_connect("/policy") as ws, pytest.raises(WebSocketDisconnect) as exc:
         ws.receive_text()
     assert exc.value.code == closed_with(interface, 4403)
-    with pytest.raises(WebSocketDisconnect) as exc:
+    with pytest.raises(WebSocketDenialResponse) as denied:
         client.websocket_connect("/http-error").__enter__()
-    assert exc.value.code == refused_with(interface, 1008)
+    assert denied.value.status_code == 401
     with client.websocket_connect("/returns") as ws, pytest.raises(WebSocketDisconnect) as exc:
         ws.receive_text()
     assert exc.value.code == closed_with(interface, 1000)
@@ -314,11 +314,11 @@ def test_depends_with_handshake_inputs_and_cleanup_after_the_handler(
     assert log == ["audit", "open ada /room/lobby", "closed"]
 
     log.clear()
-    with pytest.raises(WebSocketDisconnect) as exc_info:
+    with pytest.raises(WebSocketDenialResponse) as denied:
         client.websocket_connect("/room/lobby?token=wrong").__enter__()
-    assert exc_info.value.code == refused_with(interface, 1008)
+    assert denied.value.status_code == 401  # the dependency's HTTPException denies
     if interface == "asgi":
-        assert exc_info.value.reason == "bad token"
+        assert denied.value.json() == {"detail": "bad token"}
     with pytest.raises(WebSocketDisconnect) as exc_info:
         client.websocket_connect("/room/lobby").__enter__()  # token missing: one validation
     assert exc_info.value.code == refused_with(interface, 1008)

@@ -1,9 +1,15 @@
 """`TestClient.websocket_connect`: a websocket session with the app, in memory.
 
 The app runs on the client's portal loop, driven through the chosen server interface:
-ASGI messages, or an in-memory stand-in for Granian's RSGI websocket protocol that puts on
+ASGI messages (the server has the websocket denial-response extension, as uvicorn and
+Granian do), or an in-memory stand-in for Granian's RSGI websocket protocol that puts on
 the "wire" only what Granian can (no subprotocol, no handshake headers, close frames
-without a code: the session sees 1005; a refused handshake is HTTP 403: 1006 here).
+without a code: the session sees 1005; a refused handshake is an HTTP status without
+headers or body).
+
+A handshake refused with an HTTP response raises `WebSocketDenialResponse` (Starlette's
+name): an `httpx.Response` and a `WebSocketDisconnect` (code 1006, as a real client sees
+a handshake that got no upgrade).
 """
 
 from __future__ import annotations
@@ -29,6 +35,16 @@ Message = dict[str, Any]
 
 #: How long leaving the session waits for the handler to end before cancelling it.
 END_TIMEOUT = 5.0
+
+
+class WebSocketDenialResponse(httpx.Response, WebSocketDisconnect):  # type: ignore[misc]
+    """The HTTP response that refused the handshake (status, headers, body)."""
+
+    __test__ = False
+
+    def __init__(self, status_code: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        httpx.Response.__init__(self, status_code, headers=headers, content=body)
+        WebSocketDisconnect.__init__(self, 1006, f"handshake refused with HTTP {status_code}")
 
 
 class _Ended:
@@ -65,6 +81,7 @@ def _asgi_scope(request: httpx.Request, subprotocols: list[str]) -> Message:
         "client": ("testclient", 50000),
         "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
         "subprotocols": subprotocols,
+        "extensions": {"websocket.http.response": {}},
     }
 
 
@@ -142,9 +159,10 @@ class _RSGIWebSocketProto:
         if self._closed:
             return
         self._closed = True
-        if self._transport is None:  # the handshake is refused with HTTP `status`
-            reason = f"handshake refused with HTTP {status}"
-            message = {"type": "websocket.close", "code": 1006, "reason": reason}
+        if self._transport is None:  # the handshake is refused with HTTP `status` alone
+            message = {"type": "websocket.http.response.start", "status": status or 500}
+            self._wire.outbound.put_nowait(message)
+            message = {"type": "websocket.http.response.body", "body": b""}
         else:  # Granian's close frame carries no code
             self._transport.closed = True
             message = {"type": "websocket.close", "code": 1005, "reason": ""}
@@ -241,9 +259,22 @@ class WebSocketTestSession:
             self.extra_headers = list(message.get("headers") or [])
             return self
         self._portal.call(self._end(1000))
+        if message["type"] == "websocket.http.response.start":
+            raise self._denial(message)
         if message["type"] == "websocket.close":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         raise RuntimeError(f"expected the websocket accept, got {message!r}")
+
+    def _denial(self, start: Message) -> WebSocketDenialResponse:
+        body = b""
+        while True:
+            message = self.receive()
+            if message["type"] != "websocket.http.response.body":
+                raise RuntimeError(f"expected the denial response's body, got {message!r}")
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        return WebSocketDenialResponse(start["status"], list(start.get("headers") or []), body)
 
     def __exit__(
         self,

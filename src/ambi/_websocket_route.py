@@ -10,27 +10,41 @@ Parameters and `Depends` work as on HTTP routes (one validation for the handler 
 dependencies, app / router / route `dependencies=`, `app.dependency_overrides`); the
 cleanup of dependencies with `yield`, and background tasks, run when the handler is done.
 
-Errors become close frames here, in one place:
+Before the handler runs, the handshake passes what applies to the route, in the order of
+the HTTP pipeline (`StageOrder`), compiled when the app starts (a route under none of them
+pays nothing): the rate limits (app, routers, route: one count per handshake), the JWT
+verifier of `app.enable_jwt` (unless `exclude`d; the claims land on `websocket.auth`),
+the guards (app, routers, route). A refusal is the denial of the handshake, never an
+accepted-then-closed connection.
+
+Errors become close frames or denials here, in one place:
 
 | what happens                                   | the client gets                      |
 |------------------------------------------------|--------------------------------------|
 | no websocket route at the path                 | the handshake refused (HTTP 403)     |
 | invalid path / query / header / cookie params  | close 1008 before the accept (403)   |
-| `HTTPException` (a guard, a dependency)        | close 1008 (before the accept: 403)  |
+| `HTTPException` before the accept (a rate      | the denial response*: its status,    |
+| limit, the JWT check, a guard, a dependency)   | headers and `{"detail": ...}` body   |
+| `HTTPException` after the accept               | close 1008                           |
 | `WebSocketException(code, reason)`             | close `code`, `reason`               |
 | `WebSocketDisconnect` escaping the handler     | nothing more: the connection is over |
 | any other exception (logged)                   | close 1011 (before the accept: 403)  |
 | the handler returns                            | close 1000 (never accepted: 403)     |
+
+*Over ASGI with the server's websocket denial-response extension (uvicorn, Granian);
+without it, close 1008 (HTTP 403). Over Granian's RSGI interface: the status alone.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._pipeline import DependencyOverrides
 from ._pipeline._deps import DependencyRunner
 from ._signature import HandlerPlan, compile_plan
+from .exception_handlers import http_error_response
 from .exceptions import (
     ConfigurationError,
     HTTPException,
@@ -40,13 +54,16 @@ from .exceptions import (
     WebSocketException,
 )
 from .execution import ExecutionKind, Invoker
-from .http import Request, WebSocket
+from .http import Request, WebSocket, WebSocketState
 from .routing import Match, Matcher, PathTemplate, WebSocketRouteDef, parse_template
 
 if TYPE_CHECKING:
     from .app import App
 
 logger = logging.getLogger("ambi.websocket")
+
+#: A check the handshake passes before the handler runs (raises `HTTPException` to refuse).
+Admission = Callable[[Request], Awaitable[None] | None]
 
 #: The matcher key of websocket routes (they live in a matcher of their own).
 _KIND = "WEBSOCKET"
@@ -63,6 +80,7 @@ class CompiledWebSocketRoute:
     """One websocket route, ready to serve: `await route(websocket)`."""
 
     __slots__ = (
+        "_admission",
         "_dependencies",
         "_overridden",
         "_overrides",
@@ -106,6 +124,27 @@ class CompiledWebSocketRoute:
         if max_size is not None and max_size < 1:
             raise ConfigurationError(f"{where}: max_size must be at least 1, got {max_size}")
         self.max_size = max_size
+        self._admission: tuple[Admission, ...] = ()
+
+    def freeze(self, app: App) -> None:
+        """Compile the checks of the handshake from the features the app now has."""
+        from .ratelimit._stage import websocket_rate_limit
+        from .security._guards import guard_check
+
+        options = self.definition.options
+        path = self.definition.path
+        checks = (
+            websocket_rate_limit(path, options.get("rate_limit") or (), app, self.label),
+            app.jwt.websocket_check(path) if app.jwt is not None else None,
+            guard_check(options.get("guards", ()), app),
+        )
+        self._admission = tuple(check for check in checks if check is not None)
+
+    async def _admit(self, connection: Request) -> None:
+        for check in self._admission:
+            pending = check(connection)
+            if pending is not None:
+                await pending
 
     def _compile(self, overrides: dict[Any, Any] | None) -> HandlerPlan:
         return compile_plan(
@@ -137,6 +176,8 @@ class CompiledWebSocketRoute:
         # sources are refused above).
         connection = cast(Request, websocket)
         try:
+            if self._admission:
+                await self._admit(connection)
             runner = self._runner_now()
             if runner is not None:
                 await runner(connection)
@@ -150,8 +191,8 @@ class CompiledWebSocketRoute:
             await websocket.close(1008, _summary(exc.errors()))
         except WebSocketException as exc:
             await websocket.close(exc.code, exc.reason)
-        except HTTPException as exc:  # a dependency refusing (auth): policy violation
-            await websocket.close(1008, str(exc.detail))
+        except HTTPException as exc:  # a check or a dependency refusing
+            await _refuse(websocket, exc)
         except Exception:
             logger.exception("unhandled error in websocket handler %s", self.invoker.name)
             await websocket.close(1011, "Internal Server Error")
@@ -160,6 +201,15 @@ class CompiledWebSocketRoute:
 
     def __repr__(self) -> str:
         return f"<CompiledWebSocketRoute {self.definition.path}>"
+
+
+async def _refuse(websocket: WebSocket, exc: HTTPException) -> None:
+    """Deny the handshake with `exc`'s response where the wire can; otherwise (or once
+    accepted: a policy violation) close with 1008."""
+    connecting = websocket.application_state is WebSocketState.CONNECTING
+    if connecting and await websocket._deny(http_error_response(exc)):
+        return
+    await websocket.close(1008, str(exc.detail))
 
 
 class WebSocketRoutes:
@@ -176,10 +226,18 @@ class WebSocketRoutes:
         compiled = CompiledWebSocketRoute(route, app)
         self.matcher.add(compiled.template, {_KIND}, compiled)
         self.compiled.append(compiled)
+        if app._frozen:  # added after startup: its checks now
+            compiled.freeze(app)
+
+    def freeze(self, app: App) -> None:
+        for compiled in self.compiled:
+            compiled.freeze(app)
 
 
 async def serve_websocket(app: App, websocket: WebSocket) -> None:
     """Route `websocket` and run its handler; refuse the handshake when no route matches."""
+    if not app._frozen:  # a connection before startup: put the app together first
+        app.freeze()
     found = app.websockets.matcher.match(_KIND, websocket.path)
     if not isinstance(found, Match):
         await websocket.close(1000)  # before the accept: the handshake is refused (403)

@@ -387,6 +387,7 @@ class App(Router, MiddlewareMixin):
         factories = self._stage_factories()
         for compiled in self._served:
             compiled.freeze(factories, self)
+        self.websockets.freeze(self)
         self._frozen = True
         self.dispatch = self._compose(self._route_under_root if self.root_path else self._route)
         if self._asgi_middleware and self._asgi_entry is None:

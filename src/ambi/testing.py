@@ -36,7 +36,7 @@ from urllib.parse import unquote
 import httpx
 
 from ._server_errors import collect_server_errors
-from ._testing_ws import WebSocketTestSession, handshake_headers
+from ._testing_ws import WebSocketDenialResponse, WebSocketTestSession, handshake_headers
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -46,7 +46,13 @@ if TYPE_CHECKING:
 Interface = Literal["asgi", "rsgi"]
 T = TypeVar("T")
 
-__all__ = ["AsyncTestClient", "LoopBlockedError", "TestClient", "WebSocketTestSession"]
+__all__ = [
+    "AsyncTestClient",
+    "LoopBlockedError",
+    "TestClient",
+    "WebSocketDenialResponse",
+    "WebSocketTestSession",
+]
 
 
 class LoopBlockedError(AssertionError):

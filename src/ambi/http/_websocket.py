@@ -22,7 +22,7 @@ import orjson
 from ..exceptions import WebSocketDisconnect
 from ._headers import Headers, QueryParams, parse_cookies
 from ._request import URL, State
-from ._responses import dump_json
+from ._responses import Response, dump_json
 
 if TYPE_CHECKING:
     from ..app import App
@@ -46,6 +46,9 @@ class WebSocketTransport(Protocol):
 
     `receive`, `send_text` and `send_bytes` raise `WebSocketDisconnect` once the client has
     gone; `close` before `accept` refuses the handshake (HTTP 403), and never raises.
+    `deny` before `accept` refuses it with an HTTP response of `status` (what of `headers`
+    and `body` the wire can carry), and returns False when the wire carries none (an ASGI
+    server without the websocket denial-response extension: the caller closes instead).
     """
 
     async def accept(self, subprotocol: str | None, headers: list[tuple[str, str]]) -> None: ...
@@ -53,6 +56,7 @@ class WebSocketTransport(Protocol):
     async def send_text(self, data: str) -> None: ...
     async def send_bytes(self, data: bytes) -> None: ...
     async def close(self, code: int, reason: str) -> None: ...
+    async def deny(self, status: int, headers: list[tuple[str, str]], body: bytes) -> bool: ...
 
 
 HeaderItems = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
@@ -111,6 +115,7 @@ class WebSocket:
         "_transport",
         "app",
         "application_state",
+        "auth",
         "client",
         "client_state",
         "http_version",
@@ -155,6 +160,8 @@ class WebSocket:
         self._cookies: dict[str, str] | None = None
         self._state: State | None = None
         self._after: Any = None  # work after the handler (ambi._pipeline.AfterResponse)
+        #: What authenticated the handshake (the claims of a verified JWT), else None.
+        self.auth: Any = None
 
     # The handshake, parsed on first use -----------------------------------------------------
 
@@ -221,6 +228,25 @@ class WebSocket:
             return
         self.application_state = WebSocketState.DISCONNECTED
         await self._transport.close(code, _clip(reason))
+
+    async def send_denial_response(self, response: Response) -> None:
+        """Refuse the handshake with `response` (Starlette's name): its status, headers and
+        body where the server has the websocket denial-response extension; Granian's RSGI
+        interface sends the status alone. Without the extension: `RuntimeError`."""
+        if self.application_state is not WebSocketState.CONNECTING:
+            raise RuntimeError("A denial response can only be sent before the accept.")
+        if not await self._deny(response):
+            raise RuntimeError("The server does not support the websocket denial response.")
+
+    async def _deny(self, response: Response) -> bool:
+        """`send_denial_response`, telling whether the wire took it (False: nothing sent)."""
+        sent = await self._transport.deny(
+            response.status_code, response._wire_headers(), response.body
+        )
+        if sent:
+            self.application_state = WebSocketState.DISCONNECTED
+            self.client_state = WebSocketState.DISCONNECTED
+        return sent
 
     async def _refuse(self, code: int, reason: str) -> None:
         """Close for a message the handler cannot take, and tell the handler."""

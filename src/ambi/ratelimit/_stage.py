@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ._memory import Outcome
     from ._redis import RedisBackend
 
-__all__ = ["AppRateLimit", "rate_limit_stage"]
+__all__ = ["AppRateLimit", "rate_limit_stage", "websocket_rate_limit"]
 
 
 class AppRateLimit:
@@ -328,3 +328,33 @@ def rate_limit_stage(route: CompiledRoute, app: App) -> Stage | None:
     for index, config in enumerate(route.definition.options.get("rate_limit") or ()):
         limits.append((_Limit(config, app, f"{route.label}#{index}"), None))
     return _stage(limits) if limits else None
+
+
+def websocket_rate_limit(
+    path: str, configs: Sequence[RateLimitConfig], app: App, label: str
+) -> Callable[[Request], Awaitable[None]] | None:
+    """The rate-limit check of the websocket route at `path` (each handshake counts once
+    against the app's limits, minus their exempt paths, and the route's and its routers'),
+    raising the 429 over any; None when no limit applies."""
+    limits: list[tuple[_Limit, PathSet | None]] = []
+    for index, app_limit in enumerate(app.rate_limits):
+        coverage = app_limit.exempt.covers(path)
+        if coverage is Coverage.ALL:
+            continue
+        if app_limit.limit is None:
+            app_limit.limit = _Limit(app_limit.config, app, f"app{index}")
+        limits.append((app_limit.limit, app_limit.exempt if coverage is Coverage.SOME else None))
+    for index, config in enumerate(configs):
+        limits.append((_Limit(config, app, f"{label}#{index}"), None))
+    if not limits:
+        return None
+
+    async def rate_limited(connection: Request) -> None:
+        for limit, exempt in limits:
+            if exempt is not None and exempt.matches(connection.path):
+                continue
+            outcome = await limit.count(connection)
+            if outcome is not None and not outcome.allowed:
+                raise limit.refusal(outcome)
+
+    return rate_limited

@@ -88,6 +88,28 @@ class WebSocketOptions(TypedDict, total=False):
     max_size: int | None
     #: `Depends(...)` run before the handler, for their effects (as on HTTP routes).
     dependencies: Sequence[Any]
+    #: Run on the handshake, before the accept (after the app's and the routers'); a
+    #: refusal denies the handshake (403, or the guard's `HTTPException`).
+    guards: Sequence[Any]
+    #: Limits counted once per handshake (a `RateLimitConfig` or a list); 429 over one.
+    rate_limit: Any
+
+
+WEBSOCKET_OPTIONS = frozenset(WebSocketOptions.__optional_keys__)
+
+
+def check_websocket_options(options: WebSocketOptions, where: str) -> None:
+    """Refuse an option websocket routes do not have; check the guards and limits."""
+    unknown = sorted(key for key in options if key not in WEBSOCKET_OPTIONS)
+    if unknown:
+        raise ConfigurationError(
+            f"{where}: unknown websocket route option(s) {', '.join(unknown)}; a websocket "
+            f"route takes {', '.join(sorted(WEBSOCKET_OPTIONS))}"
+        )
+    if "guards" in options:
+        options["guards"] = _checked_guards(options["guards"], f"{where}: guards=...")
+    if options.get("rate_limit") is not None:
+        options["rate_limit"] = _rate_limits(options["rate_limit"], f"{where}: rate_limit=")
 
 
 @dataclass(slots=True)
@@ -309,6 +331,7 @@ class Router:
     ) -> None:
         """Register the `async def` websocket handler `endpoint` at `path`."""
         route = WebSocketRouteDef(join_paths(self.prefix, path), endpoint, options)
+        check_websocket_options(options, f"WEBSOCKET {route.path}")
         self._register_websocket(route)
 
     def _register_websocket(self, route: WebSocketRouteDef) -> None:
@@ -409,4 +432,8 @@ class Router:
             extra_deps = [*dependencies, *router.dependencies]
             if extra_deps:
                 ws_options["dependencies"] = [*extra_deps, *ws_options.get("dependencies", [])]
+            if extra_guards := [*guards, *router.guards]:
+                ws_options["guards"] = [*extra_guards, *ws_options.get("guards", [])]
+            if limits:
+                ws_options["rate_limit"] = [*limits, *_as_list(ws_options.get("rate_limit"))]
             self._register_websocket(WebSocketRouteDef(path, ws_route.endpoint, ws_options))

@@ -16,7 +16,7 @@ there, or whatever an earlier stage or guard set).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError, HTTPException
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .._pipeline import CompiledRoute, Next, Stage
     from ..app import App
 
-__all__ = ["RoleGuard", "guard_stage"]
+__all__ = ["RoleGuard", "guard_check", "guard_stage"]
 
 
 class RoleGuard:
@@ -124,3 +124,20 @@ def guard_stage(route: CompiledRoute, app: App) -> Stage | None:
     if not own:
         return None
     return _make_stage([Invoker(guard, app.engine) for guard in own])
+
+
+def guard_check(
+    guards: Sequence[Callable[..., Any]], app: App
+) -> Callable[[Request], Awaitable[None]] | None:
+    """The guards of a websocket route (the app's, its routers', its own), run on the
+    handshake before it is accepted: a refusal raises its `HTTPException`."""
+    invokers = [Invoker(guard, app.engine) for guard in (*app.guards, *guards)]
+    if not invokers:
+        return None
+
+    async def guarded(connection: Request) -> None:
+        for invoker in invokers:
+            if await invoker(connection) is not True:
+                raise _refused(invoker)
+
+    return guarded

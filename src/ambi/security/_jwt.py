@@ -333,6 +333,23 @@ class JWTAuth:
 
         return jwt_stage_unless_excluded
 
+    def websocket_check(self, path: str) -> Callable[[Request], None] | None:
+        """The check of the websocket route at `path`: the handshake's bearer token, as
+        on HTTP routes (None where `exclude` covers the path)."""
+        coverage = self.exclude.covers(path)
+        if coverage is Coverage.ALL:
+            return None
+        authenticate = self.authenticate
+        if coverage is Coverage.NONE:
+            return authenticate
+        exclude = self.exclude
+
+        def unless_excluded(connection: Request) -> None:
+            if not exclude.matches(connection.path):
+                authenticate(connection)
+
+        return unless_excluded
+
     def openapi_scheme(self) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 

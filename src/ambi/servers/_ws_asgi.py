@@ -17,15 +17,20 @@ if TYPE_CHECKING:
 #: OSError; Granian's and uvicorn's flow errors (a send after the close) are RuntimeErrors.
 _GONE = (OSError, RuntimeError)
 
+#: The ASGI extension for refusing a handshake with an HTTP response (uvicorn, Granian).
+_DENIAL = "websocket.http.response"
+
 
 class _ASGITransport:
-    """One websocket connection over ASGI 3 `receive` / `send`."""
+    """One websocket connection over ASGI 3 `receive` / `send`; `denial`: whether the
+    server has the websocket denial-response extension (`websocket.http.response`)."""
 
-    __slots__ = ("_receive", "_send")
+    __slots__ = ("_denial", "_receive", "_send")
 
-    def __init__(self, receive: ASGIReceive, send: ASGISend) -> None:
+    def __init__(self, receive: ASGIReceive, send: ASGISend, denial: bool = False) -> None:
         self._receive = receive
         self._send = send
+        self._denial = denial
 
     async def _emit(self, message: ASGIMessage) -> None:
         try:
@@ -65,6 +70,20 @@ class _ASGITransport:
         with contextlib.suppress(*_GONE):  # a client that has gone needs no close
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
+    async def deny(self, status: int, headers: list[tuple[str, str]], body: bytes) -> bool:
+        if not self._denial:
+            return False
+        with contextlib.suppress(*_GONE):  # a client that has gone needs no answer
+            await self._send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                }
+            )
+            await self._send({"type": "websocket.http.response.body", "body": body})
+        return True
+
 
 def _client_address(client: object) -> tuple[str, int] | None:
     if not isinstance(client, list | tuple) or len(client) != 2:
@@ -86,7 +105,7 @@ async def serve(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASGISend
         scope["path"],
         scope.get("query_string", b"").decode("latin-1"),
         [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
-        _ASGITransport(receive, send),
+        _ASGITransport(receive, send, _DENIAL in (scope.get("extensions") or ())),
         client=_client_address(scope.get("client")),
         server=f"{server[0]}:{server[1]}" if server and server[1] else "",
         scheme="wss" if scope.get("scheme") in ("wss", "https") else "ws",

@@ -9,7 +9,8 @@ says so rather than pretending:
 - after the accept, the close frame carries no code and no reason: clients see 1005
   ("no status") whatever the handler passed to `close()`, 1009 for an oversized message
   included. Before the accept, a close refuses the handshake with HTTP 403, as ASGI
-  servers do.
+  servers do; a denial (a guard's 401 or 403, a rate limit's 429) is answered with its
+  status, but without its headers and body: `close(status)` is all Granian takes.
 - a client's close arrives without its code: `WebSocketDisconnect.code` is 1005.
 """
 
@@ -93,6 +94,12 @@ class _RSGITransport:
         # Before the accept Granian answers the handshake with this status: 403, as ASGI
         # servers do. After it, Granian sends a close frame without code or reason.
         self._proto.close(403 if self._transport is None else code)
+
+    async def deny(self, status: int, headers: list[tuple[str, str]], body: bytes) -> bool:
+        if self._transport is not None:
+            return False
+        self._proto.close(status)  # Granian answers the handshake with this status
+        return True
 
 
 def _split_client(client: str) -> tuple[str, int] | None:
