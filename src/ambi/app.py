@@ -60,6 +60,7 @@ from .servers._types import (
     RSGIProtocol,
     RSGIScope,
 )
+from .servers._ws_rsgi_asgi import serve_through_asgi
 from .static import StaticFiles, StaticOptions
 
 if TYPE_CHECKING:
@@ -701,6 +702,9 @@ class App(Router, MiddlewareMixin):
                 return
             await _rsgi.serve_http(self, scope, proto)
         elif scope.proto == "ws":
+            if self._asgi_middleware:  # bridged: ASGI middleware wraps websockets too
+                await serve_through_asgi(self, scope, proto)  # type: ignore[arg-type]
+                return
             await _ws_rsgi.serve(self, scope, proto)  # type: ignore[arg-type]
 
     def __rsgi_init__(self, loop: Any) -> None:

@@ -242,3 +242,41 @@ def test_uvicorn_gets_the_largest_message_size(
         3.0,
         4.0,
     )
+
+
+# Guards, rate limits and ASGI middleware before the accept ----------------------------------
+
+
+def test_guards_and_rate_limits_deny_the_handshake(
+    ws_server: ServerProcess, server_path: str
+) -> None:
+    with connect(
+        ws_url(ws_server, "/guarded"), additional_headers={"x-key": "open"}, open_timeout=TIMEOUT
+    ) as ws:
+        assert ws.recv(TIMEOUT) == "in"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url(ws_server, "/guarded"), open_timeout=TIMEOUT)
+    assert refused.value.response.status_code == 403
+    if server_path != "granian-rsgi":  # the denial-response extension: the whole response
+        assert b"refused by guard has_key" in refused.value.response.body
+
+    with connect(ws_url(ws_server, "/limited"), open_timeout=TIMEOUT) as ws:
+        assert ws.recv(TIMEOUT) == "in"
+    with pytest.raises(InvalidStatus) as limited:
+        connect(ws_url(ws_server, "/limited"), open_timeout=TIMEOUT)
+    assert limited.value.response.status_code == 429
+    if server_path != "granian-rsgi":
+        assert int(limited.value.response.headers["retry-after"]) >= 1
+
+
+def test_asgi_middleware_wraps_websockets(start_app: Any, server_path: str) -> None:
+    server = start_app("ws_middleware", server_path)
+    with connect(ws_url(server, "/room"), open_timeout=TIMEOUT) as ws:
+        ws.send("hi")
+        assert ws.recv(TIMEOUT) == "room:hi:stamp"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url(server, "/private/room"), open_timeout=TIMEOUT)
+    assert refused.value.response.status_code == 403  # the middleware's close
+    with pytest.raises(InvalidStatus) as guarded:
+        connect(ws_url(server, "/room"), additional_headers={"x-key": "no"}, open_timeout=TIMEOUT)
+    assert guarded.value.response.status_code == 403  # ambi's guard, through the middleware

@@ -41,6 +41,15 @@ class RSGIWebSocketProtocol(Protocol):
     def close(self, status: int | None = None) -> Any: ...
 
 
+def accept_refusal() -> RuntimeError:
+    """What an accept with a subprotocol or headers raises over RSGI."""
+    return RuntimeError(
+        "Granian's RSGI interface cannot send a subprotocol or handshake headers in the "
+        "websocket accept; serve this app over ASGI: app.listen(interface='asgi') or "
+        "`ambi run --interface asgi`"
+    )
+
+
 class _RSGITransport:
     """One websocket connection over Granian's protocol object and its transport."""
 
@@ -52,11 +61,7 @@ class _RSGITransport:
 
     async def accept(self, subprotocol: str | None, headers: list[tuple[str, str]]) -> None:
         if subprotocol is not None or headers:
-            raise RuntimeError(
-                "Granian's RSGI interface cannot send a subprotocol or handshake headers in "
-                "the websocket accept; serve this app over ASGI: "
-                "app.listen(interface='asgi') or `ambi run --interface asgi`"
-            )
+            raise accept_refusal()
         try:
             self._transport = await self._proto.accept()
         except RuntimeError as exc:  # RSGIProtocolError: the client left mid-handshake

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from ambi import App, Query, WebSocket, WebSocketDisconnect
+from ambi.ratelimit import RateLimitConfig
 
 app = App(websocket_max_size=1024)
 
@@ -57,6 +58,22 @@ async def json(websocket: WebSocket) -> None:
 async def proto(websocket: WebSocket) -> None:
     await websocket.accept(subprotocol="v2")
     await websocket.send_text("v2")
+
+
+def has_key(websocket: WebSocket) -> bool:
+    return websocket.headers.get("x-key") == "open"
+
+
+@app.websocket("/guarded", guards=[has_key])
+async def guarded(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text("in")
+
+
+@app.websocket("/limited", rate_limit=RateLimitConfig.fixed_window(1, 60))
+async def limited(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text("in")
 
 
 if __name__ == "__main__":
