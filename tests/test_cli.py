@@ -57,6 +57,20 @@ async def ping():
     return "pong"
 
 
+@api.websocket("/api-ws")
+async def not_served(websocket):
+    await websocket.accept()
+
+
+def member(websocket):
+    return True
+
+
+@app.websocket("/ws/{room}", guards=[member])
+async def chat(websocket, room: str):
+    await websocket.accept()
+
+
 app.mount("/api", api)
 app.mount_static("/static", ".")
 app.mount("/legacy", Starlette())
@@ -107,6 +121,10 @@ def test_routes_table(routes_of: Callable[[], list[list[str]]]) -> None:
     assert rows["/api/ping"][2:4] == [f"{name}.ping", "async (auto)"]  # a mounted ambi app
     assert rows["/static/..."] == ["*", "/static/...", "StaticFiles(directory='.')", "mount", "-"]
     assert rows["/legacy/..."][2:4] == ["starlette.applications.Starlette", "mount"]
+    assert rows["/ws/{room}"] == ["WEBSOCKET", "/ws/{room}", f"{name}.chat", "async", "member"]
+    assert "/api/api-ws" not in rows  # mounted apps serve no websockets: not listed
+    paths = [row[1] for row in table[1:]]
+    assert paths.index("/threaded") < paths.index("/ws/{room}") < paths.index("/api/ping")
     assert [row[1] for row in table[1:6]] == [
         "/",
         "/items/{item_id:int}",

@@ -3,8 +3,10 @@ they were registered.
 
 KIND says where the handler runs: `async` (the event loop), `sync` (the thread pool),
 `inline` (on the loop, as asked) or `process` (the process pool); `(auto)` marks a kind
-ambi chose from the handler itself rather than from `run=`. A mount is listed with the
-kind `mount` and the path it takes everything under.
+ambi chose from the handler itself rather than from `run=`. Websocket routes follow the
+HTTP ones, with the method `WEBSOCKET` (their handlers are `async def`: kind `async`).
+A mount is listed with the kind `mount` and the path it takes everything under; a
+mounted ambi app's HTTP routes are listed under it (mounts serve no websockets).
 """
 
 from __future__ import annotations
@@ -54,9 +56,9 @@ def _guards(guards: Sequence[Any]) -> str:
     return ", ".join(_name(guard).rpartition(".")[2] for guard in guards) or "-"
 
 
-def route_rows(app: App, prefix: str = "") -> list[Row]:
-    """One row per route, then the mounts: the routes of a mounted ambi app under its
-    mount path, one row for any other mounted app."""
+def route_rows(app: App, prefix: str = "", *, websockets: bool = True) -> list[Row]:
+    """One row per route, then per websocket route, then the mounts: the HTTP routes of a
+    mounted ambi app under its mount path, one row for any other mounted app."""
     rows = [
         Row(
             ", ".join(sorted(route.methods)),
@@ -67,9 +69,20 @@ def route_rows(app: App, prefix: str = "") -> list[Row]:
         )
         for route in app.routes
     ]
+    if websockets:
+        rows.extend(
+            Row(
+                "WEBSOCKET",
+                prefix + route.path,
+                _name(route.endpoint),
+                "async",
+                _guards([*app.guards, *route.options.get("guards", ())]),
+            )
+            for route in getattr(app, "websocket_routes", ())
+        )
     for mount in app._mounts:
         if mount.kind == "app":
-            rows.extend(route_rows(mount.app, prefix + mount.prefix))
+            rows.extend(route_rows(mount.app, prefix + mount.prefix, websockets=False))
             continue
         target = repr(mount.app) if mount.kind == "native" else _name(mount.app)
         rows.append(Row("*", f"{prefix}{mount.prefix}/...", target, "mount", "-"))
