@@ -37,6 +37,7 @@ from .metrics import app_metrics, handler_stats, register_app
 from .middleware._app import MiddlewareMixin
 from .middleware._asgi import ASGIApp, build_asgi_entry
 from .middleware._chain import LayerOrder, Next
+from .middleware._route import route_middleware_stage
 from .openapi import install_docs, openapi_document
 from .ratelimit._stage import AppRateLimit, rate_limit_stage
 from .routing import (
@@ -223,6 +224,7 @@ class App(Router, MiddlewareMixin):
         ]
         # Route-option-driven features: each adds a stage only to the routes that use it.
         self._stages.append((StageOrder.RATE_LIMIT, rate_limit_stage))
+        self._stages.append((StageOrder.MIDDLEWARE, route_middleware_stage))
         self._stages.append((StageOrder.GUARDS, guard_stage))
         #: `enable_rate_limit(...)`: the limits every route (but the exempt) counts against.
         self.rate_limits: list[AppRateLimit] = []
@@ -386,8 +388,10 @@ class App(Router, MiddlewareMixin):
         """Put every route's pipeline together from the features now configured (run by
         startup; routes added later are put together as they are added)."""
         factories = self._stage_factories()
+        self._sync_admission.app_depth = self._sync_middleware_count()
         for compiled in self._served:
             compiled.freeze(factories, self)
+        self._sync_admission.size(self.engine.sync_workers)
         self.websockets.freeze(self)
         self._frozen = True
         self.dispatch = self._compose(self._route_under_root if self.root_path else self._route)

@@ -9,7 +9,15 @@ responses; `_body` decides how a route reads its body and within which limits.
 from ._after import AfterResponse, after_response
 from ._body import UploadSettings, upload_settings
 from ._render import to_response
-from ._route import CompiledRoute, DependencyOverrides, Next, Stage, StageFactory, StageOrder
+from ._route import (
+    CompiledRoute,
+    DependencyOverrides,
+    Next,
+    Stage,
+    StageFactory,
+    StageOrder,
+    Wrapper,
+)
 
 __all__ = [
     "AfterResponse",
@@ -20,6 +28,7 @@ __all__ = [
     "StageFactory",
     "StageOrder",
     "UploadSettings",
+    "Wrapper",
     "after_response",
     "to_response",
     "upload_settings",

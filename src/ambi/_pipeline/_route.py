@@ -38,7 +38,20 @@ if TYPE_CHECKING:
 
 Next = Callable[[Request], Awaitable[Response]]
 Stage = Callable[[Request, Next], Awaitable[Response]]
-StageFactory = Callable[["CompiledRoute", "App"], Stage | None]
+
+
+class Wrapper:
+    """What a stage factory returns to wrap the rest of the pipeline once, when the app
+    starts (`wrap(next) -> handler`), rather than be called with `call_next` per request:
+    for layers that are themselves chains (route middleware)."""
+
+    __slots__ = ("wrap",)
+
+    def __init__(self, wrap: Callable[[Next], Next]) -> None:
+        self.wrap = wrap
+
+
+StageFactory = Callable[["CompiledRoute", "App"], Stage | Wrapper | None]
 
 
 class StageOrder(enum.IntEnum):
@@ -50,6 +63,7 @@ class StageOrder(enum.IntEnum):
 
     METRICS = 5  # counts and times everything the route answers (app.enable_metrics)
     TRACING = 6  # one server span per request (app.enable_tracing)
+    MIDDLEWARE = 8  # middleware= of include_router, Router and the route (ambi.middleware)
     RATE_LIMIT = 10  # refuse floods before any other work
     AUTHENTICATION = 20  # who is asking (JWT -> request.auth)
     GUARDS = 30  # may they (guards=, RoleGuard)
@@ -251,7 +265,9 @@ class CompiledRoute:
         handle = self._core()
         for factory in reversed(factories):
             stage = factory(self, app)
-            if stage is not None:
+            if isinstance(stage, Wrapper):
+                handle = stage.wrap(handle)
+            elif stage is not None:
                 handle = functools.partial(_staged, stage, handle)
         self.handle = handle
 
@@ -313,5 +329,6 @@ __all__ = [
     "Stage",
     "StageFactory",
     "StageOrder",
+    "Wrapper",
     "to_response",
 ]

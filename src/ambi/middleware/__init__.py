@@ -5,7 +5,12 @@ Users turn the built-ins on with one call each on the app (`app.enable_cors()`,
 `enable_security_headers`, `enable_proxy_headers`, `enable_https_redirect`) and add their
 own with `@app.middleware("http")`, `app.add_middleware(cls, **options)` (a `Middleware`
 subclass here, or any ASGI middleware class), `@app.before_request` and
-`@app.after_request`. The order of everything is drawn in `_chain`'s docstring.
+`@app.after_request`. Around some routes only: `middleware=[...]` on a route, a `Router`
+or `include_router` (functions and ambi `Middleware`; `_route`). The order of everything
+is drawn in `_chain`'s docstring.
+
+Websocket handshakes are not HTTP requests with a response: ambi middleware (app, router
+or route) does not wrap them; ASGI middleware does (over RSGI too, bridged).
 
 For other ambi features (sessions, app-wide rate limits, metrics):
 `app.add_layer(LayerOrder.X, factory)` with `factory(app, call_next) -> handler`, run once

@@ -3,7 +3,6 @@ and composing the chain at startup (`compose`)."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from ._cors import CORS
 from ._hosts import HTTPSRedirect, ProxyHeaders, TrustedHosts
 from ._logging import AccessLog
 from ._request_id import RequestId
+from ._route import SyncAdmission
 from ._security import SecurityHeaders
 from ._user import (
     Hook,
@@ -48,6 +48,8 @@ class MiddlewareMixin:
         self._after_hooks: list[Hook] = []
         self._asgi_middleware: list[tuple[type[Any], dict[str, Any]]] = []
         self._enabled: dict[str, Any] = {}
+        #: The bound on requests inside sync middleware, app and route (sized at freeze).
+        self._sync_admission = SyncAdmission()
         #: The ASGI middleware stack around the app, once built (first call or startup).
         self._asgi_entry: ASGIApp | None = None
         #: Over RSGI, with ASGI middleware: requests go through it, bridged.
@@ -235,6 +237,9 @@ class MiddlewareMixin:
     def has_asgi_middleware(self) -> bool:
         return bool(self._asgi_middleware)
 
+    def _sync_middleware_count(self) -> int:
+        return sum(mw.is_sync for mw in self._user_middleware)
+
     def _compose(self, core: Next) -> Next:
         """The app chain around `core` (routing + the route pipeline), or `core` itself."""
         user = self._user_middleware
@@ -250,10 +255,7 @@ class MiddlewareMixin:
                 guard=False,
             )
         sync = [mw for mw in user if mw.is_sync]
-        admission = None
-        if sync:
-            limit = max(1, app.engine.sync_workers // (len(sync) + 1))
-            admission = asyncio.Semaphore(limit)
+        admission = self._sync_admission.semaphore if sync else None
         for mw in user:
             gate = admission if sync and mw is sync[-1] else None
             chain.add(

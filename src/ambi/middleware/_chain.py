@@ -20,7 +20,9 @@ ASGI middleware (app.add_middleware(SomeASGIMiddleware)): last added outermost
                     registered outermost (as in Starlette and FastAPI)
   HOOKS             @app.before_request (in registration order), @app.after_request (in
                     reverse registration order, as in Flask)
-    routing (404 / 405) -> the route's pipeline (413, 422, handler, 500)
+    routing (404 / 405) -> the route's pipeline (413, 422, handler, 500), which starts
+    with the route's own middleware (include_router -> Router -> route `middleware=`,
+    outermost first: `ambi.middleware._route`)
 ```
 
 Layers of one order sit in registration order (the first added is outermost), except

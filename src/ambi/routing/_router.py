@@ -54,6 +54,9 @@ class RouteOptions(TypedDict, total=False):
     #: "50MB"), above or below the app's `max_body_size`; 413 beyond it.
     max_body_size: int | str
     guards: Sequence[Any]
+    #: Middleware around this route only: `mw(request, call_next)` functions (def or
+    #: async def) or ambi `Middleware` (instances or classes); see ambi.middleware._route.
+    middleware: Sequence[Any]
     dependencies: Sequence[Any]
     timeout: float  # seconds: past it the client gets a 504 (ambi.execution)
     max_concurrency: int  # requests of this route at once; one more gets a 503
@@ -219,6 +222,22 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _middleware(value: Any, where: str) -> list[Any]:
+    from ..middleware._route import checked_route_middleware
+
+    return checked_route_middleware(value, where)
+
+
+def _prepended(options: Mapping[str, Any], extra: Mapping[str, list[Any]]) -> dict[str, Any]:
+    """A copy of `options` with each non-empty list of `extra` in front of the option's
+    own value (a single value, or a list)."""
+    merged = dict(options)
+    for key, values in extra.items():
+        if values:
+            merged[key] = [*values, *_as_list(merged.get(key))]
+    return merged
+
+
 def _rate_limits(value: Any, where: str) -> list[Any]:
     if value is None:
         return []
@@ -247,6 +266,7 @@ class Router:
         dependencies: Sequence[Any] = (),
         guards: Sequence[Callable[..., Any]] = (),
         rate_limit: Any = None,
+        middleware: Sequence[Any] = (),
         default_response_class: type[Any] | None = None,
         responses: Mapping[int | str, dict[str, Any]] | None = None,
         deprecated: bool | None = None,
@@ -262,6 +282,9 @@ class Router:
         self.guards = _checked_guards(guards, "Router(guards=...)")
         #: Limits for every route of this router (each route counts on its own budget).
         self.rate_limits = _rate_limits(rate_limit, "Router(rate_limit=...)")
+        #: Middleware around every HTTP route of this router (inside the app's).
+        #: (Not `middleware`: on an App that name is the `@app.middleware("http")` decorator.)
+        self.route_middleware = _middleware(middleware, "Router(middleware=...)")
         self.routes: list[RouteDef] = []
         self.websocket_routes: list[WebSocketRouteDef] = []
         self.defaults = IncludeDefaults.checked(
@@ -303,6 +326,8 @@ class Router:
             options["rate_limit"] = check_rate_limits(
                 options["rate_limit"], f"{where}: rate_limit="
             )
+        if "middleware" in options:
+            options["middleware"] = _middleware(options["middleware"], f"{where}: middleware=")
         route.options = options
         self._register(route)
 
@@ -387,6 +412,7 @@ class Router:
         dependencies: Sequence[Any] = (),
         guards: Sequence[Callable[..., Any]] = (),
         rate_limit: Any = None,
+        middleware: Sequence[Any] = (),
         default_response_class: type[Any] | None = None,
         responses: Mapping[int | str, dict[str, Any]] | None = None,
         deprecated: bool | None = None,
@@ -394,14 +420,27 @@ class Router:
         generate_unique_id_function: Callable[[RouteDef], str] | None = None,
     ) -> None:
         """Add every route of `router`, under `prefix`, with extra tags, dependencies,
-        guards (run before the router's and the route's own) and rate limits; the other
+        guards (run before the router's and the route's own), rate limits and middleware
+        (outside the router's and the route's own: ambi.middleware._route); the other
         settings as on `Router` (a route's own, then the router's, then these)."""
-        guards = _checked_guards(guards, "include_router(guards=...)")
-        limits = [*_rate_limits(rate_limit, "include_router(rate_limit=...)"), *router.rate_limits]
         if router is self:
             raise ConfigurationError("a router cannot include itself")
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(f"include prefix {prefix!r} must start and not end with '/'")
+        # What the include and the router add, in front of each route's own (outermost first).
+        extra: dict[str, list[Any]] = {
+            "tags": [*tags, *router.tags],
+            "dependencies": [*dependencies, *router.dependencies],
+            "guards": [*_checked_guards(guards, "include_router(guards=...)"), *router.guards],
+            "rate_limit": [
+                *_rate_limits(rate_limit, "include_router(rate_limit=...)"),
+                *router.rate_limits,
+            ],
+            "middleware": [
+                *_middleware(middleware, "include_router(middleware=...)"),
+                *router.route_middleware,
+            ],
+        }
         given = IncludeDefaults.checked(
             "include_router",
             default_response_class=default_response_class,
@@ -411,29 +450,13 @@ class Router:
             generate_unique_id_function=generate_unique_id_function,
         )
         for route in router.routes:
-            options = RouteOptions(**route.options)
-            extra_tags = [*tags, *router.tags]
-            if extra_tags:
-                options["tags"] = [*extra_tags, *options.get("tags", [])]
-            extra_deps = [*dependencies, *router.dependencies]
-            if extra_deps:
-                options["dependencies"] = [*extra_deps, *options.get("dependencies", [])]
-            extra_guards = [*guards, *router.guards]
-            if extra_guards:
-                options["guards"] = [*extra_guards, *options.get("guards", [])]
-            if limits:
-                options["rate_limit"] = [*limits, *_as_list(options.get("rate_limit"))]
+            options = RouteOptions(**_prepended(route.options, extra))  # type: ignore[typeddict-item]
             router.defaults.apply(options, given)
             path = join_paths(self.prefix, join_paths(prefix, route.path))
             self._register(RouteDef(path, route.methods, route.endpoint, options))
+        # Websocket routes take dependencies, guards and rate limits (not HTTP middleware).
+        ws_extra = {key: extra[key] for key in ("dependencies", "guards", "rate_limit")}
         for ws_route in router.websocket_routes:
             path = join_paths(self.prefix, join_paths(prefix, ws_route.path))
-            ws_options = WebSocketOptions(**ws_route.options)
-            extra_deps = [*dependencies, *router.dependencies]
-            if extra_deps:
-                ws_options["dependencies"] = [*extra_deps, *ws_options.get("dependencies", [])]
-            if extra_guards := [*guards, *router.guards]:
-                ws_options["guards"] = [*extra_guards, *ws_options.get("guards", [])]
-            if limits:
-                ws_options["rate_limit"] = [*limits, *_as_list(ws_options.get("rate_limit"))]
+            ws_options = WebSocketOptions(**_prepended(ws_route.options, ws_extra))  # type: ignore[typeddict-item]
             self._register_websocket(WebSocketRouteDef(path, ws_route.endpoint, ws_options))
