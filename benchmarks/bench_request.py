@@ -68,6 +68,10 @@ CASES: dict[str, tuple[App, _Scope]] = {
         ambi_mw_app.app_sync_function,
         _Scope("GET", "/json"),
     ),
+    "GET /json, one async route middleware": (
+        ambi_mw_app.app_route_function,
+        _Scope("GET", "/json"),
+    ),
     "GET /sync-json": (app, _Scope("GET", "/sync-json")),
     "GET /deps": (app, _Scope("GET", "/deps")),
     "GET /deps-sync": (app, _Scope("GET", "/deps-sync")),

@@ -4,6 +4,7 @@
   credentials), request id, security headers.
 - `app_function`: one `async def` function middleware that does nothing but call on.
 - `app_sync_function`: the same as a `def` (thread pool + bridge back to the loop).
+- `app_route_function`: `passthrough` as route middleware (`middleware=[...]`) of /json.
 """
 
 from __future__ import annotations
@@ -42,3 +43,11 @@ app_sync_function = _copy_routes(App())
 @app_sync_function.middleware("http")
 def passthrough_sync(request: Any, call_next: Any) -> Any:
     return call_next(request)
+
+
+app_route_function = App()
+for _route in plain.routes:
+    _options: dict[str, Any] = dict(_route.options)
+    if _route.path == "/json":
+        _options["middleware"] = [passthrough]
+    app_route_function.add_route(_route.path, _route.endpoint, _route.methods, **_options)
