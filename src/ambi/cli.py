@@ -5,7 +5,8 @@ ambi run TARGET [--host H] [--port N] [--workers N] [--reload]
                 [--server granian|uvicorn] [--interface rsgi|asgi]
                 [--log-level LEVEL] [--access-log]
 ambi worker TARGET [--log-level LEVEL]     (tasks of a distributed task queue)
-ambi routes TARGET      the app's routes and mounts: methods, path, handler, kind, guards
+ambi routes TARGET      the app's routes, websocket routes and mounts: methods, path,
+                        handler, kind, guards
 ambi version            the versions of ambi, Python and Granian
 ```
 
@@ -221,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     routes = commands.add_parser(
         "routes",
         help="list an app's routes",
-        description="List the routes and mounts of an app: methods, path, handler, the kind "
+        description="List the routes, websocket routes and mounts of an app: methods (WEBSOCKET "
+        "for websocket routes), path, handler, the kind "
         "of handler (where it runs) and its guards.",
     )
     _target_argument(routes)
