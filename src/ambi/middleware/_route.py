@@ -109,10 +109,8 @@ def _answering(app: App, inner: Next) -> Next:
 
 def _admitted(admission: SyncAdmission, inner: Next) -> Next:
     async def admitted(request: Request) -> Response:
-        semaphore = admission.semaphore
-        if semaphore is None:  # pragma: no cover - sized at freeze, before any request
-            return await inner(request)
-        async with semaphore:
+        semaphore = admission.semaphore  # sized when the app starts, before any request
+        async with semaphore:  # type: ignore[union-attr]  # sized at freeze
             return await inner(request)
 
     return admitted
@@ -130,13 +128,15 @@ def route_middleware_stage(route: CompiledRoute, app: App) -> Wrapper | None:
     sync = [mw for mw in compiled if mw.is_sync]
     admission: SyncAdmission = app._sync_admission
     if len(sync) > admission.route_depth:
-        if app._frozen:
+        if app._frozen and admission.semaphore is not None:
             raise ConfigurationError(
                 f"{route.label}: added after startup with more sync middleware ({len(sync)}) "
                 f"than any route had when the app started ({admission.route_depth}); "
                 "register it before the app starts"
             )
         admission.route_depth = len(sync)
+        if app._frozen:  # the first sync middleware in the app, added after startup
+            admission.size(app.engine.sync_workers)
     # The app chain admits requests at its own outermost sync middleware, if it has any.
     gate_at = sync[0] if sync and not admission.app_depth else None
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ._types import ASGIMessage, RSGIScope
 from ._ws_rsgi import (
@@ -47,7 +48,7 @@ def websocket_scope(app: App, scope: RSGIScope) -> dict[str, Any]:
         "http_version": scope.http_version,
         "scheme": "wss" if scope.scheme == "https" else "ws",
         "path": scope.path,
-        "raw_path": scope.path.encode("utf-8"),
+        "raw_path": quote(scope.path, safe="/:@!$&'()*+,;=~").encode("ascii"),
         "query_string": scope.query_string.encode("latin-1"),
         "root_path": "",
         "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in scope.headers.items()],
