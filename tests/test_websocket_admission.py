@@ -214,3 +214,29 @@ def test_websocket_disconnect_is_still_a_disconnect(app: App, client_for: Client
     echo_route(app, "/guarded", [], guards=[lambda ws: False])
     with pytest.raises(WebSocketDisconnect):
         client_for(app).websocket_connect("/guarded").__enter__()
+
+
+def test_a_redis_limit_counts_handshakes(client_for: ClientFor, redis_url: str) -> None:
+    """The same check with the limit kept in the real Redis (one round trip per handshake)."""
+    import uuid
+
+    import redis
+
+    prefix = f"ambi-test:{uuid.uuid4().hex}"
+    app = App()
+    limit = RateLimitConfig.fixed_window(2, 60, storage=redis_url, prefix=prefix)
+    ran: list[str] = []
+    echo_route(app, "/shared", ran, rate_limit=limit)
+    client = client_for(app)
+    try:
+        for _ in range(2):
+            with client.websocket_connect("/shared") as ws:
+                ws.receive_json()
+        assert denied(client, "/shared").status_code == 429
+        assert ran == ["/shared", "/shared"]
+    finally:
+        store = redis.Redis.from_url(redis_url, socket_timeout=1)
+        keys = list(store.scan_iter(f"{prefix}:*"))
+        if keys:
+            store.delete(*keys)
+        store.close()
