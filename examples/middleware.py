@@ -9,11 +9,13 @@
 - an ambi middleware class with options;
 - before_request / after_request hooks;
 - a standard ASGI middleware class (here a tiny one; Starlette's, OpenTelemetry's and
-  Sentry's are added the same way), applied over RSGI too.
+  Sentry's are added the same way), applied over RSGI too;
+- route middleware: `middleware=[...]` on one route (or a Router, or include_router),
+  around that route only.
 
 Order, outermost first: ASGI middleware, then the built-ins (whatever order they are
 enabled in), then function and class middleware (the last registered outermost), then
-the hooks, then routing. See `ambi.middleware._chain`.
+the hooks, then routing, then the route's own middleware. See `ambi.middleware._chain`.
 """
 
 from __future__ import annotations
@@ -125,7 +127,15 @@ async def create_order(request: Request) -> dict[str, Any]:
     return {"created": True, "items": request.json().get("items", [])}
 
 
-@app.get("/report")
+# Route middleware -------------------------------------------------------------------------
+async def rows_counted(request: Request, call_next: Any) -> Response:
+    """Around /report only: routes without route middleware pay nothing for it."""
+    response: Response = await call_next(request)
+    response.headers["x-report-rows"] = "500"
+    return response
+
+
+@app.get("/report", middleware=[rows_counted])
 def report() -> dict[str, list[int]]:
     return {"rows": list(range(500))}  # big enough to be compressed
 

@@ -62,5 +62,7 @@ def test_preflight_compression_and_hosts(client: TestClient) -> None:
     assert client.post("/orders", json={"items": [1]}).json() == {"created": True, "items": [1]}
     report = client.get("/report", headers={"accept-encoding": "gzip"})
     assert report.headers["content-encoding"] == "gzip"
+    assert report.headers["x-report-rows"] == "500"  # route middleware, /report only
+    assert "x-report-rows" not in client.get("/hello").headers
     assert gzip.decompress(b"".join(report.stream)).startswith(b'{"rows":[0,1,2')  # type: ignore[arg-type]
     assert client.get("/hello", headers={"host": "evil.test"}).status_code == 400
