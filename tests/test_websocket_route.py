@@ -364,3 +364,18 @@ def test_background_tasks_run_when_the_handler_is_done(app: App, client_for: Cli
     with client_for(app).websocket_connect("/bg") as ws:
         assert ws.receive_text() == "[]"
     assert done == ["task ran"]
+
+
+def test_root_path_applies_to_websocket_routes(client_for: ClientFor) -> None:
+    """App(root_path=...): a proxy may leave its prefix on the path, or take it off."""
+    app = App(root_path="/api")
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json({"path": websocket.path, "url": str(websocket.url)})
+
+    client = client_for(app)
+    for url in ("/api/ws", "/ws"):
+        with client.websocket_connect(url) as session:
+            assert session.receive_json() == {"path": "/ws", "url": "ws://testserver/api/ws"}

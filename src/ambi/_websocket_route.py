@@ -238,6 +238,11 @@ async def serve_websocket(app: App, websocket: WebSocket) -> None:
     """Route `websocket` and run its handler; refuse the handshake when no route matches."""
     if not app._frozen:  # a connection before startup: put the app together first
         app.freeze()
+    root, path = app.root_path, websocket.path
+    if root:  # routed without the app's root_path, as HTTP requests (App._route_under_root)
+        if path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+            websocket.path = path[len(root) :] or "/"
+        websocket.root_path = root
     found = app.websockets.matcher.match(_KIND, websocket.path)
     if not isinstance(found, Match):
         await websocket.close(1000)  # before the accept: the handshake is refused (403)

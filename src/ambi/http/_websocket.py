@@ -124,6 +124,7 @@ class WebSocket:
         "path_params",
         "query_string",
         "raw_headers",
+        "root_path",
         "scheme",
         "server",
     )
@@ -150,6 +151,8 @@ class WebSocket:
         self.scheme = scheme
         self.http_version = http_version
         self.path_params: dict[str, Any] = {}
+        #: The part of the URL path before `path`: the app's root_path (as on a Request).
+        self.root_path = ""
         #: The largest message accepted, in bytes (the route's limit; None: no limit).
         self.max_size: int | None = None
         self.client_state = WebSocketState.CONNECTING
@@ -194,7 +197,7 @@ class WebSocket:
     def url(self) -> URL:
         host = self.headers.get("host") or self.server or "localhost"
         query = f"?{self.query_string}" if self.query_string else ""
-        return URL(f"{self.scheme}://{host}{quote(self.path)}{query}")
+        return URL(f"{self.scheme}://{host}{quote(self.root_path + self.path)}{query}")
 
     @property
     def subprotocols(self) -> list[str]:
