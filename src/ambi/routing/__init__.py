@@ -2,16 +2,8 @@
 
 from ._include import IncludeDefaults, check_responses
 from ._matcher import Match, Matcher, MethodNotAllowed
-from ._router import (
-    HTTP_METHODS,
-    ROUTE_OPTIONS,
-    APIRoute,
-    RouteDef,
-    RouteOptions,
-    Router,
-    WebSocketOptions,
-    WebSocketRouteDef,
-)
+from ._options import ROUTE_OPTIONS, RouteOptions, WebSocketOptions
+from ._router import HTTP_METHODS, APIRoute, RouteDef, Router, WebSocketRouteDef
 from ._template import CONVERTERS, Converter, PathTemplate, openapi_path, parse_template
 
 APIRouter = Router

@@ -18,7 +18,7 @@ from ..exceptions import ConfigurationError
 from ..http import Response
 
 if TYPE_CHECKING:
-    from ._router import RouteOptions
+    from ._options import RouteOptions
 
 _STATUS_RANGES = frozenset({"DEFAULT", "1XX", "2XX", "3XX", "4XX", "5XX"})
 
