@@ -10,6 +10,7 @@ The app task queue, in one process (the default)::
     task_id = app.tasks.submit(send_email, (user.email,), {"subject": "hi"},
                                delay=5, max_retries=3, timeout=30)    # per-task options
     status = await app.tasks.status(task_id)   # in async code; plain call in sync code
+    await app.tasks.flush()    # distributed: every task submitted so far is in the broker
 
 `add_task` passes every keyword to the task itself, so per-task options never collide with
 the task's own parameters: they go to `submit`, which takes the arguments as a tuple and a

@@ -144,6 +144,11 @@ class DistributedQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sender: asyncio.Task[None] | None = None
         self._closed = False
+        # `flush`: messages are sent in the order they were submitted (a failed batch goes
+        # back to the front), so "the first `_sent` submitted are with the broker".
+        self._submitted = 0
+        self._sent = 0
+        self._flushers: list[tuple[int, asyncio.Future[None]]] = []
 
     # Enqueueing (any thread) ---------------------------------------------------------------
 
@@ -194,6 +199,7 @@ class DistributedQueue:
                     f"the task queue is full ({self.max_queued} tasks waiting to be sent)"
                 )
             self._pending.append(message)
+            self._submitted += 1
             loop = self._loop
             wake = loop is not None and self._sender is None
             if wake:
@@ -229,6 +235,10 @@ class DistributedQueue:
                 with self._lock:
                     self._pending.extendleft(reversed(batch))
                 await asyncio.sleep(1.0)
+            else:
+                with self._lock:
+                    self._sent += len(batch)
+                self._wake_flushers()
 
     async def _send(self, batch: list[dict[str, Any]]) -> None:
         await self.store.put([queued_status(m) for m in batch])
@@ -256,6 +266,38 @@ class DistributedQueue:
     async def kick(self, message: dict[str, Any]) -> None:
         """Hand one message to the broker (also used by workers to retry)."""
         await self.broker.kick(self._broker_message(message))
+
+    def _wake_flushers(self, error: BaseException | None = None) -> None:
+        waiting, self._flushers = self._flushers, []
+        for upto, waiter in waiting:
+            if waiter.done():
+                continue
+            if upto <= self._sent:
+                waiter.set_result(None)
+            elif error is not None:
+                waiter.set_exception(error)
+            else:
+                self._flushers.append((upto, waiter))
+
+    @smartasync
+    async def flush(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - one spelling for sync and async callers
+        """Wait until every task submitted before this call is with the broker (Redis or
+        NATS): from then on it survives this process dying. A handler that answers "queued"
+        awaits this first. `TimeoutError` after `timeout` seconds; `QueueClosed` if the
+        app shuts down before they could be sent."""
+        loop = self._loop
+        if loop is None:
+            raise QueueClosed("the task queue is not running")
+        if asyncio.get_running_loop() is not loop:
+            raise RuntimeError("flush() runs on the app's loop (a sync caller: a plain call)")
+        with self._lock:
+            upto = self._submitted
+            if upto <= self._sent:
+                return
+        waiter = loop.create_future()
+        self._flushers.append((upto, waiter))
+        async with asyncio.timeout(timeout):
+            await waiter
 
     # Status -------------------------------------------------------------------------------
 
@@ -319,6 +361,7 @@ class DistributedQueue:
             unsent, self._pending = list(self._pending), collections.deque()
             self._loop = None
             self._sender = None
+        self._wake_flushers(QueueClosed("the app shut down before the tasks were sent"))
         for message in unsent:
             logger.warning(
                 "task %s (%s) was never sent to the workers: the app shut down first",

@@ -206,6 +206,11 @@ class TaskQueue:
             await waiter
         return task.snapshot()
 
+    @smartasync
+    async def flush(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - one spelling for sync and async callers
+        """Nothing to wait for: a task is in this process's queue when `submit` returns
+        (see the distributed queue's `flush`; the same code runs on either queue)."""
+
     # On the loop --------------------------------------------------------------------------
 
     def _arrive(self, task: _Task) -> None:
