@@ -1,0 +1,407 @@
+"""Starts `examples/cluster`: two app hosts, one task-worker host, a dedicated Redis and
+nginx, and tears all of it down.
+
+Hosts are network namespaces made here (`ip netns`, a veth pair each, one bridge, a /24 of
+10.231.x.0 picked to be free), each serving on its own address, port 8000; nginx and Redis
+run in the root namespace on the bridge's address, nginx listening on 127.0.0.1. Without
+root or `ip`, the hosts are plain processes on 127.0.0.1 ports (`Cluster.mode` says which).
+
+Everything made is named after this process (`ambc<pid>...`) and every process started
+carries `AMBI_CLUSTER_RUNDIR=/tmp/ambi-cluster/<pid>` in its environment, so a later run
+removes what a killed run left behind: namespaces, links and processes of dead pids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "examples" / "cluster"
+APP = "examples/cluster/cluster_app.py"
+RUNS = Path("/tmp/ambi-cluster")
+MARK = "AMBI_CLUSTER_RUNDIR"
+NAME = re.compile(r"^ambc(\d+)")
+READY = 30.0  # seconds a host may take to answer /health (2 workers on a busy machine)
+
+
+def _ip(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["ip", *args], check=False, capture_output=True, text=True, timeout=10)
+    if check and done.returncode:
+        raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def can_make_namespaces() -> bool:
+    return os.geteuid() == 0 and shutil.which("ip") is not None and sys.platform == "linux"
+
+
+def _marked_processes(run_dir: Path) -> list[int]:
+    """Pids of the processes started for `run_dir` (their environment says so)."""
+    needle = f"{MARK}={run_dir}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                if needle in (entry / "environ").read_bytes() + b"\0":
+                    found.append(int(entry.name))
+    return found
+
+
+def clean_leftovers() -> list[str]:
+    """Remove what runs whose process is gone left behind; what was removed."""
+    removed: list[str] = []
+    if RUNS.is_dir():
+        for run in RUNS.iterdir():
+            if run.name.isdigit() and not _alive(int(run.name)):
+                for pid in _marked_processes(run):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                        removed.append(f"process {pid}")
+                shutil.rmtree(run, ignore_errors=True)
+    if not can_make_namespaces():
+        return removed
+    for line in _ip("netns", "list", check=False).splitlines():
+        name = line.split()[0] if line.split() else ""
+        match = NAME.match(name)
+        if match and not _alive(int(match.group(1))):
+            for pid in _ip("netns", "pids", name, check=False).split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+            _ip("netns", "del", name, check=False)
+            removed.append(f"netns {name}")
+    for line in _ip("-o", "link", "show", check=False).splitlines():
+        link = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
+        match = NAME.match(link)
+        if match and not _alive(int(match.group(1))):
+            _ip("link", "del", link, check=False)
+            removed.append(f"link {link}")
+    return removed
+
+
+@dataclass
+class Host:
+    """One app (or worker) host: its address, namespace and process."""
+
+    name: str
+    address: str
+    port: int
+    netns: str | None
+    log: Path
+    argv: list[str]
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.address}:{self.port}"
+
+    def start(self) -> None:
+        wrap = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.starts += 1
+        with self.log.open("ab") as out:
+            out.write(f"\n=== start {self.starts} ===\n".encode())
+            self.proc = subprocess.Popen(
+                [*wrap, *self.argv],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: a kill takes its workers too
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_healthy(self, timeout: float = READY) -> float:
+        """Poll `/health` until it answers 200; the seconds it took."""
+        started = time.monotonic()
+        deadline = started + timeout
+        with httpx.Client(timeout=1.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise AssertionError(f"{self.name} exited:\n{self.output()[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.url}/health").status_code == 200:
+                        return time.monotonic() - started
+                time.sleep(0.1)
+        raise AssertionError(f"{self.name} not healthy in {timeout} s:\n{self.output()[-3000:]}")
+
+    def wait_output(self, text: str, timeout: float = READY) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: no {text!r}:\n{self.output()[-3000:]}")
+            time.sleep(0.1)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        """Send `sig` to the host's process group, wait for it; SIGKILL after `timeout`."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        with contextlib.suppress(ProcessLookupError):  # workers a dead main left behind
+            os.killpg(proc.pid, signal.SIGKILL)
+        return proc.returncode
+
+
+@dataclass
+class Cluster:
+    """The whole cluster; `start()` then `stop()` (in a `finally`)."""
+
+    run_dir: Path
+    workers_per_host: int = 2
+    mode: str = "netns" if can_make_namespaces() else "loopback"
+    prefix: str = field(default_factory=lambda: f"ambc{os.getpid()}")
+    hosts: dict[str, Host] = field(default_factory=dict)
+    gateway: str = "127.0.0.1"  # where nginx and Redis are, as the hosts see them
+    nginx_port: int = 0
+    redis_port: int = 0
+    redis_proc: subprocess.Popen[bytes] | None = None
+    nginx_proc: subprocess.Popen[bytes] | None = None
+    namespaces: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.nginx_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.gateway}:{self.redis_port}/0"
+
+    def _env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, MARK: str(self.run_dir), "PYTHONUNBUFFERED": "1", **extra}
+
+    # Network ------------------------------------------------------------------------------
+
+    def _free_subnet(self) -> str:
+        used = _ip("-4", "-o", "addr", "show")
+        for step in range(250):
+            third = (os.getpid() + step) % 250 + 1
+            if f"10.231.{third}." not in used:
+                return f"10.231.{third}"
+        raise RuntimeError("no free 10.231.x.0/24 for the cluster's bridge")
+
+    def _make_network(self) -> dict[str, str]:
+        """The bridge and a namespace per host; each host's address."""
+        net = self._free_subnet()
+        bridge = f"{self.prefix}br"
+        _ip("link", "add", bridge, "type", "bridge")
+        self.links.append(bridge)
+        _ip("addr", "add", f"{net}.1/24", "dev", bridge)
+        _ip("link", "set", bridge, "up")
+        self.gateway = f"{net}.1"
+        addresses = {}
+        for index, name in enumerate(("a", "b", "w")):
+            netns, outside, inside = f"{self.prefix}-{name}", f"{self.prefix}{name}0", "eth0"
+            _ip("netns", "add", netns)
+            self.namespaces.append(netns)
+            _ip("link", "add", outside, "type", "veth", "peer", "name", f"{self.prefix}{name}1")
+            self.links.append(outside)
+            _ip("link", "set", f"{self.prefix}{name}1", "netns", netns, "name", inside)
+            _ip("link", "set", outside, "master", bridge, "up")
+            address = f"{net}.{11 + index}"
+            _ip("-n", netns, "addr", "add", f"{address}/24", "dev", inside)
+            _ip("-n", netns, "link", "set", inside, "up")
+            _ip("-n", netns, "link", "set", "lo", "up")
+            addresses[name] = address
+        return addresses
+
+    # Redis and nginx ----------------------------------------------------------------------
+
+    def start_redis(self) -> None:
+        data = self.run_dir / "redis"
+        data.mkdir(exist_ok=True)
+        with (self.run_dir / "redis.log").open("ab") as out:
+            self.redis_proc = subprocess.Popen(
+                ["redis-server", "--bind", self.gateway, "--port", str(self.redis_port),
+                 "--protected-mode", "no", "--save", "", "--appendonly", "yes",
+                 "--appendfsync", "always", "--dir", str(data)],
+                env=self._env(), stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.gateway, self.redis_port), 0.5) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+            if time.monotonic() > deadline or self.redis_proc.poll() is not None:
+                raise AssertionError((self.run_dir / "redis.log").read_text())
+            time.sleep(0.05)
+
+    def stop_redis(self) -> None:
+        if self.redis_proc is not None and self.redis_proc.poll() is None:
+            self.redis_proc.terminate()
+            try:
+                self.redis_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.redis_proc.kill()
+                self.redis_proc.wait(5)
+
+    def nginx_site(self) -> str:
+        """examples/cluster/nginx.conf with this cluster's addresses and port."""
+        text = (EXAMPLE / "nginx.conf").read_text()
+        a, b = self.hosts["a"], self.hosts["b"]
+        text = text.replace("10.0.0.11:8000", f"{a.address}:{a.port}")
+        text = text.replace("10.0.0.12:8000", f"{b.address}:{b.port}")
+        return text.replace("listen 80;", f"listen 127.0.0.1:{self.nginx_port};")
+
+    def start_nginx(self) -> None:
+        conf_dir = self.run_dir / "nginx"
+        temp = conf_dir / "temp"
+        temp.mkdir(parents=True, exist_ok=True)
+        temp.chmod(0o777)
+        (conf_dir / "ambi.conf").write_text(self.nginx_site())
+        paths = " ".join(
+            f"{kind}_temp_path {temp}/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (conf_dir / "nginx.conf").write_text(
+            f"worker_processes 1;\npid {conf_dir}/nginx.pid;\n"
+            f"error_log {conf_dir}/error.log warn;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{\n  access_log off;\n  {paths}\n  include {conf_dir}/ambi.conf;\n}}\n"
+        )
+        with (conf_dir / "nginx.out").open("ab") as out:
+            self.nginx_proc = subprocess.Popen(
+                ["nginx", "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf"),
+                 "-g", "daemon off;"],
+                env=self._env(), stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.nginx_port), 0.5),
+            ):
+                return
+            if time.monotonic() > deadline or self.nginx_proc.poll() is not None:
+                raise AssertionError((conf_dir / "error.log").read_text(errors="replace"))
+            time.sleep(0.05)
+
+    # The whole ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.mode == "netns":
+            addresses = self._make_network()
+            ports = dict.fromkeys(addresses, 8000)
+        else:
+            addresses = dict.fromkeys(("a", "b", "w"), "127.0.0.1")
+            ports = {name: free_port() for name in addresses}
+        self.redis_port = free_port()
+        self.nginx_port = free_port()
+        self.start_redis()
+        common = {
+            "AMBI_CLUSTER_REDIS": self.redis_url,
+            "AMBI_CLUSTER_PREFIX": "cluster:",
+            "AMBI_CLUSTER_PROXIES": self.gateway,
+            "SESSION_SECRET": "cluster-test-secret-0123456789",
+        }
+        python = [sys.executable, "-m", "ambi.cli"]
+        for name in ("a", "b", "w"):
+            metrics = self.run_dir / f"metrics-{name}"
+            metrics.mkdir(exist_ok=True)
+            if name == "w":
+                argv = [*python, "worker", APP]
+            else:
+                argv = [*python, "run", APP, "--host", addresses[name], "--port",
+                        str(ports[name]), "--workers", str(self.workers_per_host)]  # fmt: skip
+            self.hosts[name] = Host(
+                name=name,
+                address=addresses[name],
+                port=ports[name],
+                netns=f"{self.prefix}-{name}" if self.mode == "netns" else None,
+                log=self.run_dir / f"host-{name}.log",
+                argv=argv,
+                env=self._env(
+                    **common, AMBI_CLUSTER_HOST=name, PROMETHEUS_MULTIPROC_DIR=str(metrics)
+                ),
+            )
+        for host in self.hosts.values():
+            host.start()
+        self.hosts["a"].wait_healthy()
+        self.hosts["b"].wait_healthy()
+        self.hosts["w"].wait_output("Listening started")
+        self.start_nginx()
+
+    def stop(self) -> list[str]:
+        """Stop everything, whatever state it is in; what could not be removed."""
+        problems: list[str] = []
+        for proc in (self.nginx_proc,):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGQUIT)  # nginx: graceful stop
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        for host in self.hosts.values():
+            with contextlib.suppress(Exception):
+                host.stop(signal.SIGTERM, timeout=10)
+        self.stop_redis()
+        for pid in _marked_processes(self.run_dir):  # anything else started for this run
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for netns in self.namespaces:
+            for pid in _ip("netns", "pids", netns, check=False).split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+            _ip("netns", "del", netns, check=False)
+        for link in reversed(self.links):
+            _ip("link", "del", link, check=False)  # a veth goes with its namespace
+        if self.mode == "netns":
+            left = _ip("netns", "list", check=False) + _ip("-o", "link", "show", check=False)
+            problems += [line for line in left.splitlines() if self.prefix in line]
+        problems += [f"process {pid}" for pid in _marked_processes(self.run_dir)]
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        return problems
+
+
+def run_dir() -> Path:
+    return RUNS / str(os.getpid())
