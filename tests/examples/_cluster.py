@@ -174,7 +174,10 @@ class Host:
             return None
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
+                if sig == signal.SIGKILL:
+                    os.killpg(proc.pid, sig)
+                else:  # the server's main process stops its workers in order
+                    proc.send_signal(sig)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:

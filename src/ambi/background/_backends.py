@@ -6,7 +6,9 @@ acknowledged after its task ran), with two changes made by subclassing:
     not only after a read that returned new messages (upstream skips the reclaim while the
     stream is idle, so a task whose worker was killed waited for the next new message);
   - acknowledging also deletes the entry (XACK + XDEL), so the stream holds only the
-    messages not yet done, without a MAXLEN that could trim unprocessed ones.
+    messages not yet done, without a MAXLEN that could trim unprocessed ones;
+  - a lost connection does not end the worker (upstream's read loop raises, and the
+    worker process exits): it reads again when Redis is back, backing off up to 2 s.
 Status records are JSON strings under `ambi:<queue>:task:<id>` (expiring after
 `result_ttl`); failed tasks are also kept, with their call, in the hash
 `ambi:<queue>:failed`, without expiry, for inspection.
@@ -21,12 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 
 from ._status import TaskStatus
+
+logger = logging.getLogger("ambi.tasks")
+_FIRST_RETRY = 0.1  # seconds a worker waits before reading again after losing Redis
+_MAX_RETRY = 2.0
 
 T = TypeVar("T")
 
@@ -93,6 +100,34 @@ class Coalescer(Generic[T]):
 # Redis -------------------------------------------------------------------------------------
 
 
+async def _read_forever(
+    read: Callable[[], AsyncGenerator[Any, None]], declare_group: Callable[[], Awaitable[None]]
+) -> AsyncGenerator[Any, None]:
+    """The messages `read()` yields; a lost connection is waited out, never the end of the
+    worker: it reads again, backing off up to 2 s, and declares the consumer group again
+    if Redis came back without it."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    delay = _FIRST_RETRY
+    while True:
+        try:
+            async for message in read():
+                delay = _FIRST_RETRY
+                yield message
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            logger.warning("Redis unreachable (%r); reading again in %.1f s", exc, delay)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            logger.warning("the consumer group is gone (Redis restarted?): declaring it")
+            await declare_group()
+            continue
+        await asyncio.sleep(delay)
+        delay = min(_MAX_RETRY, delay * 2)
+
+
 def redis_broker(url: str, queue: str, visibility_timeout: float) -> Any:
     from redis.asyncio import Redis
     from taskiq import AckableMessage
@@ -125,7 +160,10 @@ def redis_broker(url: str, queue: str, visibility_timeout: float) -> Any:
                     pipe.xadd(self.queue_name, {b"data": message.message})
                 await pipe.execute()
 
-        async def listen(self) -> AsyncGenerator[Any, None]:
+        def listen(self) -> AsyncGenerator[Any, None]:
+            return _read_forever(self._read, self._declare_consumer_group)
+
+        async def _read(self) -> AsyncGenerator[Any, None]:
             redis: Any
             async with Redis(connection_pool=self.connection_pool) as redis:
                 while True:
