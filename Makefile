@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo service-demo test test-other-pythons lint venv bench bench-smoke clean docs docs-serve
+.PHONY: demo service-demo test test-other-pythons lint venv bench bench-smoke clean docs docs-serve cluster-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	@echo "coverage: $$($(BIN)/coverage report --format=total)% of lines and branches"
+
+# examples/cluster end to end: two app hosts and a task worker in network namespaces (as
+# root; else processes on 127.0.0.1), one Redis, nginx; shared state, a host killed under
+# load, a rolling restart, Redis restarted. Also part of `make test`. Needs nginx, wrk,
+# redis-server (.ci/run installs what is missing).
+cluster-test: $(STAMP)
+	$(BIN)/python -m pytest tests/examples/test_cluster.py -p no:randomly -v -s
 
 # The fast part of the suite (no real servers, no docs site build) on the other Pythons
 # users run: 3.12, 3.13.

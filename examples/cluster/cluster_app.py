@@ -83,6 +83,7 @@ app.enable_background_tasks(
     workers=8, backend=REDIS, queue_name=QUEUE, visibility_timeout=30, shutdown_timeout=5
 )
 app.enable_metrics("/metrics")
+app.enable_proxy_headers(trusted=PROXIES)  # the client and scheme nginx reports
 broadcast = Broadcast(_url(prefix=f"{PREFIX}broadcast:", timeout=1))
 
 

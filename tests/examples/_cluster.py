@@ -36,8 +36,24 @@ NAME = re.compile(r"^ambc(\d+)")
 READY = 30.0  # seconds a host may take to answer /health (2 workers on a busy machine)
 
 
+def tool(name: str) -> str | None:
+    """Where the command `name` is: on PATH, or in an sbin directory PATH may lack."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for directory in ("/usr/sbin", "/sbin", "/usr/local/sbin"):
+        if os.access(f"{directory}/{name}", os.X_OK):
+            return f"{directory}/{name}"
+    return None
+
+
+IP = tool("ip") or "ip"
+NGINX = tool("nginx") or "nginx"
+REDIS_SERVER = tool("redis-server") or "redis-server"
+
+
 def _ip(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["ip", *args], check=False, capture_output=True, text=True, timeout=10)
+    done = subprocess.run([IP, *args], check=False, capture_output=True, text=True, timeout=10)
     if check and done.returncode:
         raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout
@@ -61,7 +77,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def can_make_namespaces() -> bool:
-    return os.geteuid() == 0 and shutil.which("ip") is not None and sys.platform == "linux"
+    return os.geteuid() == 0 and tool("ip") is not None and sys.platform == "linux"
 
 
 def _marked_processes(run_dir: Path) -> list[int]:
@@ -130,7 +146,7 @@ class Host:
         return f"ws://{self.address}:{self.port}"
 
     def start(self) -> None:
-        wrap = ["ip", "netns", "exec", self.netns] if self.netns else []
+        wrap = [IP, "netns", "exec", self.netns] if self.netns else []
         self.starts += 1
         with self.log.open("ab") as out:
             out.write(f"\n=== start {self.starts} ===\n".encode())
@@ -259,7 +275,7 @@ class Cluster:
         data.mkdir(exist_ok=True)
         with (self.run_dir / "redis.log").open("ab") as out:
             self.redis_proc = subprocess.Popen(
-                ["redis-server", "--bind", self.gateway, "--port", str(self.redis_port),
+                [REDIS_SERVER, "--bind", self.gateway, "--port", str(self.redis_port),
                  "--protected-mode", "no", "--save", "", "--appendonly", "yes",
                  "--appendfsync", "always", "--dir", str(data)],
                 env=self._env(), stdout=out, stderr=subprocess.STDOUT,
@@ -312,7 +328,7 @@ class Cluster:
         )
         with (conf_dir / "nginx.out").open("ab") as out:
             self.nginx_proc = subprocess.Popen(
-                ["nginx", "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf"),
+                [NGINX, "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf"),
                  "-g", "daemon off;"],
                 env=self._env(), stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip

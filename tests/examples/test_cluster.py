@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -25,13 +24,13 @@ import pytest
 import redis
 from websockets.sync.client import ClientConnection, connect
 
-from ._cluster import Cluster, Host, clean_leftovers, run_dir
+from ._cluster import IP, Cluster, Host, clean_leftovers, run_dir, tool
 
 pytestmark = [
     pytest.mark.server,
     pytest.mark.skipif(
-        not (shutil.which("nginx") and shutil.which("redis-server")),
-        reason="needs nginx and redis-server (.ci/run installs nginx)",
+        not (tool("nginx") and tool("redis-server") and tool("wrk")),
+        reason="needs nginx, redis-server and wrk (.ci/run installs them)",
     ),
 ]
 
@@ -226,7 +225,7 @@ def test_hosts_are_network_namespaces_with_their_own_addresses(cluster: Cluster)
     for host in hosts:
         assert host.proc is not None
         found = subprocess.run(
-            ["ip", "netns", "identify", str(host.proc.pid)],
+            [IP, "netns", "identify", str(host.proc.pid)],
             capture_output=True,
             text=True,
             check=True,
@@ -474,11 +473,3 @@ def test_redis_restarted_mid_run_degrades_as_documented_and_recovers(cluster: Cl
     assert all(h.proc is not None and h.proc.poll() is None for h in (a, b))
     figures = {k: round(v, 2) for k, v in steps.items()}
     print(f"\nRedis down {outage:.1f} s; working again, seconds after it is back: {figures}")
-
-
-def test_the_docs_show_the_nginx_config_the_test_runs() -> None:
-    from ._cluster import EXAMPLE, ROOT
-
-    site = (EXAMPLE / "nginx.conf").read_text()
-    docs = (ROOT / "docs" / "deployment.md").read_text()
-    assert site.strip() in docs
