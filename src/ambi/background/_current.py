@@ -83,8 +83,8 @@ class CurrentTasks:
     """The current app's task queue, found at each call (see `current_queue`).
 
     `current_tasks.add_task(fn, *args, **kwargs)` returns a task id; `submit` takes per-task
-    options; `status(id)` / `wait(id)` are awaited in async code and called plainly in sync
-    code.
+    options; `status(id)` / `wait(id)` / `flush()` are awaited in async code and called
+    plainly in sync code.
     """
 
     __slots__ = ()
@@ -111,6 +111,9 @@ class CurrentTasks:
 
     def wait(self, task_id: str, timeout: float | None = None) -> TaskStatus | Any:
         return current_queue().wait(task_id, timeout)
+
+    def flush(self, timeout: float | None = None) -> Any:
+        return current_queue().flush(timeout)
 
     def __repr__(self) -> str:
         return "<current app's task queue>"
