@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from ambi import App
-from ambi.background import QueueClosed
+from ambi.background import QueueClosed, current_tasks
 
 from . import dist_app
 
@@ -43,7 +43,7 @@ def _jobs_app(backend: str, queue_name: str | None) -> App:
     @app.post("/jobs")
     def enqueue() -> dict[str, object]:
         task_id = app.add_task(dist_app.record, "sync")
-        app.tasks.flush(timeout=5)  # a plain call from a def handler
+        current_tasks.flush(timeout=5)  # a plain call from a def handler (app.tasks too)
         return {"id": task_id, "status": app.tasks.status(task_id).state}
 
     return app
