@@ -4,7 +4,8 @@ nginx, and tears all of it down.
 Hosts are network namespaces made here (`ip netns`, a veth pair each, one bridge, a /24 of
 10.231.x.0 picked to be free), each serving on its own address, port 8000; nginx and Redis
 run in the root namespace on the bridge's address, nginx listening on 127.0.0.1. Without
-root or `ip`, the hosts are plain processes on 127.0.0.1 ports (`Cluster.mode` says which).
+root or `ip` (or with AMBI_CLUSTER_LOOPBACK=1), the hosts are plain processes on 127.0.0.1
+ports (`Cluster.mode` says which).
 
 Everything made is named after this process (`ambc<pid>...`) and every process started
 carries `AMBI_CLUSTER_RUNDIR=/tmp/ambi-cluster/<pid>` in its environment, so a later run
@@ -211,7 +212,12 @@ class Cluster:
 
     run_dir: Path
     workers_per_host: int = 2
-    mode: str = "netns" if can_make_namespaces() else "loopback"
+    # AMBI_CLUSTER_LOOPBACK=1 takes the fallback even where namespaces could be made
+    mode: str = (
+        "netns"
+        if can_make_namespaces() and not os.environ.get("AMBI_CLUSTER_LOOPBACK")
+        else "loopback"
+    )
     prefix: str = field(default_factory=lambda: f"ambc{os.getpid()}")
     hosts: dict[str, Host] = field(default_factory=dict)
     gateway: str = "127.0.0.1"  # where nginx and Redis are, as the hosts see them
