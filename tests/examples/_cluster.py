@@ -227,6 +227,7 @@ class Cluster:
     nginx_proc: subprocess.Popen[bytes] | None = None
     namespaces: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    fallback_reason: str = ""  # why namespaces could not be made, when they could not
 
     @property
     def url(self) -> str:
@@ -351,10 +352,25 @@ class Cluster:
 
     # The whole ---------------------------------------------------------------------------
 
+    def _remove_network(self) -> None:
+        for netns in self.namespaces:
+            for pid in _ip("netns", "pids", netns, check=False).split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+            _ip("netns", "del", netns, check=False)
+        for link in reversed(self.links):
+            _ip("link", "del", link, check=False)  # a veth goes with its namespace
+        self.namespaces, self.links, self.gateway = [], [], "127.0.0.1"
+
     def start(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.mode == "netns":
-            addresses = self._make_network()
+            try:
+                addresses = self._make_network()
+            except RuntimeError as exc:  # root without the right (a container, say)
+                self._remove_network()
+                self.mode, self.fallback_reason = "loopback", str(exc)
+        if self.mode == "netns":
             ports = dict.fromkeys(addresses, 8000)
         else:
             addresses = dict.fromkeys(("a", "b", "w"), "127.0.0.1")
@@ -413,13 +429,7 @@ class Cluster:
         for pid in _marked_processes(self.run_dir):  # anything else started for this run
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        for netns in self.namespaces:
-            for pid in _ip("netns", "pids", netns, check=False).split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            _ip("netns", "del", netns, check=False)
-        for link in reversed(self.links):
-            _ip("link", "del", link, check=False)  # a veth goes with its namespace
+        self._remove_network()
         if self.mode == "netns":
             left = _ip("netns", "list", check=False) + _ip("-o", "link", "show", check=False)
             problems += [line for line in left.splitlines() if self.prefix in line]
