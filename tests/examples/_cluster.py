@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import socket
@@ -28,100 +27,22 @@ from pathlib import Path
 
 import httpx
 
+from ._cluster_system import (
+    IP,
+    MARK,
+    NGINX,
+    REDIS_SERVER,
+    RUNS,
+    can_make_namespaces,
+    free_port,
+    ip,
+    marked_processes,
+)
+
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "cluster"
 APP = "examples/cluster/cluster_app.py"
-RUNS = Path("/tmp/ambi-cluster")
-MARK = "AMBI_CLUSTER_RUNDIR"
-NAME = re.compile(r"^ambc(\d+)")
 READY = 30.0  # seconds a host may take to answer /health (2 workers on a busy machine)
-
-
-def tool(name: str) -> str | None:
-    """Where the command `name` is: on PATH, or in an sbin directory PATH may lack."""
-    found = shutil.which(name)
-    if found:
-        return found
-    for directory in ("/usr/sbin", "/sbin", "/usr/local/sbin"):
-        if os.access(f"{directory}/{name}", os.X_OK):
-            return f"{directory}/{name}"
-    return None
-
-
-IP = tool("ip") or "ip"
-NGINX = tool("nginx") or "nginx"
-REDIS_SERVER = tool("redis-server") or "redis-server"
-
-
-def _ip(*args: str, check: bool = True) -> str:
-    done = subprocess.run([IP, *args], check=False, capture_output=True, text=True, timeout=10)
-    if check and done.returncode:
-        raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def can_make_namespaces() -> bool:
-    return os.geteuid() == 0 and tool("ip") is not None and sys.platform == "linux"
-
-
-def _marked_processes(run_dir: Path) -> list[int]:
-    """Pids of the processes started for `run_dir` (their environment says so)."""
-    needle = f"{MARK}={run_dir}\0".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            with contextlib.suppress(OSError):
-                if needle in (entry / "environ").read_bytes() + b"\0":
-                    found.append(int(entry.name))
-    return found
-
-
-def clean_leftovers() -> list[str]:
-    """Remove what runs whose process is gone left behind; what was removed."""
-    removed: list[str] = []
-    if RUNS.is_dir():
-        for run in RUNS.iterdir():
-            if run.name.isdigit() and not _alive(int(run.name)):
-                for pid in _marked_processes(run):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                        removed.append(f"process {pid}")
-                shutil.rmtree(run, ignore_errors=True)
-    if not can_make_namespaces():
-        return removed
-    for line in _ip("netns", "list", check=False).splitlines():
-        name = line.split()[0] if line.split() else ""
-        match = NAME.match(name)
-        if match and not _alive(int(match.group(1))):
-            for pid in _ip("netns", "pids", name, check=False).split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            _ip("netns", "del", name, check=False)
-            removed.append(f"netns {name}")
-    for line in _ip("-o", "link", "show", check=False).splitlines():
-        link = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
-        match = NAME.match(link)
-        if match and not _alive(int(match.group(1))):
-            _ip("link", "del", link, check=False)
-            removed.append(f"link {link}")
-    return removed
 
 
 @dataclass
@@ -243,7 +164,7 @@ class Cluster:
     # Network ------------------------------------------------------------------------------
 
     def _free_subnet(self) -> str:
-        used = _ip("-4", "-o", "addr", "show")
+        used = ip("-4", "-o", "addr", "show")
         for step in range(250):
             third = (os.getpid() + step) % 250 + 1
             if f"10.231.{third}." not in used:
@@ -254,24 +175,24 @@ class Cluster:
         """The bridge and a namespace per host; each host's address."""
         net = self._free_subnet()
         bridge = f"{self.prefix}br"
-        _ip("link", "add", bridge, "type", "bridge")
+        ip("link", "add", bridge, "type", "bridge")
         self.links.append(bridge)
-        _ip("addr", "add", f"{net}.1/24", "dev", bridge)
-        _ip("link", "set", bridge, "up")
+        ip("addr", "add", f"{net}.1/24", "dev", bridge)
+        ip("link", "set", bridge, "up")
         self.gateway = f"{net}.1"
         addresses = {}
         for index, name in enumerate(("a", "b", "w")):
             netns, outside, inside = f"{self.prefix}-{name}", f"{self.prefix}{name}0", "eth0"
-            _ip("netns", "add", netns)
+            ip("netns", "add", netns)
             self.namespaces.append(netns)
-            _ip("link", "add", outside, "type", "veth", "peer", "name", f"{self.prefix}{name}1")
+            ip("link", "add", outside, "type", "veth", "peer", "name", f"{self.prefix}{name}1")
             self.links.append(outside)
-            _ip("link", "set", f"{self.prefix}{name}1", "netns", netns, "name", inside)
-            _ip("link", "set", outside, "master", bridge, "up")
+            ip("link", "set", f"{self.prefix}{name}1", "netns", netns, "name", inside)
+            ip("link", "set", outside, "master", bridge, "up")
             address = f"{net}.{11 + index}"
-            _ip("-n", netns, "addr", "add", f"{address}/24", "dev", inside)
-            _ip("-n", netns, "link", "set", inside, "up")
-            _ip("-n", netns, "link", "set", "lo", "up")
+            ip("-n", netns, "addr", "add", f"{address}/24", "dev", inside)
+            ip("-n", netns, "link", "set", inside, "up")
+            ip("-n", netns, "link", "set", "lo", "up")
             addresses[name] = address
         return addresses
 
@@ -354,12 +275,12 @@ class Cluster:
 
     def _remove_network(self) -> None:
         for netns in self.namespaces:
-            for pid in _ip("netns", "pids", netns, check=False).split():
+            for pid in ip("netns", "pids", netns, check=False).split():
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
-            _ip("netns", "del", netns, check=False)
+            ip("netns", "del", netns, check=False)
         for link in reversed(self.links):
-            _ip("link", "del", link, check=False)  # a veth goes with its namespace
+            ip("link", "del", link, check=False)  # a veth goes with its namespace
         self.namespaces, self.links, self.gateway = [], [], "127.0.0.1"
 
     def start(self) -> None:
@@ -426,14 +347,14 @@ class Cluster:
             with contextlib.suppress(Exception):
                 host.stop(signal.SIGTERM, timeout=10)
         self.stop_redis()
-        for pid in _marked_processes(self.run_dir):  # anything else started for this run
+        for pid in marked_processes(self.run_dir):  # anything else started for this run
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self._remove_network()
         if self.mode == "netns":
-            left = _ip("netns", "list", check=False) + _ip("-o", "link", "show", check=False)
+            left = ip("netns", "list", check=False) + ip("-o", "link", "show", check=False)
             problems += [line for line in left.splitlines() if self.prefix in line]
-        problems += [f"process {pid}" for pid in _marked_processes(self.run_dir)]
+        problems += [f"process {pid}" for pid in marked_processes(self.run_dir)]
         shutil.rmtree(self.run_dir, ignore_errors=True)
         return problems
 
