@@ -22,13 +22,19 @@ later or were disconnected (use the task queue or a stream for what must not be 
 
 Why not `broadcaster`
 ---------------------
-encode's `broadcaster` (0.3.1, 2024-08) has this shape and was read before writing this
-one. It is not used: its Redis listener task ends on the first lost connection and
-nothing restarts it, so after a Redis restart no subscriber of the process ever receives
-again until the app is restarted (the cluster test restarts Redis mid-run); each
-subscriber's queue is unbounded, so one stalled websocket grows memory without limit;
-its configuration errors are `assert`s; it decodes every message as text. The Redis part
-here is ~200 lines over redis-py's asyncio client, which does the protocol.
+encode's `broadcaster` (0.3.1, 2024-08, the last release) has this shape and was tried
+first. It is not used:
+- with redis-py 8.1 (what `ambi[redis]` installs today) its Redis backend delivered
+  nothing: a message published half a second after subscribing never arrived, its
+  listener task sitting in `PubSub.listen()` (tried directly on the loopback Redis);
+- its listener task ends for good on a connection error that gets past redis-py's own
+  retries, and nothing restarts it: a process's subscribers then never receive again
+  until the app restarts (the cluster test restarts Redis mid-run);
+- `subscribe` returns before Redis confirmed the subscription, so a message published
+  right after can be missed; this one waits for the confirmation;
+- each subscriber's queue is unbounded (one stalled websocket grows memory without
+  limit); its configuration errors are `assert`s; it decodes every message as text.
+The Redis part here is ~220 lines over redis-py's asyncio client, which does the protocol.
 """
 
 from ._base import Broadcast
