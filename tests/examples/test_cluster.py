@@ -246,7 +246,8 @@ def test_a_rolling_restart_loses_no_request(cluster: Cluster) -> None:
         statuses = load.stop()
         answers = jobs.stop()
     accepted = [t for t, status in answers.items() if status == 202]
-    print(f"\nrolling restart, s per host {timings}: GET {statuses}; jobs {len(accepted)} accepted")
+    jobs = f"{len(accepted)}/{len(answers)}"
+    print(f"\nrolling restart, s per host {timings}: GET {statuses}; jobs {jobs} accepted")
     assert set(statuses) == {200}, statuses
     assert sum(statuses.values()) > 100
     # every POST reached a host that answered it: 202, or 503 if Redis took over 2 s to
