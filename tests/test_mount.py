@@ -393,7 +393,7 @@ async def test_headers_set_on_the_response_are_added(interface: str) -> None:
     response.headers["x-extra"] = "1"
     if interface == "rsgi":
         proto = _RSGIProto(b"")
-        await response.send_rsgi(proto, engine, False)
+        await response.serve_rsgi(proto, engine, False)
         assert (proto.status, b"".join(proto.chunks)) == (200, b"body")
         assert ("x-extra", "1") in proto.headers
     else:
@@ -402,7 +402,7 @@ async def test_headers_set_on_the_response_are_added(interface: str) -> None:
         async def send(message: Any) -> None:
             sent.append(message)
 
-        await response.send_asgi(send, engine, False)
+        await response.serve_asgi(send, engine, False)
         assert (b"x-extra", b"1") in sent[0]["headers"]
         assert sent[1]["body"] == b"body"
     engine.stop()

@@ -37,7 +37,6 @@ except ImportError as exc:  # pragma: no cover - the extra is in dev
 
 if TYPE_CHECKING:
     from .execution import Engine
-    from .servers._types import ASGISend, RSGIProtocol
 
 __all__ = ["Jinja2Templates", "TemplateResponse"]
 
@@ -83,14 +82,6 @@ class TemplateResponse(HTMLResponse):
         """Render in the thread pool (a missing template or a failing one fails here)."""
         if self.deferred:
             await engine.run_in_thread(self._render)
-
-    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
-        await self.prepare(engine)  # made where nobody prepared it (an exception handler)
-        await super().send_asgi(send, engine, head)
-
-    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
-        await self.prepare(engine)
-        await super().send_rsgi(proto, engine, head)
 
 
 class Jinja2Templates:

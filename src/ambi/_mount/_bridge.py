@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 from .._server_errors import report_server_error
 from ..http import JSONResponse, Request, Response
+from ..servers._send_asgi import send_asgi
+from ..servers._send_rsgi import send_rsgi
 from ..servers._types import ASGIMessage, ASGISend, ClientDisconnected, RSGIStreamTransport
 
 if TYPE_CHECKING:
@@ -131,6 +133,8 @@ class ASGIAppResponse(Response):
     Headers set on this response (by middleware, say) are added to the app's own.
     """
 
+    in_memory = False
+
     def __init__(self, app: Any, request: Request, scope: dict[str, Any], where: str) -> None:
         super().__init__(b"")
         self.app = app
@@ -165,7 +169,8 @@ class ASGIAppResponse(Response):
             return _server_error()
         return None
 
-    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
+    async def serve_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
+        """Run the app; its messages go to the server's `send` (`ambi.servers._send_asgi`)."""
         exchange = _Exchange(self.request, None)
         extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self._extra_headers()]
 
@@ -190,14 +195,17 @@ class ASGIAppResponse(Response):
 
         error = await self._run(exchange, forward)
         if error is not None:
-            await error.send_asgi(send, engine, head)
+            await send_asgi(error, send, engine, head)
 
-    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
+    async def serve_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
+        """Run the app; its messages become Granian's calls (`ambi.servers._send_rsgi`)."""
         exchange = _Exchange(self.request, proto.client_disconnect)
         sender = _RSGISender(proto, exchange, self._extra_headers(), head)
         error = await self._run(exchange, sender)
         if error is not None:
-            await error.send_rsgi(proto, engine, head)
+            sending = send_rsgi(error, proto, engine, head)
+            if sending is not None:
+                await sending
 
 
 def _http_error(exc: Exception) -> bool:

@@ -42,9 +42,6 @@ _GET_HEAD = frozenset({"GET", "HEAD"})
 MEMO_ENTRIES = 64
 MEMO_BODY = 64 * 1024
 
-_send_asgi = Response.send_asgi
-_send_rsgi = Response.send_rsgi
-
 
 def route_handler(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """What a route runs for `endpoint`: the function under `@cache` (whose own wrapper
@@ -103,11 +100,9 @@ def _headers_read(plan: HandlerPlan, where: str) -> list[str]:
 
 
 def _storable(response: Response) -> bool:
-    cls = type(response)
     return (
         response.status_code in CACHEABLE_STATUS
-        and cls.send_asgi is _send_asgi  # the body is in memory (not streamed, not a file)
-        and cls.send_rsgi is _send_rsgi
+        and response.in_memory  # not streamed, not a file
         and not response.deferred
     )
 

@@ -1,4 +1,7 @@
-"""Responses, and how each one puts itself on the wire for ASGI and for RSGI."""
+"""Responses: what to send (status, headers, and a body in memory, an iterator or a file).
+
+How a response goes onto the wire is the servers' business: `ambi.servers._send_asgi` and
+`ambi.servers._send_rsgi`."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import hashlib
 import mimetypes
 import os
 import stat
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,11 +23,10 @@ import pydantic_core
 from pydantic import BaseModel
 
 from ._headers import MutableHeaders, format_set_cookie
-from ._streams import ClientGone, ItemSource, pump
+from ._streams import ItemSource
 
 if TYPE_CHECKING:
     from ..execution import Engine
-    from ..servers._types import ASGIReceive, ASGISend, RSGIProtocol
 
 
 def _json_default(obj: Any) -> Any:
@@ -70,6 +72,9 @@ class Response:
     charset = "utf-8"
     #: True when `prepare()` must run (in the app's error handling) before sending.
     deferred = False
+    #: The whole body is `body` (False for streams, files and other answers produced while
+    #: they are sent): what a cache may store.
+    in_memory = True
 
     def __init__(
         self,
@@ -142,29 +147,12 @@ class Response:
     def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
         self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain)
 
-    def _wire_headers(self) -> list[tuple[str, str]]:
+    def header_list(self) -> list[tuple[str, str]]:
+        """The headers to send, Content-Length included where the body is known."""
         items = self.headers.items_list
         if self.status_code < 200 or self.status_code in (204, 304):
             return items
         return [*items, ("content-length", str(len(self.body)))]
-
-    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self.status_code,
-                "headers": [
-                    (k.encode("latin-1"), v.encode("latin-1")) for k, v in self._wire_headers()
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"" if head else self.body})
-
-    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
-        if head or not self.body:
-            proto.response_empty(self.status_code, self._wire_headers())
-        else:
-            proto.response_bytes(self.status_code, self._wire_headers(), self.body)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status_code}>"
@@ -217,7 +205,9 @@ class StreamingResponse(Response):
         self.content = content
         super().__init__(b"", status_code, headers, media_type)
 
-    def _wire_headers(self) -> list[tuple[str, str]]:
+    in_memory = False
+
+    def header_list(self) -> list[tuple[str, str]]:
         return self.headers.items_list
 
     async def body_chunks(self, engine: Engine) -> AsyncGenerator[bytes, None]:
@@ -234,53 +224,14 @@ class StreamingResponse(Response):
         finally:
             await source.close()
 
-    async def send_asgi(
-        self,
-        send: ASGISend,
-        engine: Engine,
-        head: bool,
-        receive: ASGIReceive | None = None,
-    ) -> None:
-        """Send through ASGI; with `receive` (given once nobody else reads the request
-        body) the stream stops when the server reports `http.disconnect`."""
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self._wire_headers()]
-        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
-        if not head:
-
-            def send_chunk(chunk: bytes) -> Awaitable[None]:
-                return send({"type": "http.response.body", "body": chunk, "more_body": True})
-
-            gone = _disconnected(receive) if receive is not None else None
-            if not await pump(self.body_chunks(engine), send_chunk, gone):
-                return  # the client left: the server closes the connection
-        await send({"type": "http.response.body", "body": b""})
-
-    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
-        if head:
-            proto.response_empty(self.status_code, self._wire_headers())
-            return
-        transport = proto.response_stream(self.status_code, self._wire_headers())
-
-        async def send_chunk(chunk: bytes) -> None:
-            try:
-                await transport.send_bytes(chunk)
-            except RuntimeError as exc:  # RSGIProtocolClosed: the client went away
-                raise ClientGone from exc
-
-        await pump(self.body_chunks(engine), send_chunk, proto.client_disconnect())
-
-
-async def _disconnected(receive: ASGIReceive) -> None:
-    """Return when the client has gone (request body left unread is dropped)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
 
 class FileResponse(Response):
-    """A file from disk; RSGI servers send it themselves, ASGI gets it in chunks."""
+    """A file from disk (RSGI servers read it themselves; over ASGI it is read in chunks of
+    `chunk_size` in the thread pool)."""
 
     chunk_size = 64 * 1024
     deferred = True
+    in_memory = False
 
     def __init__(
         self,
@@ -315,7 +266,8 @@ class FileResponse(Response):
         """Stat the file (in the pool): a missing file fails here, before sending."""
         await engine.run_in_thread(self._stat_file)
 
-    def _wire_headers(self) -> list[tuple[str, str]]:
+    def header_list(self) -> list[tuple[str, str]]:
+        """The headers, with the file's length, date and ETag (stats the file: blocking)."""
         info = self._stat_file()
         tag = hashlib.md5(
             f"{info.st_mtime}-{info.st_size}".encode(), usedforsecurity=False
@@ -327,36 +279,6 @@ class FileResponse(Response):
         ]
         present = {k for k, _ in self.headers.items_list}
         return [*self.headers.items_list, *(kv for kv in extra if kv[0] not in present)]
-
-    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
-        headers = await engine.run_in_thread(self._wire_headers)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self.status_code,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-            }
-        )
-        if head:
-            await send({"type": "http.response.body", "body": b""})
-            return
-        handle = await engine.run_in_thread(open, self.path, "rb")
-        try:
-            while True:
-                chunk = await engine.run_in_thread(handle.read, self.chunk_size)
-                more = len(chunk) == self.chunk_size
-                await send({"type": "http.response.body", "body": chunk, "more_body": more})
-                if not more:
-                    return
-        finally:
-            await engine.run_in_thread(handle.close)
-
-    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
-        headers = await engine.run_in_thread(self._wire_headers)
-        if head:
-            proto.response_empty(self.status_code, headers)
-        else:
-            proto.response_file(self.status_code, headers, self.path)
 
 
 def is_dataclass_instance(obj: Any) -> bool:

@@ -27,6 +27,7 @@ from .._mount._bridge import ASGIAppResponse, asgi_scope
 from .._pipeline import CompiledRoute
 from ..http import Request, Response
 from ..routing import Match
+from ..servers._send_asgi import send_asgi
 from ..servers._types import ASGIMessage, ASGIReceive, ASGIScope, ASGISend
 from ..servers.asgi import _ASGIBody, _request_from_scope
 from ._chain import Next
@@ -112,7 +113,7 @@ def build_asgi_entry(app: App, inner: ASGIApp) -> ASGIApp:
                 raise  # the response is on its way: nothing else can be sent
             request = _request_from_scope(app, scope, _ASGIBody(receive))
             response = await error_response(request, exc)
-            await response.send_asgi(send, engine, scope["method"] == "HEAD")
+            await send_asgi(response, send, engine, scope["method"] == "HEAD")
 
     return entry
 

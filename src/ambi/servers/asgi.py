@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ..http import Request, StreamingResponse
+from ._send_asgi import send_asgi
 from ._types import ASGIReceive, ASGIScope, ASGISend, ClientDisconnected
 
 if TYPE_CHECKING:
@@ -89,9 +90,9 @@ async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASG
         if isinstance(response, StreamingResponse):
             # a stream listens for the client leaving, once nobody can read the body
             listen = receive if source.done or not request.has_body() else None
-            await response.send_asgi(send, app.engine, head, listen)
+            await send_asgi(response, send, app.engine, head, listen)
         else:
-            await response.send_asgi(send, app.engine, head)
+            await send_asgi(response, send, app.engine, head)
     except ClientDisconnected:
         return
     finally:

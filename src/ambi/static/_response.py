@@ -3,7 +3,7 @@
 
 On RSGI the server reads the file itself (`response_file`, `response_file_range`): no
 Python read loop. On ASGI, and for multiple ranges, the file is read in chunks in the app's
-thread pool, never on the event loop.
+thread pool, never on the event loop (`chunks()`; the sending is in `ambi.servers`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from ..http import FileResponse
 
 if TYPE_CHECKING:
     from ..execution import Engine
-    from ..servers._types import ASGISend, RSGIProtocol
 
 CHUNK_SIZE = 64 * 1024
 
@@ -60,7 +59,7 @@ class StaticFileResponse(FileResponse):
     ) -> None:
         self.ranges = list(ranges)
         self.size = size
-        self._parts: list[_Part] = []
+        self.parts: list[_Part] = []
         self._tail = b""
         if len(self.ranges) > 1:
             headers = self._multipart(headers, media_type)
@@ -84,29 +83,29 @@ class StaticFileResponse(FileResponse):
                 f"--{boundary}\r\ncontent-type: {content_type}\r\n"
                 f"content-range: bytes {start}-{end - 1}/{self.size}\r\n\r\n"
             ).encode("latin-1")
-            self._parts.append(_Part(head, start, end))
+            self.parts.append(_Part(head, start, end))
             length += len(head) + (end - start) + 2  # the part, then CRLF
         self._tail = f"--{boundary}--\r\n".encode("latin-1")
         headers["content-type"] = f"multipart/byteranges; boundary={boundary}"
         headers["content-length"] = str(length + len(self._tail))
         return headers
 
-    def _wire_headers(self) -> list[tuple[str, str]]:
+    def header_list(self) -> list[tuple[str, str]]:
         return self.headers.items_list
 
     async def prepare(self, engine: Engine) -> None:
         """Nothing to do: `StaticFiles` read the file's metadata when it chose it."""
 
-    async def _chunks(self, engine: Engine) -> AsyncIterator[bytes]:
+    async def chunks(self, engine: Engine) -> AsyncIterator[bytes]:
         """The body, read in the thread pool in chunks of at most `CHUNK_SIZE` bytes."""
         fd: int = await engine.run_in_thread(os.open, self.path, os.O_RDONLY)
         try:
-            if not self._parts:
+            if not self.parts:
                 start, end = self.ranges[0] if self.ranges else (0, self.size)
                 async for chunk in self._span(engine, fd, start, end):
                     yield chunk
                 return
-            for part in self._parts:
+            for part in self.parts:
                 yield part.head
                 async for chunk in self._span(engine, fd, part.start, part.end):
                     yield chunk
@@ -122,39 +121,3 @@ class StaticFileResponse(FileResponse):
             length = min(CHUNK_SIZE, end - offset)
             yield await engine.run_in_thread(_read_at, fd, offset, length)
             offset += length
-
-    async def send_asgi(self, send: ASGISend, engine: Engine, head: bool) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self.status_code,
-                "headers": [
-                    (k.encode("latin-1"), v.encode("latin-1")) for k, v in self._wire_headers()
-                ],
-            }
-        )
-        if head:
-            await send({"type": "http.response.body", "body": b""})
-            return
-        # Send each chunk once the next one is known, so the last one ends the body
-        # without an extra empty message.
-        pending: bytes | None = None
-        async for chunk in self._chunks(engine):
-            if pending is not None:
-                await send({"type": "http.response.body", "body": pending, "more_body": True})
-            pending = chunk
-        await send({"type": "http.response.body", "body": pending or b""})
-
-    async def send_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
-        headers = self._wire_headers()
-        if head:
-            proto.response_empty(self.status_code, headers)
-        elif not self.ranges:
-            proto.response_file(self.status_code, headers, self.path)
-        elif not self._parts:
-            start, end = self.ranges[0]
-            proto.response_file_range(self.status_code, headers, self.path, start, end)
-        else:
-            transport = proto.response_stream(self.status_code, headers)
-            async for chunk in self._chunks(engine):
-                await transport.send_bytes(chunk)

@@ -91,6 +91,36 @@ async def resume(last_event_id: str | None = Header(None)) -> EventSourceRespons
     return EventSourceResponse(iter(events))
 
 
+_BLOCK = bytes(range(256)) * 256  # 64 KiB
+
+
+async def _async_blob(size: int) -> AsyncIterator[bytes]:
+    sent = 0
+    while sent < size:
+        chunk = _BLOCK[: size - sent]
+        sent += len(chunk)
+        yield chunk
+
+
+def _sync_blob(size: int) -> Iterator[bytes]:
+    sent = 0
+    while sent < size:
+        chunk = _BLOCK[: size - sent]
+        sent += len(chunk)
+        yield chunk
+
+
+@app.get("/big/async")
+async def big_async(size: int = 125_000_000) -> StreamingResponse:
+    """`size` bytes in 64 KiB chunks, as fast as the server takes them (slow-reader tests)."""
+    return StreamingResponse(_async_blob(size), media_type="application/octet-stream")
+
+
+@app.get("/big/sync")
+def big_sync(size: int = 125_000_000) -> StreamingResponse:
+    return StreamingResponse(_sync_blob(size), media_type="application/octet-stream")
+
+
 @app.get("/state")
 def state() -> dict[str, Any]:
     return {"finished": list(FINISHED), "iterating": ITERATING[0]}
