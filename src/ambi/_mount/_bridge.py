@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from .._server_errors import report_server_error
 from ..http import JSONResponse, Request, Response
+from ..servers._rsgi_pacing import Pacer
 from ..servers._send_asgi import send_asgi
 from ..servers._send_rsgi import send_rsgi
 from ..servers._types import ASGIMessage, ASGISend, ClientDisconnected, RSGIStreamTransport
@@ -200,8 +201,16 @@ class ASGIAppResponse(Response):
     async def serve_rsgi(self, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
         """Run the app; its messages become Granian's calls (`ambi.servers._send_rsgi`)."""
         exchange = _Exchange(self.request, proto.client_disconnect)
-        sender = _RSGISender(proto, exchange, self._extra_headers(), head)
-        error = await self._run(exchange, sender)
+        request = self.request
+        client = request.client
+        pacer = Pacer(
+            None if client is None else (client[0], client[1]), _server_address(request.server)
+        )
+        sender = _RSGISender(proto, exchange, self._extra_headers(), head, pacer)
+        try:
+            error = await self._run(exchange, sender)
+        finally:
+            pacer.close()
         if error is not None:
             sending = send_rsgi(error, proto, engine, head)
             if sending is not None:
@@ -227,8 +236,10 @@ class _RSGISender:
         exchange: _Exchange,
         extra: list[tuple[str, str]],
         head: bool,
+        pacer: Pacer,
     ) -> None:
         self.proto = proto
+        self.pacer = pacer
         self.exchange = exchange
         self.extra = extra
         self.head = head
@@ -283,5 +294,6 @@ class _RSGISender:
                 await self.transport.send_bytes(body)
             except RuntimeError as exc:  # RSGIProtocolClosed: the client went away
                 raise ClientGone(str(exc)) from exc
+            await self.pacer.sent(len(body))  # Granian's buffer is unbounded (_rsgi_pacing)
         if not more:
             self._over()

@@ -1,6 +1,6 @@
 """Responses onto Granian's RSGI protocol object: one call for a body in memory
 (`response_bytes`), the server reading a file itself (`response_file`,
-`response_file_range`), a stream transport otherwise.
+`response_file_range`), a stream transport otherwise (paced: see `_rsgi_pacing`).
 
 The sender of a response class is chosen once per class (`_SENDERS`), by what the response
 is. `send_rsgi` returns None when the response went out in one call (nothing to await: the
@@ -9,20 +9,25 @@ common case costs no coroutine), else the awaitable that sends the rest.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..http import FileResponse, Response, StreamingResponse
 from ..http._streams import ClientGone, pump
+from ._rsgi_pacing import Pacer, split_address
 
 if TYPE_CHECKING:
     from ..execution import Engine
-    from ._types import RSGIProtocol
+    from ._types import RSGIProtocol, RSGIScope, RSGIStreamTransport
 
-Sender = Callable[[Any, "RSGIProtocol", "Engine", bool], "Awaitable[None] | None"]
+Sender = Callable[
+    [Any, "RSGIProtocol", "Engine", bool, "RSGIScope | None"], "Awaitable[None] | None"
+]
 
 
-def _send_body(response: Response, proto: RSGIProtocol, engine: Engine, head: bool) -> None:
+def _send_body(
+    response: Response, proto: RSGIProtocol, engine: Engine, head: bool, scope: RSGIScope | None
+) -> None:
     body = response.body
     if head or not body:
         proto.response_empty(response.status_code, response.header_list())
@@ -31,11 +36,11 @@ def _send_body(response: Response, proto: RSGIProtocol, engine: Engine, head: bo
 
 
 def _send_deferred(
-    response: Response, proto: RSGIProtocol, engine: Engine, head: bool
+    response: Response, proto: RSGIProtocol, engine: Engine, head: bool, scope: RSGIScope | None
 ) -> Awaitable[None] | None:
     if response.deferred:
         return _prepare_then_send(response, proto, engine, head)
-    _send_body(response, proto, engine, head)
+    _send_body(response, proto, engine, head, scope)
     return None
 
 
@@ -43,28 +48,55 @@ async def _prepare_then_send(
     response: Response, proto: RSGIProtocol, engine: Engine, head: bool
 ) -> None:
     await response.prepare(engine)  # made where nobody prepared it (an exception handler)
-    _send_body(response, proto, engine, head)
+    _send_body(response, proto, engine, head, None)
 
 
-async def _send_stream(
-    response: StreamingResponse, proto: RSGIProtocol, engine: Engine, head: bool
+async def _stream(
+    transport: RSGIStreamTransport,
+    chunks: AsyncIterator[bytes],
+    proto: RSGIProtocol,
+    scope: RSGIScope | None,
 ) -> None:
-    if head:
-        proto.response_empty(response.status_code, response.header_list())
-        return
-    transport = proto.response_stream(response.status_code, response.header_list())
+    """Send `chunks` until their end or the client leaving, no faster than it reads."""
+    pacer = None
+    if scope is not None:
+        pacer = Pacer(split_address(scope.client), split_address(scope.server))
 
     async def send_chunk(chunk: bytes) -> None:
         try:
             await transport.send_bytes(chunk)
         except RuntimeError as exc:  # RSGIProtocolClosed: the client went away
             raise ClientGone from exc
+        if pacer is not None:
+            await pacer.sent(len(chunk))  # Granian's buffer is unbounded: see _rsgi_pacing
 
-    await pump(response.body_chunks(engine), send_chunk, proto.client_disconnect())
+    try:
+        await pump(chunks, send_chunk, proto.client_disconnect())  # type: ignore[arg-type]
+    finally:
+        if pacer is not None:
+            pacer.close()
+
+
+async def _send_stream(
+    response: StreamingResponse,
+    proto: RSGIProtocol,
+    engine: Engine,
+    head: bool,
+    scope: RSGIScope | None,
+) -> None:
+    if head:
+        proto.response_empty(response.status_code, response.header_list())
+        return
+    transport = proto.response_stream(response.status_code, response.header_list())
+    await _stream(transport, response.body_chunks(engine), proto, scope)
 
 
 async def _send_file(
-    response: FileResponse, proto: RSGIProtocol, engine: Engine, head: bool
+    response: FileResponse,
+    proto: RSGIProtocol,
+    engine: Engine,
+    head: bool,
+    scope: RSGIScope | None,
 ) -> None:
     headers = await engine.run_in_thread(response.header_list)
     if head:
@@ -74,7 +106,7 @@ async def _send_file(
 
 
 def _send_static(
-    response: Any, proto: RSGIProtocol, engine: Engine, head: bool
+    response: Any, proto: RSGIProtocol, engine: Engine, head: bool, scope: RSGIScope | None
 ) -> Awaitable[None] | None:
     """A `StaticFileResponse`: Granian reads the file (or its one range) itself; several
     ranges are a multipart body read in the pool."""
@@ -87,20 +119,13 @@ def _send_static(
         start, end = response.ranges[0]
         proto.response_file_range(response.status_code, headers, response.path, start, end)
     else:
-        return _send_static_parts(response, proto, engine, headers)
+        transport = proto.response_stream(response.status_code, headers)
+        return _stream(transport, response.chunks(engine), proto, scope)
     return None
 
 
-async def _send_static_parts(
-    response: Any, proto: RSGIProtocol, engine: Engine, headers: list[tuple[str, str]]
-) -> None:
-    transport = proto.response_stream(response.status_code, headers)
-    async for chunk in response.chunks(engine):
-        await transport.send_bytes(chunk)
-
-
 def _send_mounted(
-    response: Any, proto: RSGIProtocol, engine: Engine, head: bool
+    response: Any, proto: RSGIProtocol, engine: Engine, head: bool, scope: RSGIScope | None
 ) -> Awaitable[None]:
     """A mounted ASGI app's answer: the app runs now, its messages become Granian's calls."""
     return response.serve_rsgi(proto, engine, head)  # type: ignore[no-any-return]
@@ -131,9 +156,14 @@ _SENDERS: dict[type[Response], Sender] = {}
 
 
 def send_rsgi(
-    response: Response, proto: RSGIProtocol, engine: Engine, head: bool
+    response: Response,
+    proto: RSGIProtocol,
+    engine: Engine,
+    head: bool,
+    scope: RSGIScope | None = None,
 ) -> Awaitable[None] | None:
-    """Send `response`; None when it went out in one call, else what to await."""
+    """Send `response`; None when it went out in one call, else what to await. `scope`
+    (the request's) lets a stream find its connection to pace itself by."""
     cls = type(response)
     sender = _SENDERS.get(cls) or _sender_for(cls)
-    return sender(response, proto, engine, head)
+    return sender(response, proto, engine, head, scope)

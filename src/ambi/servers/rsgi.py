@@ -85,7 +85,7 @@ async def serve_http(
     )
     try:
         response = await (dispatch or app.dispatch)(request)
-        sending = send_rsgi(response, proto, app.engine, request.method == "HEAD")
+        sending = send_rsgi(response, proto, app.engine, request.method == "HEAD", scope)
         if sending is not None:  # PERF: a body in memory goes out in one call, no coroutine
             await sending  # (bench_instructions "GET /json")
     finally:
