@@ -50,7 +50,7 @@ from .routing import (
     parse_template,
 )
 from .security._guards import guard_stage
-from .servers import _ws_asgi, _ws_rsgi
+from .servers import _shutdown, _ws_asgi, _ws_rsgi
 from .servers import asgi as _asgi
 from .servers import rsgi as _rsgi
 from .servers._types import (
@@ -204,6 +204,8 @@ class App(Router, MiddlewareMixin):
             block_threshold=loop_block_threshold,
             shutdown_timeout=shutdown_timeout,
         )
+        #: Requests cut at shutdown, `shutdown_timeout` after the stop signal (503).
+        self.shutdown_cut: set[Request] = set()
         #: the default `timeout=` of every route (seconds; None: none)
         self.route_timeout = route_timeout
         self.compiled: list[CompiledRoute] = []
@@ -722,6 +724,7 @@ class App(Router, MiddlewareMixin):
     async def startup(self) -> None:
         """Start the pools, enter the lifespan, run the startup hooks (once)."""
         await self.engine.startup()  # (re)bind to the running loop, even when already started
+        self.engine.give_up_hooks[:] = [functools.partial(_shutdown.cut_in_flight, self)]
         if self._started:
             return
         self.freeze()
@@ -759,6 +762,9 @@ class App(Router, MiddlewareMixin):
         if self._lifespan_exit is not None:
             leave, self._lifespan_exit = self._lifespan_exit, None
             await leave()
+        _shutdown.report(clean=not (self.engine.cut_short or self.shutdown_cut))
+        self.engine.cut_short = False
+        self.shutdown_cut.clear()
         self.engine.stop(self.shutdown_timeout)
         if errors:
             raise errors[0]

@@ -13,6 +13,8 @@ import time
 import httpx
 import pytest
 
+from ambi.servers._shutdown import UNCLEAN_EXIT
+
 from .conftest import StartApp
 from .test_adaptive_inline import clients, p99
 
@@ -163,5 +165,6 @@ def test_sigterm_answers_every_queued_request(
     asyncio.run(main())
     code = server.wait(timeout=20)
     assert results[0] == [expected] * 8, server.describe()
-    assert code == 0, server.describe()
+    # work cut short at the shutdown timeout: the exit status says it (ambi.servers._shutdown)
+    assert code == (0 if expected == 200 else UNCLEAN_EXIT), server.describe()
     assert server.marker.exists(), server.describe()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from ambi.execution import Engine
 from ambi.servers import _rsgi_pacing
 from ambi.servers._rsgi_pacing import CHECK_EVERY, WINDOW, Pacer, find_socket, split_address
 
@@ -60,6 +61,14 @@ class _Queue:
 
 
 @pytest.fixture
+def engine() -> Iterator[Engine]:
+    """Runs the socket search (blocking) in its thread pool, as the app's engine does."""
+    engine = Engine(sync_workers=2)
+    yield engine
+    engine.stop(5)
+
+
+@pytest.fixture
 def connection() -> Iterator[tuple[socket.socket, socket.socket]]:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         client = socket.socket()
@@ -74,11 +83,11 @@ def connection() -> Iterator[tuple[socket.socket, socket.socket]]:
 
 
 def test_the_queue_stays_within_the_window_while_the_peer_does_not_read(
-    connection: tuple[socket.socket, socket.socket],
+    connection: tuple[socket.socket, socket.socket], engine: Engine
 ) -> None:
     client, server = connection
     queue = _Queue(server)
-    pacer = Pacer(client.getsockname(), server.getsockname())
+    pacer = Pacer(client.getsockname(), server.getsockname(), engine)
 
     async def produce() -> None:
         for _ in range(200):  # 12.5 MiB, of which the peer takes little
@@ -97,11 +106,11 @@ def test_the_queue_stays_within_the_window_while_the_peer_does_not_read(
 
 
 def test_everything_goes_through_to_a_reader(
-    connection: tuple[socket.socket, socket.socket],
+    connection: tuple[socket.socket, socket.socket], engine: Engine
 ) -> None:
     client, server = connection
     queue = _Queue(server)
-    pacer = Pacer(client.getsockname(), server.getsockname())
+    pacer = Pacer(client.getsockname(), server.getsockname(), engine)
     total = 8 * WINDOW
     received = bytearray()
 
@@ -130,9 +139,9 @@ def test_everything_goes_through_to_a_reader(
     assert received[-1] == (total // CHUNK - 1) % 256
 
 
-def test_no_socket_no_pacing() -> None:
+def test_no_socket_no_pacing(engine: Engine) -> None:
     assert find_socket(("192.0.2.1", 9), ("192.0.2.2", 9)) is None
-    pacer = Pacer(split_address("192.0.2.1:9"), split_address("[::1]:80"))
+    pacer = Pacer(split_address("192.0.2.1:9"), split_address("[::1]:80"), engine)
 
     async def produce() -> None:
         for _ in range(4 * WINDOW // CHUNK):

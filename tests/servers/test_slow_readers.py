@@ -23,7 +23,7 @@ pytestmark = pytest.mark.server
 STREAM_SIZE = 40_000_000
 #: RSS growth allowed per slow reader (issue 8's target).
 GROWTH_PER_READER = 8 * 1024 * 1024
-READ_FOR = 2.0
+READ_FOR = 1.5
 
 
 def _rss(pid: int) -> int:

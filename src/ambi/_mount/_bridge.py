@@ -204,7 +204,9 @@ class ASGIAppResponse(Response):
         request = self.request
         client = request.client
         pacer = Pacer(
-            None if client is None else (client[0], client[1]), _server_address(request.server)
+            None if client is None else (client[0], client[1]),
+            _server_address(request.server),
+            engine,
         )
         sender = _RSGISender(proto, exchange, self._extra_headers(), head, pacer)
         try:

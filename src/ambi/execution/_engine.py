@@ -116,6 +116,11 @@ class Engine:
         self.watchdog: Watchdog | None = None
         self._abandoned = False  # drain() gave up on jobs still running
         self._stopping = False  # a stop signal came
+        #: Called when `shutdown_timeout` is up after a stop signal (the app cuts the
+        #: requests still running: `ambi.servers._shutdown`).
+        self.give_up_hooks: list[Callable[[], object]] = []
+        #: Work was cut short at shutdown (pool jobs answered 503): not a clean shutdown.
+        self.cut_short = False
 
     @property
     def started(self) -> bool:
@@ -164,7 +169,7 @@ class Engine:
                 threads.abandoned,
                 grace,
             )
-            self._abandoned = True
+            self._abandoned = self.cut_short = True
         return drained
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -225,9 +230,11 @@ class Engine:
             loop.call_soon_threadsafe(loop.call_later, self.shutdown_timeout, self._give_up)
 
     def _give_up(self) -> None:
+        for hook in self.give_up_hooks:
+            hook()
         threads = self.threads
         if threads is not None and threads.abandon_pending():
-            self._abandoned = True
+            self._abandoned = self.cut_short = True
             logger.warning(
                 "%d job(s) still in the thread pool %.1f s after the stop signal: answered "
                 "503, their threads left to finish",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
+from . import _shutdown
 
 if TYPE_CHECKING:
     import uvicorn
@@ -116,10 +119,35 @@ def serve(
     run = _Run(
         app, host, port, workers, interface, log_level, access_log, target, reload, websockets
     )
-    if server == "uvicorn":
-        _serve_uvicorn(run)
-    else:
-        _serve_granian(run)
+    with _shutdown_reports() as path:
+        if server == "uvicorn":
+            _serve_uvicorn(run)
+        else:
+            _serve_granian(run)
+        # reloads start workers again and again: only a worker's own report counts then
+        problem = _shutdown.unclean_workers(path, 0 if reload else workers)
+    if problem is not None:
+        print(f"ambi: the shutdown was not clean: {problem}", file=sys.stderr, flush=True)
+        sys.exit(_shutdown.UNCLEAN_EXIT)
+
+
+@contextlib.contextmanager
+def _shutdown_reports() -> Iterator[str]:
+    """A file the workers report their shutdown to (`ambi.servers._shutdown`), named in
+    the environment they inherit."""
+    fd, path = tempfile.mkstemp(prefix="ambi-shutdown-", suffix=".log")
+    os.close(fd)
+    previous = os.environ.get(_shutdown.REPORT_ENV)
+    os.environ[_shutdown.REPORT_ENV] = path
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop(_shutdown.REPORT_ENV, None)
+        else:
+            os.environ[_shutdown.REPORT_ENV] = previous
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def default_interface(app: App | None, server: str) -> str:

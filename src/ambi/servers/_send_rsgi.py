@@ -55,12 +55,13 @@ async def _stream(
     transport: RSGIStreamTransport,
     chunks: AsyncIterator[bytes],
     proto: RSGIProtocol,
+    engine: Engine,
     scope: RSGIScope | None,
 ) -> None:
     """Send `chunks` until their end or the client leaving, no faster than it reads."""
     pacer = None
     if scope is not None:
-        pacer = Pacer(split_address(scope.client), split_address(scope.server))
+        pacer = Pacer(split_address(scope.client), split_address(scope.server), engine)
 
     async def send_chunk(chunk: bytes) -> None:
         try:
@@ -88,7 +89,7 @@ async def _send_stream(
         proto.response_empty(response.status_code, response.header_list())
         return
     transport = proto.response_stream(response.status_code, response.header_list())
-    await _stream(transport, response.body_chunks(engine), proto, scope)
+    await _stream(transport, response.body_chunks(engine), proto, engine, scope)
 
 
 async def _send_file(
@@ -120,7 +121,7 @@ def _send_static(
         proto.response_file_range(response.status_code, headers, response.path, start, end)
     else:
         transport = proto.response_stream(response.status_code, headers)
-        return _stream(transport, response.chunks(engine), proto, scope)
+        return _stream(transport, response.chunks(engine), proto, engine, scope)
     return None
 
 

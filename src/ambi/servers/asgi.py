@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ..http import Request, StreamingResponse
 from ._send_asgi import send_asgi
+from ._shutdown import ADAPTER_CODES, shutting_down, was_cut
 from ._types import ASGIReceive, ASGIScope, ASGISend, ClientDisconnected
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ def _request_from_scope(app: App, scope: ASGIScope, source: _ASGIBody) -> Reques
 async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
     source = _ASGIBody(receive)
     request = _request_from_scope(app, scope, source)
+    response = None
     try:
         response = await app.dispatch(request)
         head = request.method == "HEAD"
@@ -95,10 +98,18 @@ async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASG
             await send_asgi(response, send, app.engine, head)
     except ClientDisconnected:
         return
+    except asyncio.CancelledError:
+        if not was_cut(app, request):
+            raise
+        if response is None:  # nothing sent yet (else the server ends the connection)
+            await send_asgi(shutting_down(), send, app.engine, request.method == "HEAD")
     finally:
         pending = request.finish()
         if pending is not None:
             await pending
+
+
+ADAPTER_CODES.add(serve_http.__code__)  # a request in flight, for the shutdown's cut
 
 
 async def serve_lifespan(app: App, receive: ASGIReceive, send: ASGISend) -> None:

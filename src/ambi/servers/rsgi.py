@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..http import Request, Response
 from ._send_rsgi import send_rsgi
+from ._shutdown import ADAPTER_CODES, shutting_down, was_cut
 from ._types import ClientDisconnected, RSGIProtocol, RSGIScope
 
 if TYPE_CHECKING:
@@ -83,15 +84,24 @@ async def serve_http(
         http_version=scope.http_version,
         source=_RSGIBody(scope, proto),
     )
+    response = None
     try:
         response = await (dispatch or app.dispatch)(request)
         sending = send_rsgi(response, proto, app.engine, request.method == "HEAD", scope)
         if sending is not None:  # PERF: a body in memory goes out in one call, no coroutine
             await sending  # (bench_instructions "GET /json")
+    except asyncio.CancelledError:
+        if not was_cut(app, request):
+            raise
+        if response is None:  # nothing sent yet (else Granian ends the connection)
+            send_rsgi(shutting_down(), proto, app.engine, request.method == "HEAD")
     finally:
         pending = request.finish()
         if pending is not None:
             await pending
+
+
+ADAPTER_CODES.add(serve_http.__code__)  # a request in flight, for the shutdown's cut
 
 
 def init(app: App, loop: asyncio.AbstractEventLoop) -> None:
