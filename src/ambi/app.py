@@ -734,6 +734,7 @@ class App(Router, MiddlewareMixin):
         for hook in self._hooks["startup"]:
             await hook()
         self._started = True
+        _shutdown.report(_shutdown.UP)  # the runner expects this process's shutdown now
         if self.freeze_gc:
             # PERF: what exists after startup (routes, compiled validators, pools, modules)
             # lives as long as the process: move it out of the collector's sight, so the
@@ -762,7 +763,8 @@ class App(Router, MiddlewareMixin):
         if self._lifespan_exit is not None:
             leave, self._lifespan_exit = self._lifespan_exit, None
             await leave()
-        _shutdown.report(clean=not (self.engine.cut_short or self.shutdown_cut))
+        cut = self.engine.cut_short or self.shutdown_cut
+        _shutdown.report(_shutdown.UNCLEAN if cut else _shutdown.CLEAN)
         self.engine.cut_short = False
         self.shutdown_cut.clear()
         self.engine.stop(self.shutdown_timeout)

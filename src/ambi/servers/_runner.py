@@ -124,8 +124,7 @@ def serve(
             _serve_uvicorn(run)
         else:
             _serve_granian(run)
-        # reloads start workers again and again: only a worker's own report counts then
-        problem = _shutdown.unclean_workers(path, 0 if reload else workers)
+        problem = _shutdown.unclean_workers(path)
     if problem is not None:
         print(f"ambi: the shutdown was not clean: {problem}", file=sys.stderr, flush=True)
         sys.exit(_shutdown.UNCLEAN_EXIT)

@@ -31,7 +31,7 @@ logger = logging.getLogger("ambi.server")
 UNCLEAN_EXIT = 1
 #: The file each worker reports its shutdown to (set by the runner for its workers).
 REPORT_ENV = "AMBI_SHUTDOWN_REPORT"
-CLEAN, UNCLEAN = "clean", "unclean"
+UP, CLEAN, UNCLEAN = "up", "clean", "unclean"
 
 #: The adapters' request coroutines (`serve_http` of `rsgi` and `asgi`): a task running one
 #: of them is a request in flight, and its frame holds the `request`.
@@ -99,26 +99,35 @@ def was_cut(app: App, request: Request) -> bool:
     return request in app.shutdown_cut
 
 
-def report(clean: bool) -> None:
-    """Record this process's shutdown for the main process (`listen()`, `ambi run`)."""
+def report(status: str) -> None:
+    """Record this process's startup (`UP`) or shutdown (`CLEAN`, `UNCLEAN`) for the main
+    process (`listen()`, `ambi run`), when it asked for reports."""
     path = os.environ.get(REPORT_ENV)
     if not path:
         return
     with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as file:
-        file.write(f"{CLEAN if clean else UNCLEAN} {os.getpid()}\n")
+        file.write(f"{status} {os.getpid()}\n")
 
 
-def unclean_workers(path: str, workers: int) -> str | None:
-    """Why the shutdown the workers reported to `path` was not clean (None: it was)."""
+def unclean_workers(path: str) -> str | None:
+    """Why the shutdown the workers reported to `path` was not clean (None: it was): work
+    cut short, or a worker that started and never finished its shutdown (killed)."""
     try:
         with open(path, encoding="utf-8") as file:
-            lines = file.read().split()
+            words = file.read().split()
     except OSError:
-        lines = []
-    statuses = lines[::2]
-    cut = statuses.count(UNCLEAN)
+        words = []
+    up: set[str] = set()
+    down: set[str] = set()
+    cut = 0
+    for status, pid in zip(words[::2], words[1::2], strict=False):
+        if status == UP:
+            up.add(pid)
+        else:
+            down.add(pid)
+            cut += status == UNCLEAN
     if cut:
-        return f"{cut} worker(s) cut requests short at shutdown_timeout"
-    if len(statuses) < workers:
-        return f"{workers - len(statuses)} worker(s) ended without finishing their shutdown"
+        return f"{cut} worker(s) cut work short at shutdown_timeout (see the warnings above)"
+    if up - down:
+        return f"{len(up - down)} worker(s) ended without finishing their shutdown (killed?)"
     return None
