@@ -6,7 +6,8 @@ served by `app.listen()` over each server path (issue 8). Run:
 Slow readers: each reads 64 KiB every 100 ms (640 KB/s) through a 16 KiB receive buffer;
 the figure is the growth of the server's RSS (main process and workers) from before the
 readers to its peak, per reader. Fast reader: one client reading as fast as it can, MB/s
-(the median of 5 downloads of 125 MB). Only 127.0.0.1.
+(the median of 5 downloads of 125 MB), and the CPU time the server used for them per GB
+(steadier than MB/s on a busy machine). Only 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -38,18 +39,39 @@ def _free_port() -> int:
         return port
 
 
-def _rss(pid: int) -> int:
-    """Resident bytes of `pid` and its descendants."""
-    total, pids = 0, [pid]
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants."""
+    found, pids = [], [pid]
     while pids:
         current = pids.pop()
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            with open(f"/proc/{current}/status") as status:
-                total += 1024 * int(status.read().split("VmRSS:")[1].split()[0])
+        found.append(current)
+        with contextlib.suppress(OSError, ValueError):
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     pids.extend(int(child) for child in children.read().split())
+    return found
+
+
+def _rss(pid: int) -> int:
+    """Resident bytes of `pid` and its descendants."""
+    total = 0
+    for each in _tree(pid):
+        with (
+            contextlib.suppress(OSError, IndexError, ValueError),
+            open(f"/proc/{each}/status") as f,
+        ):
+            total += 1024 * int(f.read().split("VmRSS:")[1].split()[0])
     return total
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its descendants."""
+    ticks = 0
+    for each in _tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError), open(f"/proc/{each}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _start(server_path: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -108,8 +130,8 @@ def main() -> None:
     parser.add_argument("--paths", nargs="+", default=list(SERVER_PATHS))
     args = parser.parse_args()
     readers = " | ".join(f"MB per slow reader ({n})" for n in args.readers)
-    print(f"| server path | {readers} | fast reader MB/s (median of 5) |")
-    print("|---|" + "---:|" * (len(args.readers) + 1))
+    print(f"| server path | {readers} | fast reader MB/s (median of 5) | server CPU s per GB |")
+    print("|---|" + "---:|" * (len(args.readers) + 2))
     for server_path in args.paths:
         growth = []
         for n in args.readers:  # a fresh server for each count: RSS is not given back
@@ -123,12 +145,14 @@ def main() -> None:
         proc, port = _start(server_path)
         try:
             _download(port, 10_000_000)  # warm
+            cpu = _cpu(proc.pid)
             fast = statistics.median(_download(port, SIZE) for _ in range(5))
+            cpu_per_gb = (_cpu(proc.pid) - cpu) / (5 * SIZE / 1e9)
         finally:
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(30)
         cells = " | ".join(f"{g:.1f}" for g in growth)
-        print(f"| {server_path} | {cells} | {fast:.0f} |", flush=True)
+        print(f"| {server_path} | {cells} | {fast:.0f} | {cpu_per_gb:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,13 @@ So the sender paces itself by what the kernel tells about the connection's socke
 bytes it took so far (TCP_INFO's `tcpi_bytes_acked` plus the unacknowledged bytes still
 in its send queue, SIOCOUTQ). What was handed to Granian minus what the kernel took is
 what waits in Granian's buffers; past `WINDOW` bytes the stream waits for the reader.
-The socket is the worker's own (Granian's tokio side holds it): it is found once, by its
-two addresses, and only for a stream that grew past `CHECK_EVERY` (small streams and
-events pay nothing). Where it cannot be found (not Linux, a Unix socket) nothing is paced.
+The socket is the worker's own (Granian's tokio side holds it): it is found once per
+connection, by its two addresses, in the thread pool, and only for a stream that grew past
+`CHECK_EVERY` (small streams and events pay nothing). Where it cannot be found (not Linux,
+a Unix socket) nothing is paced. Over HTTP/2 the streams of one connection share its
+socket, and one stream takes the bytes the kernel took for the others as its own: there
+the bound is not exact (HTTP/1.1, what `listen()` serves by default, has one stream at a
+time per connection).
 """
 
 from __future__ import annotations
