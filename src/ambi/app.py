@@ -204,8 +204,6 @@ class App(Router, MiddlewareMixin):
             block_threshold=loop_block_threshold,
             shutdown_timeout=shutdown_timeout,
         )
-        #: Requests cut at shutdown, `shutdown_timeout` after the stop signal (503).
-        self.shutdown_cut: set[Request] = set()
         #: the default `timeout=` of every route (seconds; None: none)
         self.route_timeout = route_timeout
         self.compiled: list[CompiledRoute] = []
@@ -763,10 +761,9 @@ class App(Router, MiddlewareMixin):
         if self._lifespan_exit is not None:
             leave, self._lifespan_exit = self._lifespan_exit, None
             await leave()
-        cut = self.engine.cut_short or self.shutdown_cut
-        _shutdown.report(_shutdown.UNCLEAN if cut else _shutdown.CLEAN)
+        _shutdown.report(_shutdown.UNCLEAN if self.engine.cut_short else _shutdown.CLEAN)
         self.engine.cut_short = False
-        self.shutdown_cut.clear()
+        self.engine.cut.clear()
         self.engine.stop(self.shutdown_timeout)
         if errors:
             raise errors[0]

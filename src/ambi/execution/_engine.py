@@ -119,8 +119,11 @@ class Engine:
         #: Called when `shutdown_timeout` is up after a stop signal (the app cuts the
         #: requests still running: `ambi.servers._shutdown`).
         self.give_up_hooks: list[Callable[[], object]] = []
-        #: Work was cut short at shutdown (pool jobs answered 503): not a clean shutdown.
+        #: Work was cut short at shutdown (pool jobs answered 503, requests cut): not a
+        #: clean shutdown.
         self.cut_short = False
+        #: What the give-up hooks cut (the app's requests, `ambi.servers._shutdown`).
+        self.cut: set[Any] = set()
 
     @property
     def started(self) -> bool:

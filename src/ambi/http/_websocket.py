@@ -244,7 +244,7 @@ class WebSocket:
     async def _deny(self, response: Response) -> bool:
         """`send_denial_response`, telling whether the wire took it (False: nothing sent)."""
         sent = await self._transport.deny(
-            response.status_code, response._wire_headers(), response.body
+            response.status_code, response.header_list(), response.body
         )
         if sent:
             self.application_state = WebSocketState.DISCONNECTED

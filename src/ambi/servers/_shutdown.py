@@ -81,7 +81,8 @@ def cut_in_flight(app: App) -> None:
     running = list(_in_flight(loop))
     if not running:
         return
-    app.shutdown_cut.update(request for _, request in running)
+    app.engine.cut.update(request for _, request in running)
+    app.engine.cut_short = True
     names = sorted(_route_name(request) for _, request in running)
     logger.warning(
         "%d request(s) still running %.1f s after the stop signal (shutdown_timeout): %s; "
@@ -96,7 +97,7 @@ def cut_in_flight(app: App) -> None:
 
 def was_cut(app: App, request: Request) -> bool:
     """True if `request`'s cancellation is the shutdown's (see `cut_in_flight`)."""
-    return request in app.shutdown_cut
+    return request in app.engine.cut
 
 
 def report(status: str) -> None:
