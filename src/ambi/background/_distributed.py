@@ -144,6 +144,20 @@ class DistributedQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sender: asyncio.Task[None] | None = None
         self._closed = False
+        #: sent to the broker by this process; and, in a worker, tasks running and ended
+        #: ("running", "done", "failed", "retried")
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of this process for `app.metrics()`: an app process sends (`queued`:
+        waiting here to be sent), a worker runs. What waits in the broker is not counted
+        (it would take a round trip per snapshot)."""
+        return {
+            "backend": self.backend,
+            "workers": self.workers,
+            "queued": len(self._pending),
+            **{k: self.counts[k] for k in ("sent", "running", "done", "failed", "retried")},
+        }
 
     # Enqueueing (any thread) ---------------------------------------------------------------
 
@@ -224,6 +238,7 @@ class DistributedQueue:
                     return
             try:
                 await self._send(batch)
+                self.counts["sent"] += len(batch)
             except Exception:
                 logger.exception("could not send %d task(s); retrying in 1 s", len(batch))
                 with self._lock:

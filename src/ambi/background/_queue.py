@@ -135,6 +135,21 @@ class TaskQueue:
         self._running: dict[_Task, asyncio.Future[Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        #: tasks ended: done, failed (after their retries), and attempts retried
+        self.done = self.failed = self.retried = 0
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for `app.metrics()`: waiting (delayed, ready or between attempts),
+        running now, and ended so far."""
+        return {
+            "backend": self.backend,
+            "workers": self.workers,
+            "queued": self._waiting,
+            "running": len(self._running),
+            "done": self.done,
+            "failed": self.failed,
+            "retried": self.retried,
+        }
 
     # Admission (any thread) ---------------------------------------------------------------
 
@@ -267,6 +282,7 @@ class TaskQueue:
             error = call.exception()
         if error is None:
             task.state, task.result, task.error = "done", call.result(), None
+            self.done += 1
             self._finish(task)
             return
         task.error = describe_error(error)
@@ -282,11 +298,13 @@ class TaskQueue:
                 task.error,
             )
             task.state = "queued"
+            self.retried += 1
             with self._lock:
                 self._waiting += 1
             task.timer = self._loop_or_raise().call_later(wait, self._make_ready, task)
             return
         task.state = "failed"
+        self.failed += 1
         logger.error(
             "task %s (%s) failed after %d attempt(s)",
             task.id,
@@ -363,6 +381,7 @@ class TaskQueue:
 
     def _not_run(self, task: _Task) -> None:
         task.state, task.error = "failed", "not run: the app shut down first"
+        self.failed += 1
         logger.warning(
             "task %s (%s) was queued and did not run: the app shut down", task.id, task.name
         )
