@@ -48,6 +48,11 @@ async def record_async(token: str, pause: float = 0.0) -> str:
     return token
 
 
+def count_run(token: str) -> int:
+    """Count this token's runs (`ambi-test:<queue>:runs:<token>`)."""
+    return int(redis.Redis.from_url(REDIS_URL).incr(f"ambi-test:{QUEUE}:runs:{token}"))  # type: ignore[arg-type]
+
+
 def fail_until(token: str, attempts: int) -> int:
     """Fail until this token has been tried `attempts` times."""
     tries = redis.Redis.from_url(REDIS_URL).incr(f"ambi-test:{QUEUE}:tries:{token}")

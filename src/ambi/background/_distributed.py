@@ -246,13 +246,16 @@ class DistributedQueue:
                 await asyncio.sleep(1.0)
 
     async def _send(self, batch: list[dict[str, Any]]) -> None:
-        await self.store.put([queued_status(m) for m in batch])
+        records = [queued_status(m) for m in batch]
         payloads = [self._broker_message(m) for m in batch]
-        kick_many = getattr(self.broker, "kick_many", None)
-        if kick_many is not None:  # PERF: Redis: one pipelined round trip per batch
-            await kick_many(payloads)
-        else:
-            await asyncio.gather(*(self.broker.kick(p) for p in payloads))
+        send = getattr(self.store, "send", None)
+        # PERF: Redis: the `queued` records and the messages in one pipelined round trip
+        # per batch of 256 (bench_tasks.py, RESULTS.md)
+        if send is not None:
+            await send(records, [p.message for p in payloads], self.broker.queue_name)
+            return
+        await self.store.put(records)
+        await asyncio.gather(*(self.broker.kick(p) for p in payloads))
 
     def _broker_message(self, message: dict[str, Any]) -> Any:
         from taskiq.message import TaskiqMessage
