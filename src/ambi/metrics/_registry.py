@@ -70,6 +70,8 @@ class Metrics:
         self.app = app
         self.pid = os.getpid()
         self.routes: dict[str, RouteMetrics] = {}
+        #: made by `enable_dashboard`: a later `enable_metrics(path=...)` adds its endpoint
+        self.implicit = False
 
     def stage_for(self, route: CompiledRoute, app: App) -> Stage:
         """The route stage factory (`StageOrder.METRICS`): every route gets one."""
