@@ -19,9 +19,10 @@ import collections
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .._spans import parent_context, traced_task
 from ..bridge import smartasync
 from ..exceptions import QueueClosed, QueueFull
 from ..execution import Engine, ExecutionKind, Invoker
@@ -63,6 +64,7 @@ class _Task:
         "started_at",
         "state",
         "timer",
+        "trace",
         "waiters",
     )
 
@@ -89,6 +91,8 @@ class _Task:
         self.finished_at: float | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.waiters: list[asyncio.Future[None]] = []
+        #: the OpenTelemetry context it was queued in (with `app.enable_tracing()` only)
+        self.trace: Any = None
 
     def snapshot(self) -> TaskStatus:
         return TaskStatus(
@@ -175,6 +179,8 @@ class TaskQueue:
         options = self.options.merged(delay, max_retries, timeout)
         task = _Task(Invoker(fn, self.engine), tuple(args), dict(kwargs or {}), options, "")
         task.name = task_name(fn)
+        if self.engine.tracer is not None:  # app.enable_tracing(): a span under the caller's
+            task.trace = parent_context()
         with self._lock:
             if self._closed:
                 raise QueueClosed("the task queue is shut down")
@@ -250,9 +256,22 @@ class TaskQueue:
         task.attempts += 1
         task.started_at = now()
         task.finished_at = None
-        call = asyncio.ensure_future(task.invoker(*task.args, **task.kwargs))
+        if self.engine.tracer is None:
+            call = asyncio.ensure_future(task.invoker(*task.args, **task.kwargs))
+        else:
+            call = asyncio.ensure_future(self._traced(task))
         self._running[task] = call
         self._loop_or_raise().create_task(self._supervise(task, call))
+
+    def _traced(self, task: _Task) -> Awaitable[Any]:
+        args, kwargs = task.args, task.kwargs
+        return traced_task(
+            self.engine.tracer,
+            f"task {task.name}",
+            task.trace,
+            {"ambi.task.id": task.id, "ambi.task.attempt": task.attempts},
+            lambda: task.invoker(*args, **kwargs),
+        )
 
     async def _supervise(self, task: _Task, call: asyncio.Future[Any]) -> None:
         try:

@@ -118,6 +118,9 @@ class Engine:
         #: set when a callable with run="process" is compiled: the pool is warmed at startup
         self.uses_processes = False
         self.stats = EngineStats()
+        #: the OpenTelemetry tracer with `app.enable_tracing()` (None: off): dependencies
+        #: and background tasks get spans (`ambi._spans`)
+        self.tracer: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.threads: ThreadPool | None = None
         self.processes: ProcessPool | None = None
