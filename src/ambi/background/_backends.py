@@ -259,9 +259,25 @@ class RedisStatusStore:
 
 def nats_broker(url: str, queue: str, visibility_timeout: float) -> Any:
     from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
+    from taskiq import AckableMessage
     from taskiq_nats import PullBasedJetStreamBroker
 
-    return PullBasedJetStreamBroker(
+    class Broker(PullBasedJetStreamBroker):
+        async def listen(self) -> AsyncGenerator[Any, None]:
+            """taskiq-nats's loop, also surviving the plain `asyncio.TimeoutError` that
+            nats-py's `fetch` raises when an idle wait runs out (upstream catches only
+            nats' own `TimeoutError`: an idle worker ended after `pull_consume_timeout`)."""
+            while True:
+                try:
+                    messages = await self.consumer.fetch(
+                        batch=self.pull_consume_batch, timeout=self.pull_consume_timeout
+                    )
+                except TimeoutError:  # nats' TimeoutError subclasses it too
+                    continue
+                for message in messages:
+                    yield AckableMessage(data=message.data, ack=message.ack)
+
+    return Broker(
         url,
         subject=f"ambi.{queue}.tasks",
         stream_name=f"ambi_{queue}_tasks",
