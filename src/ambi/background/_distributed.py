@@ -10,9 +10,11 @@ A task is named by its import path, `module:qualname`, and must be a module-leve
 and results travel as JSON.
 
 Delivery is at least once. A worker acknowledges a message only after the task ran and its
-status was written; a worker killed mid-task leaves the message unacknowledged, and another
-worker takes it over after `visibility_timeout` seconds (Redis: XAUTOCLAIM; NATS: the
-consumer's `ack_wait`). So a task may run more than once (a worker killed after the task
+outcome was recorded (Redis: the final status and the acknowledgement in one MULTI/EXEC;
+NATS: the status first). A status write that fails is tried again; if it keeps failing the
+message stays unacknowledged, like that of a worker killed mid-task, and another worker
+takes it over after `visibility_timeout` seconds (Redis: XAUTOCLAIM; NATS: the consumer's
+`ack_wait`). So a task may run more than once (a worker killed after the task
 but before the acknowledgement; a task running longer than `visibility_timeout`): make
 tasks idempotent (e.g. key their effects by the task id, or check before acting), and set
 `visibility_timeout` above your longest task. `delay` and the retry backoff are waited out

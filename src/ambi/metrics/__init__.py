@@ -6,8 +6,14 @@
   thread pool (size, busy, queued) and the process pool. Request counts need
   `app.enable_metrics()`: it puts a stage at `StageOrder.METRICS` (outermost) in every
   route, so an app without metrics pays nothing.
-- `app.enable_metrics(path="/metrics")`: the same in Prometheus text (the `metrics` extra),
-  adding up worker processes under `PROMETHEUS_MULTIPROC_DIR`.
+  The engine's counters (thread-pool 503s, loop lag and stalls by route with their
+  stacks, route limits, the process pool) and those of the features that are on
+  (background tasks, cache hits/misses, rate-limit refusals) are read at snapshot time
+  (`_sources.py`): nothing per request.
+- `app.enable_metrics(path="/metrics", guards=[...])`: the same in Prometheus text (the
+  `metrics` extra), adding up worker processes under `PROMETHEUS_MULTIPROC_DIR`.
+- `app.enable_dashboard("/_ambi")`: a live status page (`_dashboard.py`).
+- `app.enable_tracing()`: OpenTelemetry spans (`_tracing.py`, `ambi._spans`).
 """
 
 from __future__ import annotations
