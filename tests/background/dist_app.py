@@ -78,7 +78,7 @@ async def enqueue(count: int, prefix: str) -> None:
     """Start the app, queue `count` tasks (sync and async in turn), print their ids."""
     await app.startup()
     ids = [
-        app.add_task(record if n % 2 else record_async, f"{prefix}-{n}", 0.05) for n in range(count)
+        app.add_task(record if n % 2 else record_async, f"{prefix}-{n}", 0.02) for n in range(count)
     ]
     await app.shutdown()  # sends everything pending first
     sys.stdout.write("\n".join(ids) + "\n")

@@ -4,10 +4,11 @@ A worker process imports the app, starts it (its startup hooks run: tasks may us
 set up), and runs a taskiq `Receiver` on the app's broker with at most `workers` tasks at
 once. Each message names a task by import path; it runs through `ambi.execution.Invoker`
 like everything else (`async def` on the loop, `def` in the app's thread pool), its status
-is written, and only then is the message acknowledged (taskiq's manual acknowledgement:
-`finish`; a status that cannot be written leaves it unacknowledged, to run again). SIGINT / SIGTERM stop
-taking messages and wait up to `shutdown_timeout` for the running ones; a message whose
-task did not finish stays unacknowledged and is redelivered to another worker.
+is written, and only then is the message acknowledged (taskiq's manual acknowledgement,
+in `finish`: a status that cannot be written leaves it unacknowledged, to run again).
+SIGINT / SIGTERM stop taking messages and wait up to `shutdown_timeout` for the running
+ones; a message whose task did not finish stays unacknowledged and is redelivered to
+another worker.
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def runtime_families(data: dict[str, Any]) -> Iterator[Metric]:
         hits, misses = data["cache"]
         for name, counts, text in (
             ("ambi_cache_hits", hits, "Requests answered from the cache"),
-            ("ambi_cache_misses", misses, "Requests of @cache routes that ran the handler"),
+            ("ambi_cache_misses", misses, "Cache lookups that found nothing (the handler ran)"),
         ):
             family = CounterMetricFamily(name, text, labels=["route"])
             for label in sorted(hits.keys() | misses.keys()):
