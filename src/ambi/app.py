@@ -218,14 +218,13 @@ class App(Router, MiddlewareMixin):
         #: the next request.
         self.dependency_overrides = DependencyOverrides()
         self._frozen = False
-        self._stages: list[tuple[StageOrder, StageFactory]] = [
-            (StageOrder.LIMITS, factory)
-            for factory in LIMIT_STAGES  # max_concurrency, timeout
-        ]
         # Route-option-driven features: each adds a stage only to the routes that use it.
-        self._stages.append((StageOrder.RATE_LIMIT, rate_limit_stage))
-        self._stages.append((StageOrder.MIDDLEWARE, route_middleware_stage))
-        self._stages.append((StageOrder.GUARDS, guard_stage))
+        self._stages: list[tuple[StageOrder, StageFactory]] = [
+            *((StageOrder.LIMITS, factory) for factory in LIMIT_STAGES),  # concurrency, timeout
+            (StageOrder.RATE_LIMIT, rate_limit_stage),
+            (StageOrder.MIDDLEWARE, route_middleware_stage),
+            (StageOrder.GUARDS, guard_stage),
+        ]
         #: `enable_rate_limit(...)`: the limits every route (but the exempt) counts against.
         self.rate_limits: list[AppRateLimit] = []
         #: `enable_jwt(...)`: the bearer-token verifier, when enabled.
@@ -244,6 +243,7 @@ class App(Router, MiddlewareMixin):
         self.dispatch = self._dispatch_unfrozen
         self._metrics: Metrics | None = None
         self._tracing = False
+        self._dashboard: str | None = None
         register_app(self)
         install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
 
@@ -302,13 +302,15 @@ class App(Router, MiddlewareMixin):
         self.websockets.add(route, self)
         self.websocket_routes.append(route)
 
-    def _add_internal_route(self, path: str, endpoint: Callable[..., Any]) -> None:
-        """Serve a framework route (the OpenAPI document, the docs pages): matched like any
-        GET route, but not in `routes`, `compiled` or the OpenAPI document."""
-        self._mount(
-            RouteDef(path, frozenset({"GET"}), endpoint, RouteOptions(include_in_schema=False)),
-            internal=True,
-        )
+    def _add_internal_route(
+        self, path: str, endpoint: Callable[..., Any], guards: Sequence[Callable[..., Any]] = ()
+    ) -> None:
+        """Serve a framework route (the OpenAPI document, the docs pages, metrics): matched
+        like any GET route, but not in `routes`, `compiled` or the OpenAPI document."""
+        options = RouteOptions(include_in_schema=False)
+        if guards:
+            options["guards"] = tuple(guards)
+        self._mount(RouteDef(path, frozenset({"GET"}), endpoint, options), internal=True)
 
     def add_stage(self, order: StageOrder, factory: StageFactory) -> None:
         """Let a feature put a stage into the pipeline of the routes it applies to.
@@ -554,16 +556,38 @@ class App(Router, MiddlewareMixin):
 
     # Observability ------------------------------------------------------------------------
 
-    def enable_metrics(self, path: str | None = "/metrics", *, flush_interval: float = 1.0) -> None:
+    def enable_metrics(
+        self,
+        path: str | None = "/metrics",
+        *,
+        flush_interval: float = 1.0,
+        guards: Sequence[Callable[..., Any]] = (),
+    ) -> None:
         """Count and time every request by route template (`app.metrics()`), and serve
         them at `path` in Prometheus text (None: no endpoint; needs the `metrics` extra).
+        `guards`: route guards the endpoint's requests must pass (a scraper's token...).
 
         With several worker processes, set `PROMETHEUS_MULTIPROC_DIR`: each worker writes
         its counts there every `flush_interval` seconds, and a scrape adds them up.
         """
         from .metrics import enable_metrics
 
-        self._metrics = enable_metrics(self, path, flush_interval)
+        self._metrics = enable_metrics(self, path, flush_interval, guards)
+
+    def enable_dashboard(
+        self,
+        path: str = "/_ambi",
+        *,
+        guards: Sequence[Callable[..., Any]] = (),
+        local_only: bool = True,
+        interval: float = 1.0,
+    ) -> None:
+        """A live status page at `path` (routes, rates, latencies, pool use, loop lag,
+        the latest loop stalls), refreshed every `interval` s. Only for loopback clients
+        unless `local_only=False`; `guards` apply too. See `ambi.metrics._dashboard`."""
+        from .metrics._dashboard import enable_dashboard
+
+        enable_dashboard(self, path, guards, local_only, interval)
 
     def enable_tracing(self, tracer_provider: Any = None) -> None:
         """One OpenTelemetry server span per request, named by route template, continuing

@@ -95,7 +95,7 @@ def start_worker(backend: str, queue_name: str, tmp_path: Path) -> Iterator[Call
             )
         worker = Worker(proc, log)
         workers.append(worker)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # bounded; a loaded machine starts it slowly
         while "Listening started" not in worker.output():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the worker did not start:\n{worker.output()}")

@@ -2,7 +2,8 @@
 
 Configured from the environment: AMBI_TEST_BACKEND (a redis:// or nats:// URL) and
 AMBI_TEST_QUEUE (a queue name unique to the test). Its tasks record each run in Redis
-(`SADD ambi-test:<queue>:ran <token>`), which tests read to see that they really ran.
+(`SADD ambi-test:<queue>:ran <token>`), which tests read to see that they really ran, and
+which worker process ran them (`running` while they run, `by` once done: token -> pid).
 """
 
 from __future__ import annotations
@@ -33,19 +34,36 @@ app.enable_background_tasks(
 )
 
 
+RUNNING = f"ambi-test:{QUEUE}:running"  # token -> pid of the worker running it now
+BY = f"ambi-test:{QUEUE}:by"  # token -> pid of the worker that finished it last
+
+
 def record(token: str, pause: float = 0.0) -> str:
+    client = redis.Redis.from_url(REDIS_URL)
     if pause:
+        client.hset(RUNNING, token, os.getpid())
         time.sleep(pause)
-    redis.Redis.from_url(REDIS_URL).sadd(RAN, token)
+    pipe = client.pipeline()
+    pipe.sadd(RAN, token).hset(BY, token, os.getpid()).hdel(RUNNING, token)
+    pipe.execute()
     return token
 
 
 async def record_async(token: str, pause: float = 0.0) -> str:
-    await asyncio.sleep(pause)
     client = redis.asyncio.Redis.from_url(REDIS_URL)
-    await client.sadd(RAN, token)
+    if pause:
+        await client.hset(RUNNING, token, os.getpid())
+        await asyncio.sleep(pause)
+    pipe = client.pipeline()
+    pipe.sadd(RAN, token).hset(BY, token, os.getpid()).hdel(RUNNING, token)
+    await pipe.execute()
     await client.aclose()
     return token
+
+
+def count_run(token: str) -> int:
+    """Count this token's runs (`ambi-test:<queue>:runs:<token>`)."""
+    return int(redis.Redis.from_url(REDIS_URL).incr(f"ambi-test:{QUEUE}:runs:{token}"))  # type: ignore[arg-type]
 
 
 def fail_until(token: str, attempts: int) -> int:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,30 +183,67 @@ def enqueuer(backend: str, queue_name: str, count: int, prefix: str) -> subproce
     )
 
 
-@pytest.mark.timeout(240)  # ~15 s on a quiet machine; minutes under heavy load
+def _pids(key: str) -> dict[str, int]:
+    found = redis.Redis.from_url(REDIS_URL).hgetall(key)
+    return {k.decode(): int(v) for k, v in found.items()}  # type: ignore[union-attr]
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped (SIGSTOP): its state in /proc/<pid>/stat is T."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
+
+
+def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait for `condition` (checked every 10 ms), failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+
+
+@pytest.mark.timeout(300)  # ~15 s on a quiet machine; the waits below end on conditions
 def test_a_thousand_tasks_from_two_apps_all_complete_with_a_worker_killed_midway(
     backend: str, queue_name: str, start_worker: Callable[..., Worker]
 ) -> None:
     doomed = start_worker()
     survivor = start_worker()
     senders = [enqueuer(backend, queue_name, 500, p) for p in ("a", "b")]
-    # The kill comes as soon as 150 tasks have run, while the apps may still be enqueueing
-    # (waiting for them first let a slow, loaded machine finish everything before it).
-    deadline = time.monotonic() + 30
-    while len(ran(queue_name)) < 150 and time.monotonic() < deadline:
+    running, by = f"ambi-test:{queue_name}:running", f"ambi-test:{queue_name}:by"
+
+    def kill_mid_task() -> set[str] | None:
+        """Once some work is done: freeze the doomed worker (SIGSTOP), and kill it if it is
+        inside a task (SIGKILL: it holds that task unacknowledged); else let it go on.
+        Frozen, it cannot finish the task between the look and the kill."""
+        if len(ran(queue_name)) < 100:
+            return None
+        doomed.proc.send_signal(signal.SIGSTOP)
+        _until(lambda: _stopped(doomed.proc.pid), 10, "the worker to stop")
+        done = ran(queue_name)
+        inside = {t for t, pid in _pids(running).items() if pid == doomed.proc.pid} - done
+        if inside:
+            doomed.proc.send_signal(signal.SIGKILL)
+            doomed.proc.wait(10)
+            return inside
+        doomed.proc.send_signal(signal.SIGCONT)
+        return None
+
+    deadline = time.monotonic() + 120
+    lost_with_it = kill_mid_task()
+    while lost_with_it is None:
+        assert time.monotonic() < deadline, "the first worker was never seen inside a task"
         time.sleep(0.01)
-    doomed.proc.send_signal(signal.SIGKILL)  # mid-run: it holds unacknowledged tasks
-    doomed.proc.wait(10)
-    killed_at = len(ran(queue_name))
-    outputs = [s.communicate(timeout=60)[0] for s in senders]
+        lost_with_it = kill_mid_task()
+    outputs = [s.communicate(timeout=120)[0] for s in senders]
     assert [s.returncode for s in senders] == [0, 0]
     ids = [line for out in outputs for line in out.split()]
     assert len(set(ids)) == 1000
-    assert killed_at < 1000, "the tasks finished before the kill: make them slower"
-    deadline = time.monotonic() + 60
-    while len(ran(queue_name)) < 1000 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert ran(queue_name) == {f"{p}-{n}" for p in "ab" for n in range(500)}
+    everything = {f"{p}-{n}" for p in "ab" for n in range(500)}
+    _until(lambda: ran(queue_name) == everything, 180, "every task to have run")
+    finished_by = _pids(by)
+    # the tasks the killed worker was running were run again, by the other worker
+    assert {finished_by[t] for t in lost_with_it} == {survivor.proc.pid}
 
     app = App()
     app.enable_background_tasks(backend=backend, queue_name=queue_name)

@@ -139,7 +139,7 @@ def test_thread_pool_gauges(client_for: ClientFor) -> None:
             return dict(seen)
 
     seen = asyncio.run(busy_then_look())
-    assert seen == {"max_workers": 3, "threads": 3, "busy": 3, "queued": 2}
+    assert seen == {"max_workers": 3, "threads": 3, "busy": 3, "queued": 2, "rejected": 0}
 
 
 def test_without_enable_metrics_routes_carry_no_stage(client_for: ClientFor) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._signature import CallPlan, HandlerPlan
+from .._spans import traced_dependency
 from ..execution import Engine, ExecutionKind, Invoker, Shape, classify, shape_of
 from ..http import Request
 from ._after import Exit, after_response, close_exits, enter_sync
@@ -48,6 +49,15 @@ class _Step:
         else:
             self.is_async = classify(fn, "auto") is ExecutionKind.ASYNC
             self.is_gen = False
+
+    def trace(self, tracer: Any) -> None:
+        """Run in a span of its own (`app.enable_tracing()`); the kind stays as decided."""
+        shape = (
+            ("async_generator" if self.is_async else "generator")
+            if self.is_gen
+            else ("async" if self.is_async else "sync")
+        )
+        self.factory = traced_dependency(tracer, self.factory, self.call.label, shape)
 
 
 class _Frame:
@@ -82,7 +92,16 @@ def _run_sync(steps: tuple[_Step, ...], frame: _Frame, handler: CallPlan | None)
 class DependencyRunner:
     """Validates a route's inputs once, runs its dependencies and calls its handler."""
 
-    __slots__ = ("_handler_in_batch", "_segments", "engine", "invoker", "label", "plan", "size")
+    __slots__ = (
+        "_handler_in_batch",
+        "_segments",
+        "_traced",
+        "engine",
+        "invoker",
+        "label",
+        "plan",
+        "size",
+    )
 
     def __init__(self, plan: HandlerPlan, invoker: Invoker, engine: Engine, label: str) -> None:
         self.plan = plan
@@ -90,6 +109,7 @@ class DependencyRunner:
         self.engine = engine
         self.label = label
         steps = [_Step(call, index) for index, call in enumerate(plan.dependencies)]
+        self._traced = False
         self.size = len(steps)
         # Group consecutive sync steps: each group is one pool trip.
         segments: list[tuple[bool, tuple[_Step, ...]]] = []
@@ -103,6 +123,16 @@ class DependencyRunner:
             invoker.kind is ExecutionKind.THREAD and bool(segments) and not segments[-1][0]
         )
         self._segments = tuple(segments)
+        if engine.tracer is not None:  # app.enable_tracing() before the route was added
+            self.trace(engine.tracer)
+
+    def trace(self, tracer: Any) -> None:
+        """Run each dependency in a span of its own (`app.enable_tracing()`, at startup)."""
+        if not self._traced:
+            self._traced = True
+            for _, steps in self._segments:
+                for step in steps:
+                    step.trace(tracer)
 
     async def __call__(self, request: Request) -> Any:
         frame = _Frame(request, self.plan.validate(request), self.size)

@@ -10,9 +10,11 @@ A task is named by its import path, `module:qualname`, and must be a module-leve
 and results travel as JSON.
 
 Delivery is at least once. A worker acknowledges a message only after the task ran and its
-status was written; a worker killed mid-task leaves the message unacknowledged, and another
-worker takes it over after `visibility_timeout` seconds (Redis: XAUTOCLAIM; NATS: the
-consumer's `ack_wait`). So a task may run more than once (a worker killed after the task
+outcome was recorded (Redis: the final status and the acknowledgement in one MULTI/EXEC;
+NATS: the status first). A status write that fails is tried again; if it keeps failing the
+message stays unacknowledged, like that of a worker killed mid-task, and another worker
+takes it over after `visibility_timeout` seconds (Redis: XAUTOCLAIM; NATS: the consumer's
+`ack_wait`). So a task may run more than once (a worker killed after the task
 but before the acknowledgement; a task running longer than `visibility_timeout`): make
 tasks idempotent (e.g. key their effects by the task id, or check before acting), and set
 `visibility_timeout` above your longest task. `delay` and the retry backoff are waited out
@@ -149,6 +151,20 @@ class DistributedQueue:
         self._submitted = 0
         self._sent = 0
         self._flushers: list[tuple[int, asyncio.Future[None]]] = []
+        #: sent to the broker by this process; and, in a worker, tasks running and ended
+        #: ("running", "done", "failed", "retried")
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of this process for `app.metrics()`: an app process sends (`queued`:
+        waiting here to be sent), a worker runs. What waits in the broker is not counted
+        (it would take a round trip per snapshot)."""
+        return {
+            "backend": self.backend,
+            "workers": self.workers,
+            "queued": len(self._pending),
+            **{k: self.counts[k] for k in ("sent", "running", "done", "failed", "retried")},
+        }
 
     # Enqueueing (any thread) ---------------------------------------------------------------
 
@@ -230,6 +246,7 @@ class DistributedQueue:
                     return
             try:
                 await self._send(batch)
+                self.counts["sent"] += len(batch)
             except Exception:
                 logger.exception("could not send %d task(s); retrying in 1 s", len(batch))
                 with self._lock:
@@ -241,13 +258,16 @@ class DistributedQueue:
                 self._wake_flushers()
 
     async def _send(self, batch: list[dict[str, Any]]) -> None:
-        await self.store.put([queued_status(m) for m in batch])
+        records = [queued_status(m) for m in batch]
         payloads = [self._broker_message(m) for m in batch]
-        kick_many = getattr(self.broker, "kick_many", None)
-        if kick_many is not None:  # PERF: Redis: one pipelined round trip per batch
-            await kick_many(payloads)
-        else:
-            await asyncio.gather(*(self.broker.kick(p) for p in payloads))
+        send = getattr(self.store, "send", None)
+        # PERF: Redis: the `queued` records and the messages in one pipelined round trip
+        # per batch of 256 (bench_tasks.py, RESULTS.md)
+        if send is not None:
+            await send(records, [p.message for p in payloads], self.broker.queue_name)
+            return
+        await self.store.put(records)
+        await asyncio.gather(*(self.broker.kick(p) for p in payloads))
 
     def _broker_message(self, message: dict[str, Any]) -> Any:
         from taskiq.message import TaskiqMessage

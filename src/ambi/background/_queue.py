@@ -19,9 +19,10 @@ import collections
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .._spans import parent_context, traced_task
 from ..bridge import smartasync
 from ..exceptions import QueueClosed, QueueFull
 from ..execution import Engine, ExecutionKind, Invoker
@@ -63,6 +64,7 @@ class _Task:
         "started_at",
         "state",
         "timer",
+        "trace",
         "waiters",
     )
 
@@ -89,6 +91,8 @@ class _Task:
         self.finished_at: float | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.waiters: list[asyncio.Future[None]] = []
+        #: the OpenTelemetry context it was queued in (with `app.enable_tracing()` only)
+        self.trace: Any = None
 
     def snapshot(self) -> TaskStatus:
         return TaskStatus(
@@ -135,6 +139,21 @@ class TaskQueue:
         self._running: dict[_Task, asyncio.Future[Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        #: tasks ended: done, failed (after their retries), and attempts retried
+        self.done = self.failed = self.retried = 0
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for `app.metrics()`: waiting (delayed, ready or between attempts),
+        running now, and ended so far."""
+        return {
+            "backend": self.backend,
+            "workers": self.workers,
+            "queued": self._waiting,
+            "running": len(self._running),
+            "done": self.done,
+            "failed": self.failed,
+            "retried": self.retried,
+        }
 
     # Admission (any thread) ---------------------------------------------------------------
 
@@ -160,6 +179,8 @@ class TaskQueue:
         options = self.options.merged(delay, max_retries, timeout)
         task = _Task(Invoker(fn, self.engine), tuple(args), dict(kwargs or {}), options, "")
         task.name = task_name(fn)
+        if self.engine.tracer is not None:  # app.enable_tracing(): a span under the caller's
+            task.trace = parent_context()
         with self._lock:
             if self._closed:
                 raise QueueClosed("the task queue is shut down")
@@ -240,9 +261,22 @@ class TaskQueue:
         task.attempts += 1
         task.started_at = now()
         task.finished_at = None
-        call = asyncio.ensure_future(task.invoker(*task.args, **task.kwargs))
+        if self.engine.tracer is None:
+            call = asyncio.ensure_future(task.invoker(*task.args, **task.kwargs))
+        else:
+            call = asyncio.ensure_future(self._traced(task))
         self._running[task] = call
         self._loop_or_raise().create_task(self._supervise(task, call))
+
+    def _traced(self, task: _Task) -> Awaitable[Any]:
+        args, kwargs = task.args, task.kwargs
+        return traced_task(
+            self.engine.tracer,
+            f"task {task.name}",
+            task.trace,
+            {"ambi.task.id": task.id, "ambi.task.attempt": task.attempts},
+            lambda: task.invoker(*args, **kwargs),
+        )
 
     async def _supervise(self, task: _Task, call: asyncio.Future[Any]) -> None:
         try:
@@ -271,8 +305,9 @@ class TaskQueue:
         else:
             error = call.exception()
         if error is None:
-            task.state, task.result, task.error = "done", call.result(), None
-            self._finish(task)
+            task.result, task.error = call.result(), None
+            self.done += 1
+            self._finish(task, "done")
             return
         task.error = describe_error(error)
         if task.attempts <= task.options.max_retries and not self._closed:
@@ -287,11 +322,12 @@ class TaskQueue:
                 task.error,
             )
             task.state = "queued"
+            self.retried += 1
             with self._lock:
                 self._waiting += 1
             task.timer = self._loop_or_raise().call_later(wait, self._make_ready, task)
             return
-        task.state = "failed"
+        self.failed += 1
         logger.error(
             "task %s (%s) failed after %d attempt(s)",
             task.id,
@@ -299,18 +335,22 @@ class TaskQueue:
             task.attempts,
             exc_info=error if not timed_out else None,
         )
-        self._finish(task)
+        self._finish(task, "failed")
 
-    def _finish(self, task: _Task) -> None:
+    def _finish(self, task: _Task, state: str) -> None:
+        """Mark `task` ended and drop the oldest results past `keep_results`, all under
+        the lock that `wait()` checks the state under, then wake its waiters: a waiter
+        never sees the task ended before the results it displaced are gone."""
+        task.args, task.kwargs = (), {}  # what it was called with may be large: drop it
         with self._lock:
+            task.state = state
+            finished = self._finished
+            finished.append(task.id)
+            while len(finished) > self.keep_results:
+                self._tasks.pop(finished.popleft(), None)
             waiters, task.waiters = task.waiters, []
         for waiter in waiters:
             waiter.get_loop().call_soon_threadsafe(_wake, waiter)
-        task.args, task.kwargs = (), {}  # what it was called with may be large: drop it
-        finished = self._finished
-        finished.append(task.id)
-        while len(finished) > self.keep_results:
-            self._tasks.pop(finished.popleft(), None)
 
     # Lifecycle (startup / shutdown hooks of the app) ----------------------------------------
 
@@ -367,8 +407,9 @@ class TaskQueue:
             self._loop = None
 
     def _not_run(self, task: _Task) -> None:
-        task.state, task.error = "failed", "not run: the app shut down first"
+        task.error = "not run: the app shut down first"
+        self.failed += 1
         logger.warning(
             "task %s (%s) was queued and did not run: the app shut down", task.id, task.name
         )
-        self._finish(task)
+        self._finish(task, "failed")

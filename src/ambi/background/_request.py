@@ -18,12 +18,14 @@ runs. Created outside any request, `BackgroundTasks()` is a plain list of work t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec
 
 from .._pipeline import after_response
 from .._signature import register_injectable
+from .._spans import parent_context, traced_task
 from ..execution import Engine, Invoker, engine_for_loop
 from ..http import Request
 from ..http._context import current_request
@@ -59,10 +61,20 @@ class BackgroundTasks:
     async def run_after(self, engine: Engine, label: str) -> None:
         """Run every task in order; log (and step over) the ones that fail."""
         tasks, self.tasks = self.tasks, []
+        tracer = engine.tracer
         for func, args, kwargs in tasks:
             invoker = Invoker(func, engine)
             try:
-                await invoker(*args, **kwargs)
+                if tracer is None:
+                    await invoker(*args, **kwargs)
+                else:  # app.enable_tracing(): a span under the request's
+                    await traced_task(
+                        tracer,
+                        f"background {invoker.name}",
+                        parent_context(),
+                        {"ambi.task.kind": invoker.kind.value},
+                        functools.partial(invoker, *args, **kwargs),
+                    )
             except Exception:
                 logger.exception("background task %s failed (after %s)", invoker.name, label)
 

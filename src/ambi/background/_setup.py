@@ -82,4 +82,7 @@ def build_queue(
             queue_name=queue_name or "ambi",
         )
     register(app.engine, queue)
+    from ..metrics._sources import add_metric_source
+
+    add_metric_source(app, "background_tasks", queue.stats, replace=True)
     return queue

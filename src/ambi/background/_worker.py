@@ -4,9 +4,11 @@ A worker process imports the app, starts it (its startup hooks run: tasks may us
 set up), and runs a taskiq `Receiver` on the app's broker with at most `workers` tasks at
 once. Each message names a task by import path; it runs through `ambi.execution.Invoker`
 like everything else (`async def` on the loop, `def` in the app's thread pool), its status
-is written, and only then does the receiver acknowledge the message. SIGINT / SIGTERM stop
-taking messages and wait up to `shutdown_timeout` for the running ones; a message whose
-task did not finish stays unacknowledged and is redelivered to another worker.
+is written, and only then is the message acknowledged (taskiq's manual acknowledgement,
+in `finish`: a status that cannot be written leaves it unacknowledged, to run again).
+SIGINT / SIGTERM stop taking messages and wait up to `shutdown_timeout` for the running
+ones; a message whose task did not finish stays unacknowledged and is redelivered to
+another worker.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from taskiq import Context, TaskiqDepends  # module-level: taskiq reads the hints of `run`
 
 from ..exceptions import ConfigurationError
 from ..execution import ExecutionKind, Invoker
@@ -29,13 +33,29 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ambi.tasks")
 
+Ack = Callable[[], Awaitable[None]]
+
+#: Tries of a task's final status write (with its acknowledgement), and the first pause.
+WRITE_ATTEMPTS = 3
+WRITE_BACKOFF = 0.2
+
 
 def register(queue: DistributedQueue) -> None:
-    """Register the one taskiq task that runs every ambi task, on `queue.broker`."""
+    """Register the one taskiq task that runs every ambi task, on `queue.broker`. Workers
+    acknowledge by hand (`serve` sets `AcknowledgeType.MANUAL`): only once the outcome is
+    recorded."""
     invokers: dict[str, Invoker] = {}
 
-    async def run(message: dict[str, Any]) -> None:
-        await execute(queue, invokers, message)
+    async def run(
+        message: dict[str, Any],
+        context: Context = TaskiqDepends(),  # noqa: B008 - taskiq's dependency marker
+    ) -> None:
+        counts = queue.counts
+        counts["running"] += 1
+        try:
+            await execute(queue, invokers, message, context.ack)
+        finally:
+            counts["running"] -= 1
 
     queue.broker.register_task(run, task_name=TASKIQ_TASK)
 
@@ -52,10 +72,48 @@ async def _call(invoker: Invoker, message: dict[str, Any]) -> Any:
     raise TimeoutError(f"ran over its timeout of {message['timeout']} s")
 
 
-async def execute(
-    queue: DistributedQueue, invokers: dict[str, Invoker], message: dict[str, Any]
+async def finish(
+    queue: DistributedQueue, message: dict[str, Any], records: list[TaskStatus], ack: Ack
 ) -> None:
-    """Run one delivery of a task and record what happened."""
+    """Record `records` and acknowledge the message: the acknowledgement only if the
+    records are written (Redis: one MULTI/EXEC; NATS: the KV write first). A failed write
+    is tried again `WRITE_ATTEMPTS` times; if it still fails, the message stays
+    unacknowledged and is delivered again after `visibility_timeout` (the task runs again:
+    at least once), and the error propagates (taskiq logs it)."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            await queue.store.finish(records, ack)
+            return
+        except Exception as exc:
+            if attempt == WRITE_ATTEMPTS:
+                logger.error(
+                    "task %s (%s): its status could not be recorded (%s); the message is "
+                    "left unacknowledged and will be delivered again",
+                    message["id"],
+                    message["name"],
+                    describe_error(exc),
+                )
+                raise
+            await asyncio.sleep(WRITE_BACKOFF * 2 ** (attempt - 1))
+
+
+async def _best_effort(write: asyncio.Future[None], message: dict[str, Any]) -> None:
+    """The `running` record: informative only, a failure must not fail the task."""
+    try:
+        await write
+    except Exception as exc:
+        logger.warning(
+            "task %s (%s): its running status could not be written: %s",
+            message["id"],
+            message["name"],
+            describe_error(exc),
+        )
+
+
+async def execute(
+    queue: DistributedQueue, invokers: dict[str, Invoker], message: dict[str, Any], ack: Ack
+) -> None:
+    """Run one delivery of a task, record what happened, then acknowledge it."""
     wait = message["eta"] - now()
     if wait > 0:  # delayed, or backing off before a retry
         await asyncio.sleep(wait)
@@ -80,21 +138,23 @@ async def execute(
         result = await _call(invoker, message)
         orjson.dumps(result)  # refuse a result no other process could read
     except Exception as exc:
-        await running
-        await _failed(queue, message, status, exc)
+        await _best_effort(running, message)
+        await _failed(queue, message, status, exc, ack)
         return
-    await running
-    await queue.store.put(
-        [
-            TaskStatus(
-                **{**status.to_dict(), "state": "done", "result": result, "finished_at": now()}
-            )
-        ]
+    await _best_effort(running, message)
+    done = TaskStatus(
+        **{**status.to_dict(), "state": "done", "result": result, "finished_at": now()}
     )
+    await finish(queue, message, [done], ack)
+    queue.counts["done"] += 1
 
 
 async def _failed(
-    queue: DistributedQueue, message: dict[str, Any], status: TaskStatus, exc: Exception
+    queue: DistributedQueue,
+    message: dict[str, Any],
+    status: TaskStatus,
+    exc: Exception,
+    ack: Ack,
 ) -> None:
     error = describe_error(exc)
     attempt = message["attempt"]
@@ -110,10 +170,12 @@ async def _failed(
             error,
         )
         retry = {**message, "attempt": attempt + 1, "eta": now() + pause}
-        await queue.store.put(
-            [queued_status(retry, error=error, started_at=status.started_at, finished_at=now())]
-        )
+        # the next attempt is sent before this one is acknowledged: a failure in between
+        # delivers this one again (two attempts run; none is lost)
         await queue.kick(retry)
+        queued = queued_status(retry, error=error, started_at=status.started_at, finished_at=now())
+        await finish(queue, message, [queued], ack)
+        queue.counts["retried"] += 1
         return
     logger.error(
         "task %s (%s) failed after %d attempt(s): %s",
@@ -126,14 +188,16 @@ async def _failed(
     final = TaskStatus(
         **{**status.to_dict(), "state": "failed", "error": error, "finished_at": now()}
     )
-    await queue.store.put([final])
     await queue.store.keep_failed(
         final, {"path": message["path"], "args": message["args"], "kwargs": message["kwargs"]}
     )
+    await finish(queue, message, [final], ack)
+    queue.counts["failed"] += 1
 
 
 async def serve(app: App, stop: asyncio.Event) -> None:
     """Run `app`'s tasks until `stop` is set."""
+    from taskiq.acks import AcknowledgeType
     from taskiq.receiver import Receiver
 
     queue = app.tasks
@@ -150,6 +214,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
             validate_params=False,
             max_async_tasks=queue.workers,
             run_startup=False,
+            ack_type=AcknowledgeType.MANUAL,  # `finish` acknowledges, once recorded
             wait_tasks_timeout=queue.shutdown_timeout,
         )
         logger.info(

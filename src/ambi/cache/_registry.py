@@ -7,7 +7,7 @@ import logging
 import time
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..bridge import smartasync
 from ..exceptions import ConfigurationError, StoreError
@@ -44,12 +44,23 @@ class AppCache:
     """One app's cache: the store its `@cache` routes use (unless they name their own),
     and every store its routes touched, closed at the app's shutdown."""
 
-    __slots__ = ("_store", "fixed", "used")
+    __slots__ = ("_store", "fixed", "routes", "used")
 
     def __init__(self) -> None:
         self._store: Store | None = None
         self.fixed = False  # a route has served with the store: changing it now is a mistake
         self.used: list[Store] = []
+        #: the `@cache` routes by label ("GET /items/{id}"), for their hit counts
+        self.routes: dict[str, Any] = {}
+
+    def stats(self) -> dict[str, Any]:
+        """Hits and misses of the app's `@cache` routes, for `app.metrics()`."""
+        by_route = {label: {"hits": r.hits, "misses": r.misses} for label, r in self.routes.items()}
+        return {
+            "hits": sum(r["hits"] for r in by_route.values()),
+            "misses": sum(r["misses"] for r in by_route.values()),
+            "by_route": by_route,
+        }
 
     def set_store(self, store: Store | str) -> None:
         if self.fixed:
@@ -84,6 +95,9 @@ def app_cache(app: App) -> AppCache:
     if config is None:
         config = _apps[app] = AppCache()
         app.add_event_handler("shutdown", config.close)
+        from ..metrics._sources import add_metric_source
+
+        add_metric_source(app, "cache", config.stats, replace=True)
     return config
 
 

@@ -77,7 +77,9 @@ def cache_stage(compiled: CompiledRoute, app: App) -> Stage | None:
             "the cache key"
         )
     vary = tuple(dict.fromkeys((*spec.vary, *_headers_read(compiled.plan, where))))
-    return RouteCache(spec, app_cache(app), key, vary)
+    cached = RouteCache(spec, app_cache(app), key, vary)
+    app_cache(app).routes[compiled.label] = cached
+    return cached
 
 
 def _headers_read(plan: HandlerPlan, where: str) -> list[str]:
@@ -113,9 +115,11 @@ class RouteCache:
     __slots__ = (
         "config",
         "flights",
+        "hits",
         "key",
         "memo",
         "memory",
+        "misses",
         "spec",
         "store",
         "vary",
@@ -137,6 +141,9 @@ class RouteCache:
         self.vary_names = vary
         self.vary = ", ".join(n.title() for n in (*vary, *CREDENTIAL_HEADERS))
         self.wanted = frozenset({*CREDENTIAL_HEADERS, "if-none-match", *vary})
+        #: answered from the cache (or from a concurrent request's fill); handler runs
+        self.hits = 0
+        self.misses = 0
 
     async def __call__(self, request: Request, call_next: Next) -> Response:
         if request.method not in _GET_HEAD:
@@ -169,6 +176,7 @@ class RouteCache:
                 store_failed(store, "lookup", exc)
                 raw = None
         if raw is not None:
+            self.hits += 1
             return self._answer(self._decoded(key, raw), found.get("if-none-match"))
         return await self._fill(request, call_next, key, name, found)
 
@@ -234,8 +242,11 @@ class RouteCache:
         if not leader and future is not None:
             shared = await asyncio.shield(future)
             if shared is not None:
+                self.hits += 1
                 return self._answer(shared, found.get("if-none-match"))
+            self.misses += 1
             return await call_next(request)  # the leader had nothing to share
+        self.misses += 1
         store = self.store if self.store is not None else self._resolve()
         entry: Entry | None = None
         try:

@@ -23,6 +23,10 @@ logger = logging.getLogger("ambi.execution")
 _engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine] = weakref.WeakKeyDictionary()
 
 
+#: Loop stalls kept with their stacks in `EngineStats.recent_blocks`.
+RECENT_BLOCKS = 20
+
+
 def engine_for_loop(loop: asyncio.AbstractEventLoop) -> Engine | None:
     """The started engine serving `loop`, if any."""
     return _engines.get(loop)
@@ -43,6 +47,10 @@ class EngineStats:
     over_limit: collections.Counter[str] = field(default_factory=collections.Counter)
     #: requests answered 504 because the route's `timeout` passed
     timed_out: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: the latest stalls of the event loop, with their stacks (newest last)
+    recent_blocks: collections.deque[LoopBlock] = field(
+        default_factory=lambda: collections.deque(maxlen=RECENT_BLOCKS)
+    )
     #: `def` handlers promoted to run inline: calls in a row under the threshold
     promoted: dict[str, int] = field(default_factory=dict)
     #: `def` handlers demoted from inline: how long (s) the call that demoted them took
@@ -110,6 +118,9 @@ class Engine:
         #: set when a callable with run="process" is compiled: the pool is warmed at startup
         self.uses_processes = False
         self.stats = EngineStats()
+        #: the OpenTelemetry tracer with `app.enable_tracing()` (None: off): dependencies
+        #: and background tasks get spans (`ambi._spans`)
+        self.tracer: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.threads: ThreadPool | None = None
         self.processes: ProcessPool | None = None
@@ -247,4 +258,5 @@ class Engine:
 
     def _on_block(self, block: LoopBlock) -> None:
         self.stats.loop_blocks[block.route] += 1
+        self.stats.recent_blocks.append(block)
         logger.warning("%s", block.describe())

@@ -64,6 +64,9 @@ class ProcessPool:
         # Every child started, kept here: the executor forgets them on shutdown, and
         # close() must be able to end one that does not stop in time.
         self._children: dict[int, Any] = {}
+        #: jobs submitted, and those not finished yet (for the metrics)
+        self.submitted = 0
+        self.active = 0
 
     @property
     def pids(self) -> list[int]:
@@ -79,7 +82,13 @@ class ProcessPool:
         """Run a picklable `fn(*args)` in a child; await the result on the running loop."""
         future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
         self._note_children()
+        self.submitted += 1
+        self.active += 1
+        future.add_done_callback(self._finished)
         return future
+
+    def _finished(self, future: asyncio.Future[Any]) -> None:
+        self.active -= 1
 
     def _submit_many(self, n: int) -> list[concurrent.futures.Future[int]]:
         futures = [self._executor.submit(_ping, 0.05) for _ in range(n)]

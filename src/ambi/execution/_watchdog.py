@@ -24,6 +24,7 @@ when the loop is stuck.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import selectors
 import sys
@@ -32,12 +33,15 @@ import time
 import traceback
 import types
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 logger = logging.getLogger("ambi.execution")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Seconds of loop lags kept for `Watchdog.max_lag()`.
+LAG_WINDOW = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,7 @@ class LoopBlock:
     seconds: float  # how long the loop had not turned when it was noticed
     running: RunningRoute | None  # the request being served, if one was on the stack
     stack: str  # the loop thread's stack at that moment
+    at: float = field(default_factory=time.time)  # when it was noticed (Unix time)
 
     @property
     def route(self) -> str:
@@ -130,6 +135,12 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one look at a time: the thread's or the loop's
         self._stalled = False  # this stall is reported
+        #: the loop's lag: how long the latest answered ask waited for its turn (seconds);
+        #: the lags of the last minute are kept for `max_lag()` (the metrics read both)
+        self.lag = 0.0
+        self._lags: collections.deque[float] = collections.deque(
+            maxlen=int(LAG_WINDOW / self.period) + 1
+        )
 
     @property
     def running(self) -> bool:
@@ -182,7 +193,19 @@ class Watchdog:
             return
         with self._lock:
             self._end_of_stall()
-            self._beat, self._asked, self._stalled = time.monotonic(), None, False
+            beat = time.monotonic()
+            if self._asked is not None:
+                self.lag = beat - self._asked
+                self._lags.append(self.lag)
+            self._beat, self._asked, self._stalled = beat, None, False
+
+    def max_lag(self) -> float:
+        """The largest lag of the last `LAG_WINDOW` seconds, counting an ask unanswered
+        now (a loop stuck at this moment)."""
+        with self._lock:
+            asked = self._asked
+            pending = time.monotonic() - asked if asked is not None else 0.0
+            return max(max(self._lags, default=0.0), pending)
 
     def settle(self) -> None:
         """On the loop thread, after a request (strict mode): report a stall that has just

@@ -6,12 +6,19 @@
   thread pool (size, busy, queued) and the process pool. Request counts need
   `app.enable_metrics()`: it puts a stage at `StageOrder.METRICS` (outermost) in every
   route, so an app without metrics pays nothing.
-- `app.enable_metrics(path="/metrics")`: the same in Prometheus text (the `metrics` extra),
-  adding up worker processes under `PROMETHEUS_MULTIPROC_DIR`.
+  The engine's counters (thread-pool 503s, loop lag and stalls by route with their
+  stacks, route limits, the process pool) and those of the features that are on
+  (background tasks, cache hits/misses, rate-limit refusals) are read at snapshot time
+  (`_sources.py`): nothing per request.
+- `app.enable_metrics(path="/metrics", guards=[...])`: the same in Prometheus text (the
+  `metrics` extra), adding up worker processes under `PROMETHEUS_MULTIPROC_DIR`.
+- `app.enable_dashboard("/_ambi")`: a live status page (`_dashboard.py`).
+- `app.enable_tracing()`: OpenTelemetry spans (`_tracing.py`, `ambi._spans`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._pipeline import StageOrder
@@ -40,11 +47,19 @@ def app_metrics(app: App) -> dict[str, Any]:
     return metrics.snapshot() if metrics is not None else disabled_snapshot(app)
 
 
-def enable_metrics(app: App, path: str | None, flush_interval: float) -> Metrics:
-    """What `app.enable_metrics` does: the stage, and the endpoint when `path` is given."""
-    if getattr(app, "_metrics", None) is not None:
+def enable_metrics(
+    app: App, path: str | None, flush_interval: float, guards: Sequence[Callable[..., Any]] = ()
+) -> Metrics:
+    """What `app.enable_metrics` does: the stage, and the endpoint when `path` is given.
+    After `enable_dashboard` (which enables the metrics without an endpoint), it adds
+    the endpoint."""
+    metrics: Metrics | None = getattr(app, "_metrics", None)
+    if metrics is not None and not (metrics.implicit and path is not None):
         raise ConfigurationError("metrics are already enabled on this app")
-    metrics = Metrics(app)
+    if metrics is None:
+        metrics = Metrics(app)
+        app.add_stage(StageOrder.METRICS, metrics.stage_for)
+    metrics.implicit = False
     if path is not None:
         from ._prometheus import Exposition
 
@@ -55,10 +70,11 @@ def enable_metrics(app: App, path: str | None, flush_interval: float) -> Metrics
         async def prometheus_metrics() -> Response:
             return Response(exposition.render(), media_type=exposition.content_type)
 
-        app._add_internal_route(path, prometheus_metrics)
+        app._add_internal_route(path, prometheus_metrics, guards)
         app.add_event_handler("startup", exposition.start)
         app.add_event_handler("shutdown", exposition.stop)
-    app.add_stage(StageOrder.METRICS, metrics.stage_for)
+    elif guards:
+        raise ConfigurationError("guards= apply to the metrics endpoint: give a path")
     return metrics
 
 

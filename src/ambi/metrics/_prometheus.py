@@ -40,6 +40,8 @@ try:
     from prometheus_client.exposition import CONTENT_TYPE_LATEST
     from prometheus_client.multiprocess import MultiProcessCollector
     from prometheus_client.registry import REGISTRY, Collector
+
+    from ._runtime_prom import merge_runtime, runtime_families, runtime_state
 except ImportError:  # pragma: no cover - the extra is installed for the tests
     prometheus_available = False
 else:
@@ -67,6 +69,7 @@ def _state(metrics: Metrics) -> dict[str, Any]:
             for label, m in metrics.routes.items()
         },
         "thread_pool": thread_pool_stats(metrics.app.engine),
+        "runtime": runtime_state(metrics.app),
     }
 
 
@@ -83,8 +86,10 @@ def _alive(pid: int) -> bool:
 def _merge(states: list[dict[str, Any]]) -> dict[str, Any]:
     routes: dict[str, dict[str, Any]] = {}
     pool = {"max_workers": 0, "threads": 0, "busy": 0, "queued": 0}
+    runtime = []
     for index, state in enumerate(states):
         live = index == 0 or _alive(state["pid"])  # states[0] is this process
+        runtime.append((state["runtime"], live))
         for label, r in state["routes"].items():
             into = routes.setdefault(
                 label,
@@ -101,7 +106,7 @@ def _merge(states: list[dict[str, Any]]) -> dict[str, Any]:
         if live:
             for key in pool:
                 pool[key] += state["thread_pool"].get(key, 0)
-    return {"routes": routes, "thread_pool": pool}
+    return {"routes": routes, "thread_pool": pool, "runtime": merge_runtime(runtime)}
 
 
 class Exposition:
@@ -233,3 +238,4 @@ class _AmbiCollector(Collector):
             ("queued", "Jobs waiting for a thread"),
         ):
             yield GaugeMetricFamily(f"ambi_thread_pool_{key}", text, value=data["thread_pool"][key])
+        yield from runtime_families(data["runtime"])

@@ -1,10 +1,11 @@
 """`app.metrics()`: one app's measurements, gathered into one snapshot.
 
-Request counters live in `RouteMetrics` (filled by the route stage); gauges (the thread
-pool, the process pool) are read when a snapshot is taken, so they cost the requests
-nothing. Other features add their own numbers with `add_source(name, fn)`: that is the
-hook for the execution engine's counters (rejections under backpressure, loop lag,
-blocking incidents), background tasks, rate limits and cache hits.
+Request counters live in `RouteMetrics` (filled by the route stage); gauges and the
+engine's counters (the thread pool and its 503 rejections, the process pool, the loop's
+lag and stalls by route, `max_concurrency` and `timeout` refusals) are read when a
+snapshot is taken, so they cost the requests nothing. Features that are on add their
+numbers as sources (`_sources.py`): the background task queue, the cache, rate limits;
+user code adds its own with `add_source(name, fn)`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ConfigurationError
 from ._route import RouteMetrics, metrics_stage
+from ._sources import (
+    add_metric_source,
+    event_loop_stats,
+    process_pool_stats,
+    route_engine_counts,
+    source_values,
+)
 from ._stats import handler_stats
 
 if TYPE_CHECKING:
@@ -32,7 +39,8 @@ def thread_pool_stats(engine: Engine) -> dict[str, int]:
     counters: rejected, ...), its mapping is merged in.
     """
     threads = engine.threads
-    stats = {"max_workers": engine.sync_workers, "threads": 0, "busy": 0, "queued": 0}
+    stats = {"max_workers": engine.sync_workers, "threads": 0, "busy": 0, "queued": 0,
+             "rejected": rejected_total(engine)}  # fmt: skip
     if threads is None:
         return stats
     size = threads.size
@@ -50,6 +58,11 @@ def thread_pool_stats(engine: Engine) -> dict[str, int]:
     return stats
 
 
+def rejected_total(engine: Engine) -> int:
+    """Requests answered 503 because the thread pool's queue was full."""
+    return sum(engine.stats.rejected.values())
+
+
 class Metrics:
     """The measurements of one app in one process (`app.enable_metrics()` makes it)."""
 
@@ -57,7 +70,8 @@ class Metrics:
         self.app = app
         self.pid = os.getpid()
         self.routes: dict[str, RouteMetrics] = {}
-        self._sources: dict[str, Source] = {}
+        #: made by `enable_dashboard`: a later `enable_metrics(path=...)` adds its endpoint
+        self.implicit = False
 
     def stage_for(self, route: CompiledRoute, app: App) -> Stage:
         """The route stage factory (`StageOrder.METRICS`): every route gets one."""
@@ -69,12 +83,15 @@ class Metrics:
 
     def add_source(self, name: str, fn: Source) -> None:
         """Add `fn()`'s result to every snapshot under `name` (a JSON-able value)."""
-        if name in self._sources or name in _RESERVED:
-            raise ConfigurationError(f"a metrics source named {name!r} exists already")
-        self._sources[name] = fn
+        add_metric_source(self.app, name, fn)
 
     def snapshot(self) -> dict[str, Any]:
-        routes = [m.snapshot() for m in self.routes.values()]
+        engine = self.app.engine
+        routes = []
+        for label, m in self.routes.items():
+            route = m.snapshot()
+            route.update(route_engine_counts(engine, label))
+            routes.append(route)
         data: dict[str, Any] = {
             "enabled": True,
             "pid": self.pid,
@@ -83,15 +100,7 @@ class Metrics:
             "routes": routes,
         }
         data.update(runtime_snapshot(self.app))
-        for name, fn in self._sources.items():
-            data[name] = fn()
         return data
-
-
-_RESERVED = frozenset(
-    {"enabled", "pid", "total_requests", "in_flight", "routes", "handlers", "thread_pool",
-     "process_pool"}
-)  # fmt: skip
 
 
 def runtime_snapshot(app: App) -> dict[str, Any]:
@@ -102,10 +111,9 @@ def runtime_snapshot(app: App) -> dict[str, Any]:
         "handlers": {k: stats[k] for k in ("total_handlers", "sync_handlers", "async_handlers",
                                            "by_kind")},
         "thread_pool": thread_pool_stats(engine),
-        "process_pool": {
-            "max_workers": engine.process_workers or os.cpu_count() or 1,
-            "started": engine.processes is not None,
-        },
+        "process_pool": process_pool_stats(engine),
+        "event_loop": event_loop_stats(engine),
+        **source_values(app),
     }  # fmt: skip
 
 

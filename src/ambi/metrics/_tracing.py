@@ -3,6 +3,8 @@
 The span is named by the route template ("GET /items/{item_id}"), continues the trace of
 an incoming `traceparent` header, and carries the method, the route, the status, the
 handler's execution kind and the request id (`x-request-id`, when the client sent one).
+Under it: a span per dependency, and per background task the request queued
+(`ambi._spans`; nothing is wrapped while tracing is off).
 Like metrics, it is a route stage (`StageOrder.TRACING`) that exists only when enabled.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._pipeline import StageOrder
+from .._spans import request_span
 from ..exceptions import ConfigurationError
 from ..http import Request, Response
 from ..servers._types import ClientDisconnected
@@ -44,6 +47,13 @@ def enable_tracing(app: App, tracer_provider: Any = None) -> None:
 
     app.add_stage(StageOrder.TRACING, factory)
     app._tracing = True
+    app.engine.tracer = tracer  # spans for dependencies and background tasks (`_spans`)
+    # the routes added so far have their dependency runners already (later ones read
+    # `engine.tracer` when they are made)
+    for route in [*app._served, *app.websockets.compiled]:
+        runner = getattr(route, "_runner", None)
+        if runner is not None:
+            runner.trace(tracer)
 
 
 def _span_stage(tracer: Any, route: CompiledRoute, app: App) -> Stage:
@@ -61,6 +71,7 @@ def _span_stage(tracer: Any, route: CompiledRoute, app: App) -> Stage:
             name, context=context, kind=SpanKind.SERVER, attributes=fixed,
             record_exception=False, set_status_on_exception=False,
         ) as span:  # fmt: skip
+            request_span.set(span)  # the parent of the background tasks it queues
             span.set_attribute("http.request.method", request.method)
             request_id = request.headers.get("x-request-id")
             if request_id is not None:

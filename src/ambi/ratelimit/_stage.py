@@ -15,6 +15,7 @@ least remaining.
 
 from __future__ import annotations
 
+import collections
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -66,11 +67,17 @@ class _Limit:
         "count_now",
         "limiter",
         "policy",
+        "rejected",
+        "scope",
         "str_limit",
     )
 
     def __init__(self, config: RateLimitConfig, app: App, scope: str) -> None:
         self.config = config
+        self.scope = scope
+        #: requests refused (429) by this limit, by route label (counted when refused only)
+        self.rejected: collections.Counter[str] = collections.Counter()
+        _limits_of(app).append(self)
         self.policy = config.policy
         self.str_limit = str(config.limit)
         self._x_headers = config.x_headers
@@ -122,7 +129,8 @@ class _Limit:
             ("x-ratelimit-reset", reset_s),
         ]
 
-    def refusal(self, outcome: Outcome) -> HTTPException:
+    def refusal(self, outcome: Outcome, route: str) -> HTTPException:
+        self.rejected[route] += 1
         retry = max(1, _ceil_s(outcome.retry_ms))
         headers = dict(self.headers(outcome, x_headers=True))
         headers["retry-after"] = str(retry)
@@ -219,24 +227,24 @@ def _backend(app: App, config: RateLimitConfig) -> RedisBackend:
     return backend
 
 
-def _stage(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Stage:
+def _stage(limits: Sequence[tuple[_Limit, PathSet | None]], label: str) -> Stage:
     if len(limits) == 1 and limits[0][1] is None:
-        return _one_limit(limits[0][0])
-    return _several_limits(limits)
+        return _one_limit(limits[0][0], label)
+    return _several_limits(limits, label)
 
 
-def _one_limit(only: _Limit) -> Stage:
+def _one_limit(only: _Limit, label: str) -> Stage:
     count = only.count
     count_now = only.count_now
     if only.address_hit is not None:
-        return _one_address_limit(only, only.address_hit)
+        return _one_address_limit(only, only.address_hit, label)
     if count_now is not None:
         # PERF: an in-process limit keyed by address counts without a coroutine
         # (bench_security.py, callgrind: the stage's cost per request).
         async def one_memory_limit(request: Request, call_next: Next) -> Response:
             outcome = count_now(request)
             if not outcome.allowed:
-                raise only.refusal(outcome)
+                raise only.refusal(outcome, label)
             try:
                 response = await call_next(request)
             except HTTPException as exc:  # an error response still tells the budget
@@ -252,7 +260,7 @@ def _one_limit(only: _Limit) -> Stage:
         if outcome is None:  # the storage failed open
             return await call_next(request)
         if not outcome.allowed:
-            raise only.refusal(outcome)
+            raise only.refusal(outcome, label)
         try:
             response = await call_next(request)
         except HTTPException as exc:  # an error response still tells the budget
@@ -264,14 +272,14 @@ def _one_limit(only: _Limit) -> Stage:
     return one_limit
 
 
-def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome]) -> Stage:
+def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome], label: str) -> Stage:
     # PERF: the app-wide default (in-process, by peer address) reads the address and
     # counts inline: 2 fewer Python calls per request (bench_security.py --callgrind).
     async def one_address_limit(request: Request, call_next: Next) -> Response:
         client = request.client
         outcome = hit(client[0] if client else UNKNOWN)
         if not outcome.allowed:
-            raise only.refusal(outcome)
+            raise only.refusal(outcome, label)
         try:
             response = await call_next(request)
         except HTTPException as exc:  # an error response still tells the budget
@@ -283,7 +291,7 @@ def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome]) -> Stage:
     return one_address_limit
 
 
-def _several_limits(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Stage:
+def _several_limits(limits: Sequence[tuple[_Limit, PathSet | None]], label: str) -> Stage:
     async def several_limits(request: Request, call_next: Next) -> Response:
         tightest: tuple[_Limit, Outcome] | None = None
         for limit, exempt in limits:
@@ -293,7 +301,7 @@ def _several_limits(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Stage:
             if outcome is None:
                 continue
             if not outcome.allowed:
-                raise limit.refusal(outcome)
+                raise limit.refusal(outcome, label)
             if tightest is None or outcome.remaining < tightest[1].remaining:
                 tightest = (limit, outcome)
         if tightest is None:
@@ -327,7 +335,7 @@ def rate_limit_stage(route: CompiledRoute, app: App) -> Stage | None:
         limits.append((app_limit.limit, app_limit.exempt if coverage is Coverage.SOME else None))
     for index, config in enumerate(route.definition.options.get("rate_limit") or ()):
         limits.append((_Limit(config, app, f"{route.label}#{index}"), None))
-    return _stage(limits) if limits else None
+    return _stage(limits, route.label) if limits else None
 
 
 def websocket_rate_limit(
@@ -355,6 +363,31 @@ def websocket_rate_limit(
                 continue
             outcome = await limit.count(connection)
             if outcome is not None and not outcome.allowed:
-                raise limit.refusal(outcome)
+                raise limit.refusal(outcome, label)
 
     return rate_limited
+
+
+#: app -> every limit its routes count against (for the metrics: refusals by route)
+_limits: weakref.WeakKeyDictionary[App, list[_Limit]] = weakref.WeakKeyDictionary()
+
+
+def _limits_of(app: App) -> list[_Limit]:
+    limits = _limits.get(app)
+    if limits is None:
+        limits = _limits[app] = []
+        from ..metrics._sources import add_metric_source
+
+        add_metric_source(app, "rate_limit", lambda: rate_limit_stats(limits), replace=True)
+    return limits
+
+
+def rate_limit_stats(limits: list[_Limit]) -> dict[str, Any]:
+    """Requests refused with 429, in all, by route and by limit (`app.metrics()`)."""
+    by_route: collections.Counter[str] = collections.Counter()
+    by_limit: dict[str, int] = {}
+    for limit in limits:
+        by_route.update(limit.rejected)
+        name = f"{limit.scope} {limit.policy}"
+        by_limit[name] = by_limit.get(name, 0) + sum(limit.rejected.values())
+    return {"rejected": sum(by_route.values()), "by_route": dict(by_route), "by_limit": by_limit}
