@@ -10,6 +10,7 @@ asyncpg are replaced by the local stand-ins of `seed002/_stand_ins.py`.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .seed002._stand_ins import CHUNKS, ROUTES, FakeAsyncClient, FakeConnection
+from .seed002._stand_ins import CHUNKS, ROUTES, STAND_INS, FakeAsyncClient, FakeConnection
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,6 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def fake_http(monkeypatch: pytest.MonkeyPatch) -> type[FakeAsyncClient]:
     monkeypatch.setattr(httpx, "AsyncClient", FakeAsyncClient)
+    for name, attribute, stand_in in STAND_INS:  # the real libraries, when installed
+        monkeypatch.setattr(importlib.import_module(name), attribute, stand_in)
     FakeAsyncClient.requested.clear()
     FakeAsyncClient.loops.clear()
     FakeConnection.executed.clear()

@@ -95,14 +95,18 @@ async def _connect(dsn: str) -> FakeConnection:
 
 
 def _register(name: str, **attrs: Any) -> None:
+    """A stand-in module when the library is not installed; when it is (the service
+    extra brings asyncpg), `STAND_INS` says what each test patches on the real one."""
     if importlib.util.find_spec(name) is None and name not in sys.modules:
         module = types.ModuleType(name)
         module.__dict__.update(attrs)
         sys.modules[name] = module
 
 
-_register("aiofiles", open=_AsyncFile)
-_register("asyncpg", connect=_connect)
+#: (module, attribute, stand-in): the examples never reach a real file or database
+STAND_INS = [("aiofiles", "open", _AsyncFile), ("asyncpg", "connect", _connect)]
+for _name, _attribute, _stand_in in STAND_INS:
+    _register(_name, **{_attribute: _stand_in})
 
 
 def patch_httpx() -> None:
