@@ -7,6 +7,13 @@ difference over N is the instructions one request costs (startup cancels out). R
     .venv/bin/python -m benchmarks.bench_instructions [--requests 2000] [CASE ...]
 
 (CASE: a key of `bench_request.CASES`, default: the /json cases.) Needs valgrind.
+`--keep DIR` keeps the callgrind files (`callgrind_annotate DIR/<case>-<N>.out`).
+
+The loop-blocking detector's thread is stopped once the app has started: it wakes on a
+timer, so its instructions follow wall time (which valgrind and the machine's load
+stretch), not requests; with it running, the same build's /json moved by thousands of
+instructions per request between runs. The warm-up serves 1,100 requests first, so that a
+trivial `def` handler is measured as adaptive inline runs it once promoted.
 """
 
 from __future__ import annotations
@@ -19,25 +26,36 @@ import subprocess
 import sys
 import tempfile
 
+from ambi.app import DEFAULT_INLINE_AFTER
+
 from .bench_request import CASES, _serve
 
+WARMUP = DEFAULT_INLINE_AFTER + 100
 DEFAULT = [name for name in CASES if name.startswith("GET /json")]
 
 
 async def _drive(name: str, n: int) -> None:
     app, scope = CASES[name]
     await app.startup()
+    watchdog = app.engine.watchdog
+    if watchdog is not None:
+        watchdog.stop()  # a timer thread: instructions by wall time, not by request
     try:
-        await _serve(app, scope, 50)  # warm: first-use caches, lazy imports
+        # Warm: first-use caches, lazy imports, and past adaptive inline's promotion of a
+        # trivial `def` (DEFAULT_INLINE_AFTER calls): the steady state a server reaches.
+        await _serve(app, scope, WARMUP)
         await _serve(app, scope, n)
     finally:
         await app.shutdown()
 
 
-def _count(name: str, n: int) -> int:
-    with tempfile.TemporaryDirectory() as out:
+def _count(name: str, n: int, keep: str | None = None) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = tmp if keep is None else keep
+        os.makedirs(out, exist_ok=True)
+        file = f"{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}-{n}.out"
         argv = [
-            *("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.out"),
+            *("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/{file}"),
             *(sys.executable, "-m", "benchmarks.bench_instructions", "--child", name, str(n)),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
@@ -54,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("cases", nargs="*", default=DEFAULT)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--keep", metavar="DIR", help="keep the callgrind files in DIR")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -63,7 +82,8 @@ def main() -> None:
     print("|---|---:|---:|")
     first = None
     for name in args.cases:
-        per_request = (_count(name, args.requests) - _count(name, 0)) / args.requests
+        counts = [_count(name, n, args.keep) for n in (args.requests, 0)]
+        per_request = (counts[0] - counts[1]) / args.requests
         first = first or per_request
         print(f"| {name} | {per_request:,.0f} | {per_request / first:.3f}x |", flush=True)
 

@@ -10,6 +10,7 @@ from ._after import AfterResponse, after_response
 from ._body import UploadSettings, upload_settings
 from ._render import to_response
 from ._route import (
+    Around,
     CompiledRoute,
     DependencyOverrides,
     Next,
@@ -21,6 +22,7 @@ from ._route import (
 
 __all__ = [
     "AfterResponse",
+    "Around",
     "CompiledRoute",
     "DependencyOverrides",
     "Next",

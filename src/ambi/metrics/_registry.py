@@ -18,7 +18,7 @@ from ._route import RouteMetrics, metrics_stage
 from ._stats import handler_stats
 
 if TYPE_CHECKING:
-    from .._pipeline import CompiledRoute, Stage
+    from .._pipeline import Around, CompiledRoute
     from ..app import App
     from ..execution import Engine
 
@@ -59,7 +59,7 @@ class Metrics:
         self.routes: dict[str, RouteMetrics] = {}
         self._sources: dict[str, Source] = {}
 
-    def stage_for(self, route: CompiledRoute, app: App) -> Stage:
+    def stage_for(self, route: CompiledRoute, app: App) -> Around:
         """The route stage factory (`StageOrder.METRICS`): every route gets one."""
         methods = "/".join(sorted(route.definition.methods))
         metrics = self.routes.get(route.label)

@@ -15,10 +15,12 @@ least remaining.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from .._pipeline import Around
 from ..exceptions import ConfigurationError, HTTPException
 from ..execution import Invoker
 from ..http import Request, Response
@@ -27,10 +29,10 @@ from ._config import RateLimitConfig, check_rate_limits
 from ._keys import UNKNOWN, client_address, forwarded_client
 
 if TYPE_CHECKING:
-    from .._pipeline import CompiledRoute, Next, Stage
+    from .._pipeline import CompiledRoute, Next
     from ..app import App
     from ..stores._redis import RedisStore
-    from ._memory import Outcome
+    from ._memory import MemoryLimiter, Outcome
     from ._redis import RedisBackend
 
 __all__ = ["AppRateLimit", "rate_limit_stage", "websocket_rate_limit"]
@@ -49,6 +51,8 @@ class AppRateLimit:
 # request showed in bench_security.py's instruction counts).
 _NUMBERED = 4096
 _NUMBERS = tuple(str(n) for n in range(_NUMBERED))
+_REMAINING = tuple(("ratelimit-remaining", n) for n in _NUMBERS)
+_RESET = tuple(("ratelimit-reset", n) for n in _NUMBERS)
 
 
 def _ceil_s(ms: int) -> int:
@@ -61,6 +65,7 @@ class _Limit:
     __slots__ = (
         "_x_headers",
         "address_hit",
+        "bucket",
         "config",
         "count",
         "count_now",
@@ -79,6 +84,8 @@ class _Limit:
         #: `hit(key)` when the key is the connection's peer address.
         self.count_now: Callable[[Request], Outcome] | None = None
         self.address_hit: Callable[[str], Outcome] | None = None
+        #: An in-process token bucket (the stage's fast path when keyed by address).
+        self.bucket: MemoryLimiter | None = None
         if config.storage == "memory":
             _require("pyrate_limiter")
             from ._memory import MemoryLimiter
@@ -91,6 +98,8 @@ class _Limit:
                 self.count_now = lambda request: hit(key(request))
                 if key is client_address:
                     self.address_hit = hit
+                    if config.algorithm == "token_bucket":
+                        self.bucket = memory
         else:
             _require("redis")
             from ._redis import RedisLimiter
@@ -219,35 +228,48 @@ def _backend(app: App, config: RateLimitConfig) -> RedisBackend:
     return backend
 
 
-def _stage(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Stage:
+def _stage(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Around:
     if len(limits) == 1 and limits[0][1] is None:
         return _one_limit(limits[0][0])
-    return _several_limits(limits)
+    return Around(functools.partial(_several_limits, limits))
 
 
-def _one_limit(only: _Limit) -> Stage:
-    count = only.count
-    count_now = only.count_now
+def _one_limit(only: _Limit) -> Around:
+    # PERF: each stage takes its next handler once (`Around`), not through a partial per
+    # request (bench_security.py --callgrind: /json-limited against /json).
+    if only.bucket is not None:
+        return Around(functools.partial(_one_address_bucket, only, only.bucket))
     if only.address_hit is not None:
-        return _one_address_limit(only, only.address_hit)
-    if count_now is not None:
-        # PERF: an in-process limit keyed by address counts without a coroutine
-        # (bench_security.py, callgrind: the stage's cost per request).
-        async def one_memory_limit(request: Request, call_next: Next) -> Response:
-            outcome = count_now(request)
-            if not outcome.allowed:
-                raise only.refusal(outcome)
-            try:
-                response = await call_next(request)
-            except HTTPException as exc:  # an error response still tells the budget
-                _on_error(exc, only, outcome)
-                raise
-            response.headers.extend(only.headers(outcome))
-            return response
+        return Around(functools.partial(_one_address_limit, only, only.address_hit))
+    if only.count_now is not None:
+        return Around(functools.partial(_one_memory_limit, only, only.count_now))
+    return Around(functools.partial(_one_counted_limit, only))
 
-        return one_memory_limit
 
-    async def one_limit(request: Request, call_next: Next) -> Response:
+def _one_memory_limit(
+    only: _Limit, count_now: Callable[[Request], Outcome], call_next: Next
+) -> Next:
+    # PERF: an in-process limit with a sync key counts without a coroutine
+    # (bench_security.py, callgrind: the stage's cost per request).
+    async def one_memory_limit(request: Request) -> Response:
+        outcome = count_now(request)
+        if not outcome.allowed:
+            raise only.refusal(outcome)
+        try:
+            response = await call_next(request)
+        except HTTPException as exc:  # an error response still tells the budget
+            _on_error(exc, only, outcome)
+            raise
+        response.headers.extend(only.headers(outcome))
+        return response
+
+    return one_memory_limit
+
+
+def _one_counted_limit(only: _Limit, call_next: Next) -> Next:
+    count = only.count
+
+    async def one_limit(request: Request) -> Response:
         outcome = await count(request)
         if outcome is None:  # the storage failed open
             return await call_next(request)
@@ -264,10 +286,51 @@ def _one_limit(only: _Limit) -> Stage:
     return one_limit
 
 
-def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome]) -> Stage:
+def _one_address_bucket(only: _Limit, bucket: MemoryLimiter, call_next: Next) -> Next:
+    """The app-wide default (an in-process token bucket keyed by peer address)."""
+    take = bucket.take
+    burst, emission = bucket._burst, bucket._emission_us
+    limit = ("ratelimit-limit", only.str_limit)
+    x_headers = only._x_headers
+
+    # PERF: counted by `take` (no `Outcome` for an allowed request), the address read
+    # without the `client` property, the header pairs of small counts made once
+    # (bench_security.py --callgrind: /json-limited and /json-limited-x against /json).
+    async def one_address_bucket(request: Request) -> Response:
+        client = request._client
+        ahead = take(client[0] if client else UNKNOWN)
+        if not isinstance(ahead, int):
+            raise only.refusal(ahead)
+        try:
+            response = await call_next(request)
+        except HTTPException as exc:  # an error response still tells the budget
+            _on_error(exc, only, bucket.outcome_of(ahead))
+            raise
+        if x_headers:
+            response.headers.extend(only.headers(bucket.outcome_of(ahead)))
+            return response
+        remaining = burst + (-ahead // emission)
+        reset = -(-ahead // 1_000_000)  # s, rounded up (the reset of `outcome_of` in s)
+        response.headers.extend(
+            (
+                limit,
+                _REMAINING[remaining] if remaining < _NUMBERED else _pair("remaining", remaining),
+                _RESET[reset] if reset < _NUMBERED else _pair("reset", reset),
+            )
+        )
+        return response
+
+    return one_address_bucket
+
+
+def _pair(name: str, value: int) -> tuple[str, str]:
+    return (f"ratelimit-{name}", str(value))
+
+
+def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome], call_next: Next) -> Next:
     # PERF: the app-wide default (in-process, by peer address) reads the address and
     # counts inline: 2 fewer Python calls per request (bench_security.py --callgrind).
-    async def one_address_limit(request: Request, call_next: Next) -> Response:
+    async def one_address_limit(request: Request) -> Response:
         client = request.client
         outcome = hit(client[0] if client else UNKNOWN)
         if not outcome.allowed:
@@ -283,8 +346,8 @@ def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome]) -> Stage:
     return one_address_limit
 
 
-def _several_limits(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Stage:
-    async def several_limits(request: Request, call_next: Next) -> Response:
+def _several_limits(limits: Sequence[tuple[_Limit, PathSet | None]], call_next: Next) -> Next:
+    async def several_limits(request: Request) -> Response:
         tightest: tuple[_Limit, Outcome] | None = None
         for limit, exempt in limits:
             if exempt is not None and exempt.matches(request.path):
@@ -315,7 +378,7 @@ def _on_error(exc: HTTPException, limit: _Limit, outcome: Outcome) -> None:
         exc.headers.setdefault(name, value)
 
 
-def rate_limit_stage(route: CompiledRoute, app: App) -> Stage | None:
+def rate_limit_stage(route: CompiledRoute, app: App) -> Around | None:
     """The `RATE_LIMIT` stage of `route`, or None when no limit applies to it."""
     limits: list[tuple[_Limit, PathSet | None]] = []
     for index, app_limit in enumerate(app.rate_limits):
