@@ -78,7 +78,9 @@ class StageOrder(enum.IntEnum):
     body read and no validation.
     """
 
-    METRICS = 5  # counts and times everything the route answers (app.enable_metrics)
+    # Outermost: what app.enable_metrics() measures (in the app's dispatch, around every
+    # stage: no stage of its own).
+    METRICS = 5
     TRACING = 6  # one server span per request (app.enable_tracing)
     MIDDLEWARE = 8  # middleware= of include_router, Router and the route (ambi.middleware)
     RATE_LIMIT = 10  # refuse floods before any other work
@@ -176,6 +178,7 @@ class CompiledRoute:
         "invoker",
         "label",
         "max_body_size",
+        "metrics",
         "plan",
         "render",
         "response_class",
@@ -206,6 +209,8 @@ class CompiledRoute:
         self.definition = definition
         self.template = template
         self.label = where
+        #: The route's `ambi.metrics.RouteMetrics` with app.enable_metrics(), else None.
+        self.metrics: Any = None
         # A `@cache` endpoint is a wrapper: the route runs what it wraps (the cache stage
         # answers hits before it).
         handler = route_handler(definition.endpoint)

@@ -4,8 +4,9 @@
 - `app.metrics()` / `get_performance_metrics()`: per route template, requests, responses
   by status class, latency p50/p95/p99 (fixed log buckets, exact counts), in flight; the
   thread pool (size, busy, queued) and the process pool. Request counts need
-  `app.enable_metrics()`: it puts a stage at `StageOrder.METRICS` (outermost) in every
-  route, so an app without metrics pays nothing.
+  `app.enable_metrics()`: then the app's dispatch counts and times every route's requests
+  around its whole pipeline (outermost, as a stage at `StageOrder.METRICS` would), chosen
+  once at startup, so an app without metrics pays nothing.
 - `app.enable_metrics(path="/metrics")`: the same in Prometheus text (the `metrics` extra),
   adding up worker processes under `PROMETHEUS_MULTIPROC_DIR`.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._pipeline import StageOrder
 from ..exceptions import ConfigurationError
 from ..http import Response
 from ._current import current_app, register_app
@@ -41,7 +41,12 @@ def app_metrics(app: App) -> dict[str, Any]:
 
 
 def enable_metrics(app: App, path: str | None, flush_interval: float) -> Metrics:
-    """What `app.enable_metrics` does: the stage, and the endpoint when `path` is given."""
+    """What `app.enable_metrics` does: the counters, and the endpoint when `path` is given
+    (the app's dispatch measures from startup on)."""
+    if app._frozen:
+        raise ConfigurationError(
+            "features that change the request pipeline must be enabled before the app starts"
+        )
     if getattr(app, "_metrics", None) is not None:
         raise ConfigurationError("metrics are already enabled on this app")
     metrics = Metrics(app)
@@ -58,7 +63,6 @@ def enable_metrics(app: App, path: str | None, flush_interval: float) -> Metrics
         app._add_internal_route(path, prometheus_metrics)
         app.add_event_handler("startup", exposition.start)
         app.add_event_handler("shutdown", exposition.stop)
-    app.add_stage(StageOrder.METRICS, metrics.stage_for)
     return metrics
 
 

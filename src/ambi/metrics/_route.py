@@ -1,23 +1,15 @@
-"""Per-route request metrics and the route stage that records them.
+"""Per-route request metrics.
 
-The stage is the outermost of a route's pipeline (`StageOrder.METRICS`) and is installed
-only by `app.enable_metrics()`: with metrics off, routes carry no stage and pay nothing.
+`app.enable_metrics()` makes one `RouteMetrics` per route and has the app's dispatch
+(`App._route_measured`, chosen once at startup) fill them around the route's whole
+pipeline, outermost; with metrics off, dispatch is `App._route` and routes pay nothing.
 """
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .._pipeline import Around
-from ..http import Request, Response
-from ..servers._types import ClientDisconnected
 from ._histogram import new_counts, percentile
-
-if TYPE_CHECKING:
-    from .._pipeline import Next
-    from ..app import App
-
 
 #: Status codes looked up directly (`RouteMetrics.by_code`); others by `code // 100 % 6`.
 _CODES = 1000
@@ -26,9 +18,10 @@ _CODES = 1000
 class RouteMetrics:
     """The counters of one route: exact, only touched on the event loop (no locks).
 
-    What the stage writes per request is kept small (PERF, bench_instructions "GET /json,
-    metrics on"): one latency histogram per status class (`rows`, found from the status code
-    in one lookup, `by_code`), the requests started, the clients gone and the latency sum.
+    Filled by the app's dispatch (`App._route_measured`), which writes little per request
+    (PERF, bench_instructions "GET /json, metrics on"): one latency histogram per status
+    class (`rows`, found from the status code in one lookup, `by_code`), the requests
+    started, the clients gone and the latency sum.
     The status counts, the overall histogram and the requests in flight are derived from
     them when read.
     """
@@ -88,39 +81,3 @@ class RouteMetrics:
                 "mean": self.latency_sum / 1e9 / sum(counts) if sum(counts) else None,
             },
         }
-
-
-def metrics_stage(metrics: RouteMetrics, app: App) -> Around:
-    """The stage that counts `metrics`' requests, their status class and latency."""
-    by_code = metrics.by_code
-    clock = time.perf_counter_ns
-    error_response = app._error_response  # the app's one place errors become responses
-
-    def bind(call_next: Next) -> Next:
-        # PERF: the fewest operations per request (bench_instructions "GET /json, metrics
-        # on"): one counter before, one histogram row found by status code, the bucket of
-        # `_histogram.bucket(ns)` inlined; in flight and status counts derived on reading.
-        async def record(request: Request) -> Response:
-            metrics.started += 1
-            start = clock()
-            try:
-                response = await call_next(request)
-            except ClientDisconnected:
-                metrics.disconnected += 1
-                raise
-            except Exception as exc:
-                # What dispatch would do with it, done here so the status is counted.
-                response = await error_response(request, exc)
-            ns = clock() - start
-            bits = ns.bit_length()
-            try:
-                row = by_code[response.status_code]
-            except IndexError:  # a status code outside 0-999
-                row = metrics.row_of(response.status_code)
-            row[(bits << 3) | ((ns >> (bits - 4)) & 7) if bits > 4 else ns] += 1
-            metrics.latency_sum += ns
-            return response
-
-        return record
-
-    return Around(bind)
