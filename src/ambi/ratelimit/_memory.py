@@ -124,31 +124,8 @@ class MemoryLimiter:
         # PERF: tuple.__new__ skips the NamedTuple's Python-level __new__.
         return _new(Outcome, (True, self._burst + (-ahead // emission), -(-ahead // 1000), 0))
 
-    def take(self, key: Any, now: int | None = None) -> int | Outcome:
-        """The token bucket's `hit(key)` for the stage's fast path: when allowed, how far
-        (µs) the bucket now runs ahead of `now` (>= 0; `remaining` and `reset` follow from
-        it, see `outcome_of`), else the refusal's `Outcome` (state unchanged).
-
-        # PERF: no `Outcome` built for an allowed request (bench_security.py --callgrind,
-        # /json-limited against /json); the same arithmetic as `_token_bucket`.
-        """
-        if now is None:
-            now = _monotonic_ns() // 1_000_000
-        now_us = now * 1000
-        states = self._states
-        tat = states.get(key, 0)
-        if tat < now_us:  # noqa: PLR1730 - a comparison, not a call to max()
-            tat = now_us
-        new_tat = tat + self._emission_us
-        if new_tat - self._tolerance_us > now_us:
-            return self._token_bucket(key, now)  # refused: the same decision, explained
-        if len(states) >= self._sweep_at and key not in states:
-            self._grown(now)
-        states[key] = new_tat
-        return new_tat - now_us  # type: ignore[no-any-return]
-
     def outcome_of(self, ahead: int) -> Outcome:
-        """The allowed `Outcome` of a `take` that answered `ahead`."""
+        """The allowed `Outcome` of a token bucket now `ahead` µs ahead of the clock."""
         return Outcome(True, self._burst + (-ahead // self._emission_us), -(-ahead // 1000), 0)
 
     def _fixed_window(self, key: Any, now: int | None = None) -> Outcome:
