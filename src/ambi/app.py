@@ -95,6 +95,10 @@ DEFAULT_LOOP_BLOCK_THRESHOLD = 0.1
 _clock = time.perf_counter_ns
 
 
+async def _nothing() -> None:
+    """What `__rsgi__` gives for a protocol it does not serve."""
+
+
 def _running(frame: Mapping[str, Any]) -> RunningRoute:
     """The request an `App.dispatch` frame serves (for the loop-blocking detector)."""
     request: Request = frame["request"]
@@ -730,6 +734,9 @@ class App(Router, MiddlewareMixin):
         if self._asgi_middleware:
             await self._asgi_stack()(scope, receive, send)
             return
+        if scope["type"] == "http":  # PERF: one coroutine less (bench_request over ASGI)
+            await _asgi.serve_http(self, scope, receive, send)
+            return
         await self._serve_asgi(scope, receive, send)
 
     def _asgi_stack(self) -> ASGIApp:
@@ -747,18 +754,21 @@ class App(Router, MiddlewareMixin):
         elif kind == "websocket":
             await _ws_asgi.serve(self, scope, receive, send)
 
-    async def __rsgi__(self, scope: RSGIScope, proto: RSGIProtocol) -> None:
-        """The RSGI entry point (Granian)."""
+    def __rsgi__(self, scope: RSGIScope, proto: RSGIProtocol) -> Awaitable[None]:
+        """The RSGI entry point (Granian): the adapter's coroutine for the request.
+
+        # PERF: a plain function giving the adapter's coroutine, not a coroutine awaiting
+        # it: one coroutine less per request (bench_instructions "GET /json").
+        """
         if scope.proto == "http":
             if self._asgi_middleware:  # bridged: ASGI middleware applies over RSGI too
-                await _rsgi.serve_http(self, scope, proto, self._rsgi_via_asgi)
-                return
-            await _rsgi.serve_http(self, scope, proto)
-        elif scope.proto == "ws":
+                return _rsgi.serve_http(self, scope, proto, self._rsgi_via_asgi)
+            return _rsgi.serve_http(self, scope, proto)
+        if scope.proto == "ws":
             if self._asgi_middleware:  # bridged: ASGI middleware wraps websockets too
-                await serve_through_asgi(self, scope, proto)  # type: ignore[arg-type]
-                return
-            await _ws_rsgi.serve(self, scope, proto)  # type: ignore[arg-type]
+                return serve_through_asgi(self, scope, proto)  # type: ignore[arg-type]
+            return _ws_rsgi.serve(self, scope, proto)  # type: ignore[arg-type]
+        return _nothing()
 
     def __rsgi_init__(self, loop: Any) -> None:
         _rsgi.init(self, loop)

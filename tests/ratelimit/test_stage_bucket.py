@@ -43,7 +43,7 @@ def test_the_inlined_bucket_is_the_limiters(
     assert limit.bucket is not None
     stage = _stage._one_limit(limit).bind(handler)
     reference = MemoryLimiter(config)
-    request = SimpleNamespace(_client=("10.0.0.7", 5000))
+    request = SimpleNamespace(client_host="10.0.0.7")
     now_ns = 1_700_000_000_000_000_000
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_stage, "_monotonic_ns", lambda: now_ns)

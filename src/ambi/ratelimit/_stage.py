@@ -304,12 +304,11 @@ def _one_address_bucket(only: _Limit, bucket: MemoryLimiter, call_next: Next) ->
     x_headers = only._x_headers
 
     # PERF: the bucket counted here (no call, no `Outcome` for an allowed request; the
-    # sweep checked only for a new key), the address read without the `client` property,
+    # sweep checked only for a new key), the address read without making `request.client`,
     # the header pairs of small counts made once (bench_security.py --callgrind:
     # /json-limited and /json-limited-x against /json).
     async def one_address_bucket(request: Request) -> Response:
-        client = request._client
-        key = client[0] if client else UNKNOWN
+        key = request.client_host or UNKNOWN
         now_us = _monotonic_ns() // 1_000_000 * 1000
         tat = get(key)
         if tat is None:
