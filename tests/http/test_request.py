@@ -229,3 +229,16 @@ def test_the_client_address_is_parsed_on_first_use(raw, expected) -> None:
         assert (client.host, client.port) == expected
         assert request.client is client  # parsed once
     assert request.client_host == (expected[0] if expected else None)
+
+
+_BODY_HEADERS = st.sampled_from(["content-length", "transfer-encoding", "host", "accept"])
+
+
+@given(st.lists(st.tuples(_BODY_HEADERS, st.sampled_from(["0", "5", "chunked", "x"])), max_size=5))
+def test_has_body_reads_the_raw_headers_as_the_index_does(pairs) -> None:
+    """Before `request.headers` is built, `has_body` scans the raw pairs; after, it reads
+    the index: both answer alike, repeats included."""
+    scanned = Request(App(), "POST", "/", "", list(pairs))
+    indexed = Request(App(), "POST", "/", "", list(pairs))
+    assert indexed.headers is not None  # built
+    assert scanned.has_body() == indexed.has_body()
