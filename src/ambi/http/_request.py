@@ -377,31 +377,35 @@ class Request:
             if int(length) > limit:
                 raise too_large("request body", limit)
 
+    def _announced(self) -> tuple[str | None, bool]:
+        """The request's Content-Length (repeats comma-joined) and whether it is chunked."""
+        headers = self._headers
+        if headers is not None:
+            return headers.get("content-length"), "transfer-encoding" in headers
+        # PERF: the few raw pairs scanned, not indexed: most requests never build
+        # `request.headers` otherwise (~20% of GET /json's Python work went to the index;
+        # bench_instructions "GET /json"). Repeats join as the index joins them.
+        length: str | None = None
+        chunked = False
+        for name, value in self.raw_headers:
+            if name == "content-length":
+                length = value if length is None else f"{length}, {value}"
+            elif name == "transfer-encoding":
+                chunked = True
+        return length, chunked
+
     def has_body(self) -> bool:
         """Whether the request announces a body (length > 0 or chunked)."""
-        headers = self._headers
-        if headers is None:
-            # PERF: the few raw pairs scanned, not indexed: most requests never build
-            # `request.headers` otherwise (~20% of GET /json's Python work went to the index;
-            # bench_instructions "GET /json"). Repeats join as the index joins them.
-            length: str | None = None
-            chunked = False
-            for name, value in self.raw_headers:
-                if name == "content-length":
-                    length = value if length is None else f"{length}, {value}"
-                elif name == "transfer-encoding":
-                    chunked = True
-            return length != "0" if length is not None else chunked
-        length = headers.get("content-length")
-        if length is not None:
-            return length != "0"
-        return "transfer-encoding" in headers
+        length, chunked = self._announced()
+        return length != "0" if length is not None else chunked
 
     async def read_body(self, limit: int) -> bytes:
         """Read the whole body, refusing (413) one over `limit` bytes."""
-        if self._source is None or not self.has_body():
+        if self._source is None:
             return self._body
-        length = self.headers.get("content-length")
+        length, chunked = self._announced()
+        if length == "0" or (length is None and not chunked):  # no body announced
+            return self._body
         if length is not None:
             if not length.isdigit():
                 raise HTTPException(400, "invalid Content-Length header")
