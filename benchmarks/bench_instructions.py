@@ -52,7 +52,7 @@ def _scale_adaptive_limits() -> None:
             obj._stall *= VALGRIND_SLOWDOWN
 
 
-async def _drive(name: str, n: int) -> None:
+async def _drive(name: str, n: int, freeze: bool = False) -> None:
     _scale_adaptive_limits()
     app, scope = CASES[name]
     await app.startup()
@@ -63,12 +63,17 @@ async def _drive(name: str, n: int) -> None:
         # Warm: first-use caches, lazy imports, and past adaptive inline's promotion of a
         # trivial `def` (DEFAULT_INLINE_AFTER calls): the steady state a server reaches.
         await _serve(app, scope, WARMUP)
+        if freeze:  # as `app.listen()` does after startup: full collections skip the app
+            import gc
+
+            gc.collect()
+            gc.freeze()
         await _serve(app, scope, n)
     finally:
         await app.shutdown()
 
 
-def _count(name: str, n: int, keep: str | None = None) -> int:
+def _count(name: str, n: int, keep: str | None = None, freeze: bool = False) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = tmp if keep is None else keep
         os.makedirs(out, exist_ok=True)
@@ -76,6 +81,7 @@ def _count(name: str, n: int, keep: str | None = None) -> int:
         argv = [
             *("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/{file}"),
             *(sys.executable, "-m", "benchmarks.bench_instructions", "--child", name, str(n)),
+            *(["--freeze"] if freeze else []),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
         proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
@@ -92,16 +98,22 @@ def main() -> None:
     parser.add_argument("cases", nargs="*", default=DEFAULT)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--keep", metavar="DIR", help="keep the callgrind files in DIR")
+    parser.add_argument(
+        "--freeze",
+        action="store_true",
+        help="gc.freeze() after the warm-up, as app.listen() does after startup (the garbage "
+        "collector's full passes otherwise differ between processes by ~1k per request)",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(_drive(args.child[0], int(args.child[1])))
+        asyncio.run(_drive(args.child[0], int(args.child[1]), args.freeze))
         return
     print("| case | instructions per request | vs first |")
     print("|---|---:|---:|")
     first = None
     for name in args.cases:
-        counts = [_count(name, n, args.keep) for n in (args.requests, 0)]
+        counts = [_count(name, n, args.keep, args.freeze) for n in (args.requests, 0)]
         per_request = (counts[0] - counts[1]) / args.requests
         first = first or per_request
         print(f"| {name} | {per_request:,.0f} | {per_request / first:.3f}x |", flush=True)
