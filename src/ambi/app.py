@@ -330,7 +330,9 @@ class App(Router, MiddlewareMixin):
 
         `factory(route, app)` runs once per route when the app starts (or when a route is
         added later) and returns the route's stage, or None when the route does not use
-        the feature (then it costs that route nothing). Features enabled on the app
+        the feature (then it costs that route nothing). A stage is `stage(request,
+        call_next)`, or `Around(bind)` to take `call_next` once: `bind(call_next)` gives the
+        handler from that stage in (cheaper per request). Features enabled on the app
         (`enable_...`) call this; features driven by route options register theirs in
         `_stage_factories`.
         """
