@@ -251,8 +251,6 @@ class App(Router, MiddlewareMixin):
         self._init_middleware()
         self.dispatch = self._dispatch_unfrozen
         self._metrics: Metrics | None = None
-        #: `_route`, or `_route_measured` with metrics (chosen by `freeze()`)
-        self._routing: Callable[[Request], Awaitable[Response]] = self._route
         self._tracing = False
         register_app(self)
         install_docs(self, openapi_url=openapi_url, docs_url=docs_url, redoc_url=redoc_url)
@@ -331,7 +329,7 @@ class App(Router, MiddlewareMixin):
         `factory(route, app)` runs once per route when the app starts (or when a route is
         added later) and returns the route's stage, or None when the route does not use
         the feature (then it costs that route nothing). A stage is `stage(request,
-        call_next)`, or `Around(bind)` to take `call_next` once: `bind(call_next)` gives the
+        call_next)`, or `Wrapper(wrap)` to take `call_next` once: `wrap(call_next)` gives the
         handler from that stage in (cheaper per request). Features enabled on the app
         (`enable_...`) call this; features driven by route options register theirs in
         `_stage_factories`.
@@ -411,7 +409,6 @@ class App(Router, MiddlewareMixin):
         self._sync_admission.size(self.engine.sync_workers)
         self.websockets.freeze(self)
         self._frozen = True
-        self._routing = self._route if self._metrics is None else self._route_measured
         self.dispatch = self._compose(self._route_under_root if self.root_path else self._routing)
         if self._asgi_middleware and self._asgi_entry is None:
             self._asgi_entry = build_asgi_entry(self, self._serve_asgi)
@@ -675,6 +672,11 @@ class App(Router, MiddlewareMixin):
             request.path = path[len(root) :] or "/"
         request.root_path += root
         return await self._routing(request)
+
+    @property
+    def _routing(self) -> Callable[[Request], Awaitable[Response]]:
+        """`_route`, or `_route_measured` with `enable_metrics()`."""
+        return self._route if self._metrics is None else self._route_measured
 
     async def _not_routed(self, request: Request) -> Response:
         """No route takes the path: a mount, the same path with(out) a trailing slash

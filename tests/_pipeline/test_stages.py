@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ambi import App, ConfigurationError, JSONResponse, Request, Response
-from ambi._pipeline import Around, CompiledRoute, Next, StageOrder
+from ambi._pipeline import CompiledRoute, Next, StageOrder, Wrapper
 from ambi.testing import TestClient
 
 ClientFor = Callable[..., TestClient]
@@ -62,7 +62,7 @@ def test_stages_cannot_be_added_once_the_app_runs(app: App, client_for: ClientFo
         app.add_stage(StageOrder.CACHE, lambda route, app: None)
 
 
-def test_an_around_stage_binds_its_next_handler_once(client_for: ClientFor) -> None:
+def test_a_wrapper_stage_binds_its_next_handler_once(client_for: ClientFor) -> None:
     app = App()
     bound: list[object] = []
 
@@ -76,7 +76,7 @@ def test_an_around_stage_binds_its_next_handler_once(client_for: ClientFor) -> N
 
         return tagging
 
-    app.add_stage(StageOrder.GUARDS, lambda route, app: Around(bind))
+    app.add_stage(StageOrder.GUARDS, lambda route, app: Wrapper(bind))
 
     @app.get("/")
     def index() -> str:

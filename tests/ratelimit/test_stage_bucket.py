@@ -41,7 +41,7 @@ def test_the_inlined_bucket_is_the_limiters(
     config = RateLimitConfig("token_bucket", capacity, window_ms, refill, x_headers=x_headers)
     limit = _stage._Limit(config, App(), "test")
     assert limit.bucket is not None
-    stage = _stage._one_limit(limit).bind(handler)
+    stage = _stage._one_limit(limit).wrap(handler)
     reference = MemoryLimiter(config)
     request = SimpleNamespace(client_host="10.0.0.7")
     now_ns = 1_700_000_000_000_000_000

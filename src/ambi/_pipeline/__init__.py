@@ -10,7 +10,6 @@ from ._after import AfterResponse, after_response
 from ._body import UploadSettings, upload_settings
 from ._render import to_response
 from ._route import (
-    Around,
     CompiledRoute,
     DependencyOverrides,
     Next,
@@ -22,7 +21,6 @@ from ._route import (
 
 __all__ = [
     "AfterResponse",
-    "Around",
     "CompiledRoute",
     "DependencyOverrides",
     "Next",

@@ -43,7 +43,9 @@ Stage = Callable[[Request, Next], Awaitable[Response]]
 class Wrapper:
     """What a stage factory returns to wrap the rest of the pipeline once, when the app
     starts (`wrap(next) -> handler`), rather than be called with `call_next` per request:
-    for layers that are themselves chains (route middleware)."""
+    for layers that are themselves chains (route middleware), and for stages that would
+    rather not pay a frame more per request (a plain stage is called through a partial
+    that passes `call_next`; a wrapped one costs its own coroutine at most)."""
 
     __slots__ = ("wrap",)
 
@@ -51,24 +53,7 @@ class Wrapper:
         self.wrap = wrap
 
 
-
-class Around:
-    """A stage that takes its next handler once, when the pipeline is put together:
-    `bind(call_next)` gives the route's handler from this stage inwards.
-
-    A factory may return a plain `Stage` (`stage(request, call_next)`, simplest) or an
-    `Around`. A plain stage is called through a partial that passes `call_next` on every
-    request: one Python frame more per stage and request. An `Around` stage costs its own
-    coroutine at most, or nothing but a call when `bind` returns a plain function.
-    """
-
-    __slots__ = ("bind",)
-
-    def __init__(self, bind: Callable[[Next], Next]) -> None:
-        self.bind = bind
-
-
-StageFactory = Callable[["CompiledRoute", "App"], Stage | Wrapper | Around | None]
+StageFactory = Callable[["CompiledRoute", "App"], Stage | Wrapper | None]
 
 
 class StageOrder(enum.IntEnum):
@@ -290,11 +275,9 @@ class CompiledRoute:
             if stage is None:
                 continue
             if isinstance(stage, Wrapper):
-                handle = stage.wrap(handle)
-            elif isinstance(stage, Around):
                 # PERF: the next handler bound once, not passed by a partial per request
-                # (bench_instructions "GET /json, metrics on"; bench_security --callgrind).
-                handle = stage.bind(handle)
+                # (bench_security --callgrind: the rate-limit stage's cost per request).
+                handle = stage.wrap(handle)
             else:
                 handle = functools.partial(_staged, stage, handle)
         self.handle = handle
@@ -351,7 +334,6 @@ class CompiledRoute:
 
 
 __all__ = [
-    "Around",
     "CompiledRoute",
     "DependencyOverrides",
     "Next",

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .._pipeline import Around
+from .._pipeline import Wrapper
 from ..exceptions import ConfigurationError, HTTPException
 from ..execution import Invoker
 from ..http import Request, Response
@@ -231,22 +231,22 @@ def _backend(app: App, config: RateLimitConfig) -> RedisBackend:
     return backend
 
 
-def _stage(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Around:
+def _stage(limits: Sequence[tuple[_Limit, PathSet | None]]) -> Wrapper:
     if len(limits) == 1 and limits[0][1] is None:
         return _one_limit(limits[0][0])
-    return Around(functools.partial(_several_limits, limits))
+    return Wrapper(functools.partial(_several_limits, limits))
 
 
-def _one_limit(only: _Limit) -> Around:
-    # PERF: each stage takes its next handler once (`Around`), not through a partial per
+def _one_limit(only: _Limit) -> Wrapper:
+    # PERF: each stage takes its next handler once (`Wrapper`), not through a partial per
     # request (bench_security.py --callgrind: /json-limited against /json).
     if only.bucket is not None:
-        return Around(functools.partial(_one_address_bucket, only, only.bucket))
+        return Wrapper(functools.partial(_one_address_bucket, only, only.bucket))
     if only.address_hit is not None:
-        return Around(functools.partial(_one_address_limit, only, only.address_hit))
+        return Wrapper(functools.partial(_one_address_limit, only, only.address_hit))
     if only.count_now is not None:
-        return Around(functools.partial(_one_memory_limit, only, only.count_now))
-    return Around(functools.partial(_one_counted_limit, only))
+        return Wrapper(functools.partial(_one_memory_limit, only, only.count_now))
+    return Wrapper(functools.partial(_one_counted_limit, only))
 
 
 def _one_memory_limit(
@@ -397,7 +397,7 @@ def _on_error(exc: HTTPException, limit: _Limit, outcome: Outcome) -> None:
         exc.headers.setdefault(name, value)
 
 
-def rate_limit_stage(route: CompiledRoute, app: App) -> Around | None:
+def rate_limit_stage(route: CompiledRoute, app: App) -> Wrapper | None:
     """The `RATE_LIMIT` stage of `route`, or None when no limit applies to it."""
     limits: list[tuple[_Limit, PathSet | None]] = []
     for index, app_limit in enumerate(app.rate_limits):
