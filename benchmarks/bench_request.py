@@ -17,7 +17,7 @@ import time
 from ambi import App
 from ambi.testing import _RSGIHeaders, _RSGIProto
 
-from .apps import ambi_mw_app
+from .apps import ambi_mw_app, ambi_variants
 from .apps.ambi_app import app
 
 ORDER = (
@@ -72,6 +72,7 @@ CASES: dict[str, tuple[App, _Scope]] = {
         ambi_mw_app.app_route_function,
         _Scope("GET", "/json"),
     ),
+    "GET /json, metrics on": (ambi_variants.metrics_app, _Scope("GET", "/json")),
     "GET /sync-json": (app, _Scope("GET", "/sync-json")),
     "GET /deps": (app, _Scope("GET", "/deps")),
     "GET /deps-sync": (app, _Scope("GET", "/deps-sync")),

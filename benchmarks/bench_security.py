@@ -88,6 +88,9 @@ async def _serve(paths: list[str], n: int) -> None:
     from benchmarks.apps.ambi_security import app
 
     await app.startup()
+    watchdog = app.engine.watchdog
+    if watchdog is not None:
+        watchdog.stop()  # a timer thread: instructions by wall time (bench_instructions)
     try:
         for path in paths:
             scope = _Scope(path)

@@ -7,7 +7,10 @@ httptools when installed (else h11) for uvicorn, so that all contenders share a 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -15,7 +18,39 @@ from typing import Literal
 
 from benchmarks.servers import HOST
 
-Server = Literal["granian", "uvicorn"]
+Server = Literal["granian", "uvicorn", "cello"]
+
+#: A Python 3.12 with cello-framework 1.4.1, pydantic and orjson (benchmarks/README.md).
+CELLO_PYTHON_ENV = "AMBI_BENCH_CELLO_PYTHON"
+
+
+def cello_python() -> str:
+    python = os.environ.get(CELLO_PYTHON_ENV)
+    if not python:
+        raise SystemExit(
+            f"the cello contender needs {CELLO_PYTHON_ENV}: the python of a Python 3.12 venv "
+            "with cello-framework==1.4.1, pydantic and orjson (benchmarks/README.md)"
+        )
+    return python
+
+
+_VERSION_OF_CELLO = "import importlib.metadata as m; print(m.version('cello-framework'))"
+
+
+@functools.cache
+def cello_version() -> str:
+    done = subprocess.run(
+        [
+            cello_python(),
+            "-c",
+            "import importlib.metadata as m; print(m.version('cello-framework'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    return done.stdout.strip() or "not installed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +80,11 @@ class Contender:
     default: bool = True
 
     def argv(self, port: int, options: ServerOptions) -> list[str]:
+        if self.server == "cello":  # its own server (Rust), one worker
+            return [
+                *(cello_python(), "-m", self.app, "--host", HOST, "--port", str(port)),
+                *("--workers", "1", "--env", "production", "--no-logs"),
+            ]
         if self.server == "granian":
             return [
                 *(sys.executable, "-m", "granian", self.app),
@@ -61,6 +101,8 @@ class Contender:
 
     def describe(self, options: ServerOptions) -> str:
         """E.g. "Granian 2.8.7 rsgi" or "uvicorn 0.54.0 (httptools)"."""
+        if self.server == "cello":
+            return f"Cello {cello_version()} (its own server)"
         if self.server == "granian":
             return f"Granian {package_version('granian')} {self.interface}"
         return f"uvicorn {package_version('uvicorn')} ({options.http})"
@@ -127,5 +169,13 @@ CONTENDERS: dict[str, Contender] = {
         ),
         Contender("starlette", "benchmarks.apps.starlette_app:app", "uvicorn", "asgi"),
         Contender(FASTAPI, "benchmarks.apps.fastapi_app:app", "uvicorn", "asgi"),
+        Contender(
+            "cello",
+            "benchmarks.apps.cello_app",
+            "cello",
+            "asgi",
+            note="cello-framework 1.4.1 on Python 3.12 (AMBI_BENCH_CELLO_PYTHON); no /deps*",
+            default=bool(os.environ.get(CELLO_PYTHON_ENV)),
+        ),
     )
 }

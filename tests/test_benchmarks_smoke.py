@@ -210,3 +210,17 @@ def test_security_benchmark_smoke_run() -> None:
     assert "| GET /json-limited |" in done.stdout
     assert "| GET /json-jwt |" in done.stdout
     assert "JWTAuth.verify alone" in done.stdout
+
+
+def test_cello_runs_with_the_python_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.contenders import CELLO_PYTHON_ENV, CONTENDERS, ServerOptions
+
+    cello, options = CONTENDERS["cello"], ServerOptions("asyncio", "h11")
+    monkeypatch.setenv(CELLO_PYTHON_ENV, "/opt/py312/bin/python")
+    argv = cello.argv(8123, options)
+    assert argv[:3] == ["/opt/py312/bin/python", "-m", "benchmarks.apps.cello_app"]
+    assert argv[argv.index("--port") + 1] == "8123"
+    assert argv[argv.index("--workers") + 1] == "1"
+    monkeypatch.delenv(CELLO_PYTHON_ENV)
+    with pytest.raises(SystemExit, match=CELLO_PYTHON_ENV):
+        cello.argv(8123, options)

@@ -23,3 +23,13 @@ def _variant(**settings: Any) -> App:
 
 pool_app = _variant(inline_threshold=None)
 nowatch_app = _variant(loop_block_threshold=None)
+
+
+def _with_metrics() -> App:
+    variant = _variant()
+    variant.enable_metrics(path=None)
+    return variant
+
+
+#: `app.enable_metrics()` on (the cost of the metrics stage: bench_instructions).
+metrics_app = _with_metrics()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ambi import App, ConfigurationError, JSONResponse, Request, Response
-from ambi._pipeline import CompiledRoute, Next, StageOrder
+from ambi._pipeline import CompiledRoute, Next, StageOrder, Wrapper
 from ambi.testing import TestClient
 
 ClientFor = Callable[..., TestClient]
@@ -60,3 +60,28 @@ def test_stages_cannot_be_added_once_the_app_runs(app: App, client_for: ClientFo
     client_for(app)
     with pytest.raises(ConfigurationError, match="before the app starts"):
         app.add_stage(StageOrder.CACHE, lambda route, app: None)
+
+
+def test_a_wrapper_stage_binds_its_next_handler_once(client_for: ClientFor) -> None:
+    app = App()
+    bound: list[object] = []
+
+    def bind(call_next: Next) -> Next:
+        bound.append(call_next)
+
+        async def tagging(request: Request) -> Response:
+            response = await call_next(request)
+            response.headers["x-around"] = "yes"
+            return response
+
+        return tagging
+
+    app.add_stage(StageOrder.GUARDS, lambda route, app: Wrapper(bind))
+
+    @app.get("/")
+    def index() -> str:
+        return "ok"
+
+    client = client_for(app)
+    assert [client.get("/").headers["x-around"] for _ in range(3)] == ["yes"] * 3
+    assert len(bound) == len(app._served)  # once per route, at startup

@@ -206,3 +206,39 @@ def test_query_fast_path_agrees_with_parse_qsl(query: str) -> None:
     from urllib.parse import parse_qsl
 
     assert QueryParams(query).multi_items() == parse_qsl(query, keep_blank_values=True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("127.0.0.1:50000", ("127.0.0.1", 50000)),
+        ("[::1]:8080", ("::1", 8080)),
+        ("unix-socket", None),
+        ("host:port", None),
+        (("10.0.0.1", 5), ("10.0.0.1", 5)),
+        (None, None),
+    ],
+)
+def test_the_client_address_is_parsed_on_first_use(raw, expected) -> None:
+    """The RSGI adapter hands the server's "host:port" unparsed; ASGI a (host, port) pair."""
+    request = Request(App(), "GET", "/", "", [], client=raw)
+    assert request.client_host == (expected[0] if expected else None)
+    client = request.client
+    assert (tuple(client) if client is not None else None) == expected
+    if client is not None:
+        assert (client.host, client.port) == expected
+        assert request.client is client  # parsed once
+    assert request.client_host == (expected[0] if expected else None)
+
+
+_BODY_HEADERS = st.sampled_from(["content-length", "transfer-encoding", "host", "accept"])
+
+
+@given(st.lists(st.tuples(_BODY_HEADERS, st.sampled_from(["0", "5", "chunked", "x"])), max_size=5))
+def test_has_body_reads_the_raw_headers_as_the_index_does(pairs) -> None:
+    """Before `request.headers` is built, `has_body` scans the raw pairs; after, it reads
+    the index: both answer alike, repeats included."""
+    scanned = Request(App(), "POST", "/", "", list(pairs))
+    indexed = Request(App(), "POST", "/", "", list(pairs))
+    assert indexed.headers is not None  # built
+    assert scanned.has_body() == indexed.has_body()

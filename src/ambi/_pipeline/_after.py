@@ -11,8 +11,9 @@ sent.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ logger = logging.getLogger("ambi.app")
 
 #: One entered dependency: its suspended generator, and whether it is async.
 Exit = tuple[Any, bool]
+#: Runs `exit_batch(batch, error, report)` where sync code runs (the pool, or inline once
+#: proven trivial: the route's cleanup `Invoker`); gives what `exit_batch` returns.
+RunBatch = Callable[..., Awaitable[Any]]
 
 
 class TaskGroup(Protocol):
@@ -73,7 +77,7 @@ async def _exit_async(gen: AsyncGenerator[Any, None], error: BaseException | Non
     raise RuntimeError(f"dependency {_name(gen)} yielded more than once")
 
 
-def _exit_batch(
+def exit_batch(
     batch: Sequence[Any], error: BaseException | None, report: Callable[[BaseException], None]
 ) -> BaseException | None:
     """Resume the sync generators of `batch` in order, in one pool job."""
@@ -90,12 +94,13 @@ def _exit_batch(
 async def close_exits(
     exits: list[Exit],
     error: BaseException | None,
-    engine: Engine,
+    run_batch: RunBatch,
     report: Callable[[BaseException], None],
 ) -> BaseException | None:
     """Exit every entered dependency, last first, passing `error` (the exception the
-    request ended with) into each. Returns the exception to carry on with: `error`, or a
-    new one a cleanup raised (each new one is also given to `report`)."""
+    request ended with) into each; consecutive sync ones in one `run_batch(exit_batch,
+    ...)`. Returns the exception to carry on with: `error`, or a new one a cleanup raised
+    (each new one is also given to `report`)."""
     index = len(exits) - 1
     while index >= 0:
         gen, is_async = exits[index]
@@ -112,19 +117,21 @@ async def close_exits(
         while index >= 0 and not exits[index][1]:
             batch.append(exits[index][0])
             index -= 1
-        error = await engine.run_in_thread(_exit_batch, batch, error, report)
+        error = await run_batch(batch, error, report)
     return error
 
 
 class AfterResponse:
     """The after-send work of one request (made only when a route has some)."""
 
-    __slots__ = ("done", "engine", "error", "exits", "label", "tasks")
+    __slots__ = ("done", "engine", "error", "exits", "label", "run_batch", "tasks")
 
     def __init__(self, engine: Engine, label: str) -> None:
         self.engine = engine
         self.label = label
         self.exits: list[Exit] = []
+        #: How the sync cleanups run (set by the route's dependency runner).
+        self.run_batch: RunBatch = functools.partial(engine.run_in_thread, exit_batch)
         self.tasks: list[TaskGroup] = []
         self.error: BaseException | None = None
         self.done = False
@@ -138,7 +145,7 @@ class AfterResponse:
             await group.run_after(self.engine, self.label)
         if self.exits:
             try:
-                await close_exits(self.exits, self.error, self.engine, self._report)
+                await close_exits(self.exits, self.error, self.run_batch, self._report)
             except Exception:  # the pool is gone (shutdown): nothing more can be done
                 logger.exception("dependency cleanup could not run in %s", self.label)
 

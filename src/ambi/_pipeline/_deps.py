@@ -15,6 +15,7 @@ The exception a request ended with is thrown into each of them, so `try/except` 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from .._signature import CallPlan, HandlerPlan
 from .._spans import traced_dependency
 from ..execution import Engine, ExecutionKind, Invoker, Shape, classify, shape_of
 from ..http import Request
-from ._after import Exit, after_response, close_exits, enter_sync
+from ._after import Exit, after_response, close_exits, enter_sync, exit_batch
 
 logger = logging.getLogger("ambi.app")
 
@@ -89,10 +90,22 @@ def _run_sync(steps: tuple[_Step, ...], frame: _Frame, handler: CallPlan | None)
     return None
 
 
+def _first_trip(
+    steps: tuple[_Step, ...], handler: CallPlan | None, name: str
+) -> Callable[[_Frame], Any]:
+    def first_trip(frame: _Frame) -> Any:
+        return _run_sync(steps, frame, handler)
+
+    first_trip.__qualname__ = f"{name} (with its dependencies)"
+    return first_trip
+
+
 class DependencyRunner:
     """Validates a route's inputs once, runs its dependencies and calls its handler."""
 
     __slots__ = (
+        "_cleanup",
+        "_first",
         "_handler_in_batch",
         "_segments",
         "_traced",
@@ -123,6 +136,26 @@ class DependencyRunner:
             invoker.kind is ExecutionKind.THREAD and bool(segments) and not segments[-1][0]
         )
         self._segments = tuple(segments)
+        # The first trip (sync steps first: the request's first pool job) and the cleanup of
+        # sync generators after the response go through `ambi.execution` as the route
+        # handler does: timed in the pool, inline once proven trivial (adaptive inline),
+        # when the handler may run inline too (or is not in the trip).
+        # PERF: /deps-sync without pool trips once promoted (bench_instructions "GET
+        # /deps-sync" against "GET /sync-json").
+        adaptive = engine.inline_threshold is not None and (
+            invoker.adaptive is not None or not self._handler_in_batch
+        )
+        run = "auto" if adaptive else "thread"
+        self._first: Invoker | None = None
+        if segments and not segments[0][0]:
+            joins = self._handler_in_batch and len(segments) == 1
+            self._first = Invoker(
+                _first_trip(segments[0][1], plan.handler if joins else None, invoker.name),
+                engine,
+                run,
+                route=label,
+            )
+        self._cleanup = Invoker(exit_batch, engine, run, route=label, refusable=False)
         if engine.tracer is not None:  # app.enable_tracing() before the route was added
             self.trace(engine.tracer)
 
@@ -169,12 +202,11 @@ class DependencyRunner:
                     results[step.index] = await step.factory(**kwargs)
                 continue
             joins = self._handler_in_batch and position == last
-            call = handler if joins else None
             if position == 0:  # the request's first trip: refused (503) when the queue is full
-                job = self.engine.submit_route_job(self.label, _run_sync, steps, frame, call)
+                result = await self._first(frame)  # type: ignore[misc]
             else:
-                job = self.engine.run_in_thread(_run_sync, steps, frame, call)
-            result = await job
+                call = handler if joins else None
+                result = await self.engine.run_in_thread(_run_sync, steps, frame, call)
             if joins:
                 return result
         return await self.invoker(**handler.kwargs(request, values, results))
@@ -185,6 +217,7 @@ class DependencyRunner:
         if frame.exits:
             after = after_response(frame.request, self.label)
             after.exits.extend(frame.exits)
+            after.run_batch = self._cleanup
             if error is not None:
                 after.error = error
         elif error is not None and frame.request._after is not None:
@@ -193,7 +226,8 @@ class DependencyRunner:
     async def _close_scoped(self, frame: _Frame, error: BaseException | None) -> None:
         """Run function-scoped cleanups now; a different exception one of them raises
         replaces the request's."""
-        raised = await close_exits(frame.scoped, error, self.engine, _ignore)
+        run_batch = functools.partial(self.engine.run_in_thread, exit_batch)
+        raised = await close_exits(frame.scoped, error, run_batch, _ignore)
         if raised is not None and raised is not error:
             raise raised
 

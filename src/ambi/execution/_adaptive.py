@@ -54,6 +54,7 @@ class Adaptive:
     __slots__ = (
         "_after",
         "_checking",
+        "_refusable",
         "_stall",
         "_streak",
         "_strikes",
@@ -78,9 +79,14 @@ class Adaptive:
         self._streak = 0
         self._checking = 0  # calls left to watch closely
         self._strikes = 0
+        #: A pooled call is a route job (refused with a 503 when the queue is full), or
+        #: plain work that must run (`Invoker(refusable=False)`).
+        self._refusable = invoker.refusable
 
     def pooled(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
-        return self.engine.submit_route_job(self.label, self._timed, args, kwargs)
+        if self._refusable:
+            return self.engine.submit_route_job(self.label, self._timed, args, kwargs)
+        return self.engine.run_in_thread(self._timed, args, kwargs)
 
     def _timed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """In a worker: the call, timed, and the promotion decision."""

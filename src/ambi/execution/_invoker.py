@@ -31,9 +31,21 @@ class Invoker:
     `route` names the route whose handler this is ("GET /items/{id}"): such an invoker
     refuses work with a 503 when the pool's queue is full, and a `def` handler with
     `run="auto"` runs adaptively (`ambi.execution._adaptive`) when the engine allows it.
+    `refusable=False` keeps the adaptive policy but never refuses: work that must run
+    once the request is under way (a route's dependency cleanup after its response).
     """
 
-    __slots__ = ("__call__", "adaptive", "engine", "fn", "kind", "name", "route", "shape")
+    __slots__ = (
+        "__call__",
+        "adaptive",
+        "engine",
+        "fn",
+        "kind",
+        "name",
+        "refusable",
+        "route",
+        "shape",
+    )
 
     def __init__(
         self,
@@ -42,9 +54,11 @@ class Invoker:
         run: str = "auto",
         *,
         route: str | None = None,
+        refusable: bool = True,
     ) -> None:
         self.fn = fn
         self.engine = engine
+        self.refusable = refusable
         self.kind = classify(fn, run)
         self.shape = shape_of(fn)
         self.route = route
@@ -64,7 +78,7 @@ class Invoker:
             return direct[kind]
         if kind is ExecutionKind.INLINE:
             return self._inline
-        if self.route is None:
+        if self.route is None or (run != "auto" and not self.refusable):
             return self._thread
         if run != "auto" or self.engine.inline_threshold is None:
             return self.pooled

@@ -121,13 +121,13 @@ class QueryParams(Mapping[str, str]):
         elif "%" in query_string or "+" in query_string or ";" in query_string:
             self._items = parse_qsl(query_string, keep_blank_values=True)
         else:
-            # PERF: nothing to unescape: split by hand (1.5 vs 2.2 µs for "q=x&limit=3").
-            self._items = [
-                (key, value)
-                for key, _, value in (
-                    pair.partition("=") for pair in query_string.split("&") if pair
-                )
-            ]
+            # PERF: nothing to unescape: split by hand (1.5 vs 2.2 µs for "q=x&limit=3"),
+            # in a plain loop (no comprehension frames: bench_instructions "GET /items").
+            items = self._items = []
+            for pair in query_string.split("&"):
+                if pair:
+                    key, _, value = pair.partition("=")
+                    items.append((key, value))
         self._dict = dict(self._items)
 
     def __getitem__(self, key: str) -> str:

@@ -39,6 +39,14 @@ class Address(NamedTuple):
     port: int
 
 
+def _parse_client(client: str) -> Address | None:
+    """`"host:port"` (`"[::1]:8000"` for IPv6) as an `Address`; None when it is not one."""
+    host, sep, port = client.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return Address(host.strip("[]"), int(port))
+
+
 class State:
     """An attribute bag: `request.state.user = ...`, `app.state.db = ...`."""
 
@@ -122,7 +130,7 @@ class Request:
         query_string: str,
         raw_headers: list[tuple[str, str]],
         *,
-        client: tuple[str, int] | None = None,
+        client: tuple[str, int] | str | None = None,
         server: str = "",
         scheme: str = "http",
         http_version: str = "1.1",
@@ -216,12 +224,25 @@ class Request:
         client = self._client
         if client is None or type(client) is Address:
             return client
-        self._client = client = Address(*client)
-        return client
+        # PERF: the adapter may hand the server's "host:port" as it is, parsed here on
+        # first use (int() of the port and the split cost ~4% of GET /json in callgrind,
+        # bench_instructions, for a value most requests never read).
+        parsed = _parse_client(client) if type(client) is str else Address(*client)
+        self._client = parsed
+        return parsed
 
     @client.setter
     def client(self, value: tuple[str, int] | None) -> None:
         self._client = value
+
+    @property
+    def client_host(self) -> str | None:
+        """`request.client.host` (None when unknown), without making the `Address`."""
+        client = self._client
+        if type(client) is str:
+            host, sep, port = client.rpartition(":")
+            return host.strip("[]") if sep and port.isdigit() else None
+        return client[0] if client else None
 
     # Body ---------------------------------------------------------------------------------
 
@@ -356,19 +377,35 @@ class Request:
             if int(length) > limit:
                 raise too_large("request body", limit)
 
+    def _announced(self) -> tuple[str | None, bool]:
+        """The request's Content-Length (repeats comma-joined) and whether it is chunked."""
+        headers = self._headers
+        if headers is not None:
+            return headers.get("content-length"), "transfer-encoding" in headers
+        # PERF: the few raw pairs scanned, not indexed: most requests never build
+        # `request.headers` otherwise (~20% of GET /json's Python work went to the index;
+        # bench_instructions "GET /json"). Repeats join as the index joins them.
+        length: str | None = None
+        chunked = False
+        for name, value in self.raw_headers:
+            if name == "content-length":
+                length = value if length is None else f"{length}, {value}"
+            elif name == "transfer-encoding":
+                chunked = True
+        return length, chunked
+
     def has_body(self) -> bool:
         """Whether the request announces a body (length > 0 or chunked)."""
-        headers = self.headers
-        length = headers.get("content-length")
-        if length is not None:
-            return length != "0"
-        return "transfer-encoding" in headers
+        length, chunked = self._announced()
+        return length != "0" if length is not None else chunked
 
     async def read_body(self, limit: int) -> bytes:
         """Read the whole body, refusing (413) one over `limit` bytes."""
-        if self._source is None or not self.has_body():
+        if self._source is None:
             return self._body
-        length = self.headers.get("content-length")
+        length, chunked = self._announced()
+        if length == "0" or (length is None and not chunked):  # no body announced
+            return self._body
         if length is not None:
             if not length.isdigit():
                 raise HTTPException(400, "invalid Content-Length header")

@@ -4,8 +4,9 @@
 - `app.metrics()` / `get_performance_metrics()`: per route template, requests, responses
   by status class, latency p50/p95/p99 (fixed log buckets, exact counts), in flight; the
   thread pool (size, busy, queued) and the process pool. Request counts need
-  `app.enable_metrics()`: it puts a stage at `StageOrder.METRICS` (outermost) in every
-  route, so an app without metrics pays nothing.
+  `app.enable_metrics()`: then the app's dispatch counts and times every route's requests
+  around its whole pipeline (outermost, as a stage at `StageOrder.METRICS` would), chosen
+  once at startup, so an app without metrics pays nothing.
   The engine's counters (thread-pool 503s, loop lag and stalls by route with their
   stacks, route limits, the process pool) and those of the features that are on
   (background tasks, cache hits/misses, rate-limit refusals) are read at snapshot time
@@ -21,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._pipeline import StageOrder
 from ..exceptions import ConfigurationError
 from ..http import Response
 from ._current import current_app, register_app
@@ -50,15 +50,18 @@ def app_metrics(app: App) -> dict[str, Any]:
 def enable_metrics(
     app: App, path: str | None, flush_interval: float, guards: Sequence[Callable[..., Any]] = ()
 ) -> Metrics:
-    """What `app.enable_metrics` does: the stage, and the endpoint when `path` is given.
-    After `enable_dashboard` (which enables the metrics without an endpoint), it adds
-    the endpoint."""
+    """What `app.enable_metrics` does: the counters (the app's dispatch measures from
+    startup on), and the endpoint when `path` is given. After `enable_dashboard` (which
+    enables the metrics without an endpoint), it adds the endpoint."""
+    if app._frozen:
+        raise ConfigurationError(
+            "features that change the request pipeline must be enabled before the app starts"
+        )
     metrics: Metrics | None = getattr(app, "_metrics", None)
     if metrics is not None and not (metrics.implicit and path is not None):
         raise ConfigurationError("metrics are already enabled on this app")
     if metrics is None:
         metrics = Metrics(app)
-        app.add_stage(StageOrder.METRICS, metrics.stage_for)
     metrics.implicit = False
     if path is not None:
         from ._prometheus import Exposition

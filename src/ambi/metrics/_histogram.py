@@ -25,6 +25,16 @@ def bucket(ns: int) -> int:
     return (bits << 3) | ((ns >> (bits - 4)) & 7) if bits > 4 else ns
 
 
+#: `bucket(ns)` by `ns >> FAST_SHIFT`, for 2**13 ns (8 µs, where buckets become at least
+#: 2**FAST_SHIFT ns wide: exact) up to FAST_LIMIT << FAST_SHIFT ns (~16.8 ms).
+# PERF: one tuple lookup instead of bit_length() and five integer operations for most
+# request latencies (bench_instructions "GET /json, metrics on"; 128 KiB, made once).
+FAST_SHIFT = 10
+FAST_LIMIT = 1 << 14
+FAST_BUCKETS: tuple[int, ...] = tuple(bucket(group << FAST_SHIFT) for group in range(FAST_LIMIT))
+FAST_FROM = 8  # groups below: narrower buckets than a group, computed
+
+
 def upper_bound(index: int) -> int:
     """The smallest duration (ns) above bucket `index`."""
     bits, sub = index >> SUB_BITS, index & 7

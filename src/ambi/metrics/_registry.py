@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._route import RouteMetrics, metrics_stage
+from ._route import RouteMetrics
 from ._sources import (
     add_metric_source,
     event_loop_stats,
@@ -25,7 +25,7 @@ from ._sources import (
 from ._stats import handler_stats
 
 if TYPE_CHECKING:
-    from .._pipeline import CompiledRoute, Stage
+    from .._pipeline import CompiledRoute
     from ..app import App
     from ..execution import Engine
 
@@ -73,13 +73,13 @@ class Metrics:
         #: made by `enable_dashboard`: a later `enable_metrics(path=...)` adds its endpoint
         self.implicit = False
 
-    def stage_for(self, route: CompiledRoute, app: App) -> Stage:
-        """The route stage factory (`StageOrder.METRICS`): every route gets one."""
+    def for_route(self, route: CompiledRoute) -> RouteMetrics:
+        """The counters of `route` (the app's dispatch fills them): every route has some."""
         methods = "/".join(sorted(route.definition.methods))
         metrics = self.routes.get(route.label)
         if metrics is None:  # an app started twice keeps its counts
             metrics = self.routes[route.label] = RouteMetrics(methods, route.definition.path)
-        return metrics_stage(metrics, app)
+        return metrics
 
     def add_source(self, name: str, fn: Source) -> None:
         """Add `fn()`'s result to every snapshot under `name` (a JSON-able value)."""

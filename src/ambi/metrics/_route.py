@@ -1,37 +1,64 @@
-"""Per-route request metrics and the route stage that records them.
+"""Per-route request metrics.
 
-The stage is the outermost of a route's pipeline (`StageOrder.METRICS`) and is installed
-only by `app.enable_metrics()`: with metrics off, routes carry no stage and pay nothing.
+`app.enable_metrics()` makes one `RouteMetrics` per route and has the app's dispatch
+(`App._route_measured`, chosen once at startup) fill them around the route's whole
+pipeline, outermost; with metrics off, dispatch is `App._route` and routes pay nothing.
 """
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..http import Request, Response
-from ..servers._types import ClientDisconnected
 from ._histogram import new_counts, percentile
 
-if TYPE_CHECKING:
-    from .._pipeline import Next, Stage
-    from ..app import App
+#: Status codes looked up directly (`RouteMetrics.by_code`); others by `code // 100 % 6`.
+_CODES = 1000
 
 
 class RouteMetrics:
-    """The counters of one route: exact, only touched on the event loop (no locks)."""
+    """The counters of one route: exact, only touched on the event loop (no locks).
 
-    __slots__ = ("disconnected", "in_flight", "latency", "latency_sum", "method", "path", "status")
+    Filled by the app's dispatch (`App._route_measured`), which writes little per request
+    (PERF, bench_instructions "GET /json, metrics on"): one latency histogram per status
+    class (`rows`, found from the status code in one lookup, `by_code`), the requests
+    started, the clients gone and the latency sum.
+    The status counts, the overall histogram and the requests in flight are derived from
+    them when read.
+    """
+
+    __slots__ = ("by_code", "disconnected", "latency_sum", "method", "path", "rows", "started")
 
     def __init__(self, method: str, path: str) -> None:
         self.method = method
         self.path = path  # the template, never the raw path
-        self.in_flight = 0
+        self.started = 0
         self.disconnected = 0  # the client left before the response was ready
-        #: Responses by status class: index 1 is 1xx ... index 5 is 5xx.
-        self.status = [0] * 6
-        self.latency = new_counts()  # buckets of ns (`_histogram.bucket`)
+        #: Latency buckets (`_histogram.bucket` of ns) by status class: 1 is 1xx ... 5 is 5xx.
+        self.rows = [new_counts() for _ in range(6)]
+        #: status code -> its class's row
+        self.by_code = [self.rows[code // 100 % 6] for code in range(_CODES)]
         self.latency_sum = 0  # ns
+
+    def row_of(self, status_code: int) -> list[int]:
+        """The latency row of `status_code`'s class."""
+        if 0 <= status_code < _CODES:
+            return self.by_code[status_code]
+        return self.rows[status_code // 100 % 6]
+
+    @property
+    def status(self) -> list[int]:
+        """Responses by status class: index 1 is 1xx ... index 5 is 5xx."""
+        return [sum(row) for row in self.rows]
+
+    @property
+    def latency(self) -> list[int]:
+        """The latency buckets of every response."""
+        return [sum(counts) for counts in zip(*self.rows, strict=True)]
+
+    @property
+    def in_flight(self) -> int:
+        answered = sum(self.status) + self.disconnected  # read before `started`: never < 0
+        return max(0, self.started - answered)
 
     @property
     def requests(self) -> int:
@@ -54,34 +81,3 @@ class RouteMetrics:
                 "mean": self.latency_sum / 1e9 / sum(counts) if sum(counts) else None,
             },
         }
-
-
-def metrics_stage(metrics: RouteMetrics, app: App) -> Stage:
-    """The stage that counts `metrics`' requests, their status class and latency."""
-    status = metrics.status
-    latency = metrics.latency
-    clock = time.perf_counter_ns
-    error_response = app._error_response  # the app's one place errors become responses
-
-    async def record(request: Request, call_next: Next) -> Response:
-        metrics.in_flight += 1
-        start = clock()
-        try:
-            response = await call_next(request)
-        except ClientDisconnected:
-            metrics.in_flight -= 1
-            metrics.disconnected += 1
-            raise
-        except Exception as exc:
-            # What dispatch would do with it, done here so the status is counted.
-            response = await error_response(request, exc)
-        ns = clock() - start
-        metrics.in_flight -= 1
-        status[response.status_code // 100 % 6] += 1
-        # PERF: `_histogram.bucket(ns)` inlined (one call less per request)
-        bits = ns.bit_length()
-        latency[(bits << 3) | ((ns >> (bits - 4)) & 7) if bits > 4 else ns] += 1
-        metrics.latency_sum += ns
-        return response
-
-    return record

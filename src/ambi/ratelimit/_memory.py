@@ -124,6 +124,10 @@ class MemoryLimiter:
         # PERF: tuple.__new__ skips the NamedTuple's Python-level __new__.
         return _new(Outcome, (True, self._burst + (-ahead // emission), -(-ahead // 1000), 0))
 
+    def outcome_of(self, ahead: int) -> Outcome:
+        """The allowed `Outcome` of a token bucket now `ahead` µs ahead of the clock."""
+        return Outcome(True, self._burst + (-ahead // self._emission_us), -(-ahead // 1000), 0)
+
     def _fixed_window(self, key: Any, now: int | None = None) -> Outcome:
         if now is None:
             now = now_ms()

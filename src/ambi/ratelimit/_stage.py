@@ -16,10 +16,13 @@ least remaining.
 from __future__ import annotations
 
 import collections
+import functools
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from .._pipeline import Wrapper
 from ..exceptions import ConfigurationError, HTTPException
 from ..execution import Invoker
 from ..http import Request, Response
@@ -28,10 +31,10 @@ from ._config import RateLimitConfig, check_rate_limits
 from ._keys import UNKNOWN, client_address, forwarded_client
 
 if TYPE_CHECKING:
-    from .._pipeline import CompiledRoute, Next, Stage
+    from .._pipeline import CompiledRoute, Next
     from ..app import App
     from ..stores._redis import RedisStore
-    from ._memory import Outcome
+    from ._memory import MemoryLimiter, Outcome
     from ._redis import RedisBackend
 
 __all__ = ["AppRateLimit", "rate_limit_stage", "websocket_rate_limit"]
@@ -46,10 +49,14 @@ class AppRateLimit:
         self.limit: _Limit | None = None  # made when the app starts (shared by its routes)
 
 
+_monotonic_ns = time.monotonic_ns
+
 # PERF: the header values of small counts, made once (str() of an int per header and
 # request showed in bench_security.py's instruction counts).
 _NUMBERED = 4096
 _NUMBERS = tuple(str(n) for n in range(_NUMBERED))
+_REMAINING = tuple(("ratelimit-remaining", n) for n in _NUMBERS)
+_RESET = tuple(("ratelimit-reset", n) for n in _NUMBERS)
 
 
 def _ceil_s(ms: int) -> int:
@@ -62,6 +69,7 @@ class _Limit:
     __slots__ = (
         "_x_headers",
         "address_hit",
+        "bucket",
         "config",
         "count",
         "count_now",
@@ -86,6 +94,8 @@ class _Limit:
         #: `hit(key)` when the key is the connection's peer address.
         self.count_now: Callable[[Request], Outcome] | None = None
         self.address_hit: Callable[[str], Outcome] | None = None
+        #: An in-process token bucket (the stage's fast path when keyed by address).
+        self.bucket: MemoryLimiter | None = None
         if config.storage == "memory":
             _require("pyrate_limiter")
             from ._memory import MemoryLimiter
@@ -98,6 +108,8 @@ class _Limit:
                 self.count_now = lambda request: hit(key(request))
                 if key is client_address:
                     self.address_hit = hit
+                    if config.algorithm == "token_bucket":
+                        self.bucket = memory
         else:
             _require("redis")
             from ._redis import RedisLimiter
@@ -227,35 +239,48 @@ def _backend(app: App, config: RateLimitConfig) -> RedisBackend:
     return backend
 
 
-def _stage(limits: Sequence[tuple[_Limit, PathSet | None]], label: str) -> Stage:
+def _stage(limits: Sequence[tuple[_Limit, PathSet | None]], label: str) -> Wrapper:
     if len(limits) == 1 and limits[0][1] is None:
         return _one_limit(limits[0][0], label)
-    return _several_limits(limits, label)
+    return Wrapper(functools.partial(_several_limits, limits, label))
 
 
-def _one_limit(only: _Limit, label: str) -> Stage:
-    count = only.count
-    count_now = only.count_now
+def _one_limit(only: _Limit, label: str) -> Wrapper:
+    # PERF: each stage takes its next handler once (`Wrapper`), not through a partial per
+    # request (bench_security.py --callgrind: /json-limited against /json).
+    if only.bucket is not None:
+        return Wrapper(functools.partial(_one_address_bucket, only, only.bucket, label))
     if only.address_hit is not None:
-        return _one_address_limit(only, only.address_hit, label)
-    if count_now is not None:
-        # PERF: an in-process limit keyed by address counts without a coroutine
-        # (bench_security.py, callgrind: the stage's cost per request).
-        async def one_memory_limit(request: Request, call_next: Next) -> Response:
-            outcome = count_now(request)
-            if not outcome.allowed:
-                raise only.refusal(outcome, label)
-            try:
-                response = await call_next(request)
-            except HTTPException as exc:  # an error response still tells the budget
-                _on_error(exc, only, outcome)
-                raise
-            response.headers.extend(only.headers(outcome))
-            return response
+        return Wrapper(functools.partial(_one_address_limit, only, only.address_hit, label))
+    if only.count_now is not None:
+        return Wrapper(functools.partial(_one_memory_limit, only, only.count_now, label))
+    return Wrapper(functools.partial(_one_counted_limit, only, label))
 
-        return one_memory_limit
 
-    async def one_limit(request: Request, call_next: Next) -> Response:
+def _one_memory_limit(
+    only: _Limit, count_now: Callable[[Request], Outcome], label: str, call_next: Next
+) -> Next:
+    # PERF: an in-process limit with a sync key counts without a coroutine
+    # (bench_security.py, callgrind: the stage's cost per request).
+    async def one_memory_limit(request: Request) -> Response:
+        outcome = count_now(request)
+        if not outcome.allowed:
+            raise only.refusal(outcome, label)
+        try:
+            response = await call_next(request)
+        except HTTPException as exc:  # an error response still tells the budget
+            _on_error(exc, only, outcome)
+            raise
+        response.headers.extend(only.headers(outcome))
+        return response
+
+    return one_memory_limit
+
+
+def _one_counted_limit(only: _Limit, label: str, call_next: Next) -> Next:
+    count = only.count
+
+    async def one_limit(request: Request) -> Response:
         outcome = await count(request)
         if outcome is None:  # the storage failed open
             return await call_next(request)
@@ -272,10 +297,69 @@ def _one_limit(only: _Limit, label: str) -> Stage:
     return one_limit
 
 
-def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome], label: str) -> Stage:
+def _one_address_bucket(only: _Limit, bucket: MemoryLimiter, label: str, call_next: Next) -> Next:
+    """The app-wide default: an in-process token bucket keyed by peer address.
+
+    `MemoryLimiter._token_bucket`'s arithmetic (pyrate-limiter's GCRA, integer µs on a
+    millisecond clock), inlined for an allowed request; a refusal is decided and explained
+    by `_token_bucket` itself (state unchanged). `tests/ratelimit/test_stage_bucket.py`
+    checks both give the same decisions and headers.
+    """
+    states = bucket._states
+    get = states.get
+    burst, emission, tolerance = bucket._burst, bucket._emission_us, bucket._tolerance_us
+    limit = ("ratelimit-limit", only.str_limit)
+    x_headers = only._x_headers
+
+    # PERF: the bucket counted here (no call, no `Outcome` for an allowed request; the
+    # sweep checked only for a new key), the address read without making `request.client`,
+    # the header pairs of small counts made once (bench_security.py --callgrind:
+    # /json-limited and /json-limited-x against /json).
+    async def one_address_bucket(request: Request) -> Response:
+        key = request.client_host or UNKNOWN
+        now_us = _monotonic_ns() // 1_000_000 * 1000
+        tat = get(key)
+        if tat is None:
+            if len(states) >= bucket._sweep_at:
+                bucket._grown(now_us // 1000)
+            tat = now_us
+        elif tat < now_us:
+            tat = now_us
+        tat += emission
+        if tat - tolerance > now_us:
+            raise only.refusal(bucket._token_bucket(key, now_us // 1000), label)
+        states[key] = tat
+        ahead = tat - now_us
+        try:
+            response = await call_next(request)
+        except HTTPException as exc:  # an error response still tells the budget
+            _on_error(exc, only, bucket.outcome_of(ahead))
+            raise
+        if x_headers:
+            response.headers.extend(only.headers(bucket.outcome_of(ahead)))
+            return response
+        remaining = burst + (-ahead // emission)
+        reset = -(-ahead // 1_000_000)  # s, rounded up (`outcome_of`'s reset in s)
+        response.headers.extend(
+            (
+                limit,
+                _REMAINING[remaining]
+                if remaining < _NUMBERED
+                else ("ratelimit-remaining", str(remaining)),
+                _RESET[reset] if reset < _NUMBERED else ("ratelimit-reset", str(reset)),
+            )
+        )
+        return response
+
+    return one_address_bucket
+
+
+def _one_address_limit(
+    only: _Limit, hit: Callable[[str], Outcome], label: str, call_next: Next
+) -> Next:
     # PERF: the app-wide default (in-process, by peer address) reads the address and
     # counts inline: 2 fewer Python calls per request (bench_security.py --callgrind).
-    async def one_address_limit(request: Request, call_next: Next) -> Response:
+    async def one_address_limit(request: Request) -> Response:
         client = request.client
         outcome = hit(client[0] if client else UNKNOWN)
         if not outcome.allowed:
@@ -291,8 +375,10 @@ def _one_address_limit(only: _Limit, hit: Callable[[str], Outcome], label: str) 
     return one_address_limit
 
 
-def _several_limits(limits: Sequence[tuple[_Limit, PathSet | None]], label: str) -> Stage:
-    async def several_limits(request: Request, call_next: Next) -> Response:
+def _several_limits(
+    limits: Sequence[tuple[_Limit, PathSet | None]], label: str, call_next: Next
+) -> Next:
+    async def several_limits(request: Request) -> Response:
         tightest: tuple[_Limit, Outcome] | None = None
         for limit, exempt in limits:
             if exempt is not None and exempt.matches(request.path):
@@ -323,7 +409,7 @@ def _on_error(exc: HTTPException, limit: _Limit, outcome: Outcome) -> None:
         exc.headers.setdefault(name, value)
 
 
-def rate_limit_stage(route: CompiledRoute, app: App) -> Stage | None:
+def rate_limit_stage(route: CompiledRoute, app: App) -> Wrapper | None:
     """The `RATE_LIMIT` stage of `route`, or None when no limit applies to it."""
     limits: list[tuple[_Limit, PathSet | None]] = []
     for index, app_limit in enumerate(app.rate_limits):

@@ -19,13 +19,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ambi.server")
 
 
-def _split_client(client: str) -> tuple[str, int] | None:
-    host, sep, port = client.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    return host.strip("[]"), int(port)
-
-
 def _declared_length(scope: RSGIScope) -> int | None:
     length = scope.headers.get("content-length")
     return int(length) if isinstance(length, str) and length.isdigit() else None
@@ -78,7 +71,7 @@ async def serve_http(
         scope.path,
         scope.query_string,
         scope.headers.items(),
-        client=_split_client(scope.client),
+        client=scope.client,  # "host:port", parsed by `request.client` on first use
         server=scope.server,
         scheme=scope.scheme,
         http_version=scope.http_version,
