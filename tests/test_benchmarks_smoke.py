@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import subprocess
@@ -210,3 +211,11 @@ def test_security_benchmark_smoke_run() -> None:
     assert "| GET /json-limited |" in done.stdout
     assert "| GET /json-jwt |" in done.stdout
     assert "JWTAuth.verify alone" in done.stdout
+
+
+def test_body_timeout_benchmark_modes_run() -> None:
+    """Each mode of bench_body_timeout runs (the part valgrind measures, in-process)."""
+    from benchmarks.bench_body_timeout import MODES, _reads
+
+    for mode in MODES:
+        asyncio.run(_reads(mode, 100))

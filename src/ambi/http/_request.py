@@ -122,7 +122,7 @@ class Request:
         query_string: str,
         raw_headers: list[tuple[str, str]],
         *,
-        client: tuple[str, int] | None = None,
+        client: tuple[str, int] | str | None = None,
         server: str = "",
         scheme: str = "http",
         http_version: str = "1.1",
@@ -216,6 +216,9 @@ class Request:
         client = self._client
         if client is None or type(client) is Address:
             return client
+        if type(client) is str:  # Granian's RSGI "host:port", parsed on first use
+            self._client = address = _parse_address(client)
+            return address
         self._client = client = Address(*client)
         return client
 
@@ -357,12 +360,14 @@ class Request:
                 raise too_large("request body", limit)
 
     def has_body(self) -> bool:
-        """Whether the request announces a body (length > 0 or chunked)."""
+        """Whether the request announces a body (length > 0 or chunked), or may carry one
+        (HTTP/2 and 3 send a body in DATA frames with no Content-Length needed: it is
+        read, and may turn out empty)."""
         headers = self.headers
         length = headers.get("content-length")
         if length is not None:
             return length != "0"
-        return "transfer-encoding" in headers
+        return "transfer-encoding" in headers or self.http_version[:1] in ("2", "3")
 
     async def read_body(self, limit: int) -> bytes:
         """Read the whole body, refusing (413) one over `limit` bytes."""
@@ -433,6 +438,14 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
+
+
+def _parse_address(client: str) -> Address | None:
+    """`"127.0.0.1:5000"` or `"[::1]:5000"` as an Address; None without a port."""
+    host, sep, port = client.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return Address(host.strip("[]"), int(port))
 
 
 def _generator(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
