@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import subprocess
@@ -224,3 +225,11 @@ def test_cello_runs_with_the_python_it_is_given(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv(CELLO_PYTHON_ENV)
     with pytest.raises(SystemExit, match=CELLO_PYTHON_ENV):
         cello.argv(8123, options)
+
+
+def test_body_timeout_benchmark_modes_run() -> None:
+    """Each mode of bench_body_timeout runs (the part valgrind measures, in-process)."""
+    from benchmarks.bench_body_timeout import MODES, _reads
+
+    for mode in MODES:
+        asyncio.run(_reads(mode, 100))

@@ -55,6 +55,7 @@ from .security._guards import guard_stage
 from .servers import _shutdown, _ws_asgi, _ws_rsgi
 from .servers import asgi as _asgi
 from .servers import rsgi as _rsgi
+from .servers._deadlines import DEFAULT_BODY_TIMEOUT, check_body_limits
 from .servers._types import (
     ASGIReceive,
     ASGIScope,
@@ -157,6 +158,7 @@ class App(Router, MiddlewareMixin):
         loop_block_threshold: float | None = DEFAULT_LOOP_BLOCK_THRESHOLD,
         route_timeout: float | None = None,
         guards: Sequence[Callable[..., Any]] = (),
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         super().__init__(
             dependencies=dependencies,
@@ -169,8 +171,6 @@ class App(Router, MiddlewareMixin):
             check_response_class(default_response_class, "App(default_response_class=...)")
         if sync_workers < 1:
             raise ConfigurationError(f"sync_workers must be at least 1, got {sync_workers}")
-        if max_body_size < 0:
-            raise ConfigurationError(f"max_body_size must be >= 0, got {max_body_size}")
         if websocket_max_size is not None and websocket_max_size < 1:
             raise ConfigurationError(
                 f"websocket_max_size must be at least 1 (or None), got {websocket_max_size}"
@@ -178,7 +178,9 @@ class App(Router, MiddlewareMixin):
         if lifespan is not None and not callable(lifespan):
             raise ConfigurationError("lifespan must be a callable taking the app")
         self.debug = debug
-        self.max_body_size = max_body_size
+        #: `body_timeout`: the longest a request body read waits for the client's next
+        #: chunk (seconds), 408 after that; None: no limit (`ambi.servers._deadlines`).
+        self.max_body_size, self.body_timeout = check_body_limits(max_body_size, body_timeout)
         #: Uploads larger than `spool_size` bytes go to temporary files in `directory`.
         self.uploads = upload_settings(upload_spool_size, upload_dir)
         #: The largest websocket message accepted, in bytes (routes may set their own with

@@ -14,8 +14,13 @@ AmbiError
  |                                 refused a command; the cache fails open on it
  +-- ResponseValidationError       a handler's result does not match its response model
  |                                 (a server bug: logged, answered with a 500)
+ +-- ClientDisconnected            the client went away before its whole request body
+ |                                 arrived: nobody to answer (dropped quietly)
  +-- HTTPException                 becomes an HTTP response (status, detail, headers)
  |    +-- RequestValidationError   422: the request does not match the handler's plan
+ |    +-- IncompleteBody           400: the request body broke off or its framing is
+ |    |                            malformed (the handler never takes it as complete)
+ |    +-- BodyTimeout              408: the client sent no body data for `body_timeout`
  |    +-- TaskQueueUnavailable     503: a task could not be queued (`app.add_task`)
  |         +-- QueueFull           the app's task queue holds its `max_queued` tasks
  |         +-- QueueClosed         the app's task queue is shut down
@@ -37,9 +42,12 @@ from typing import Any
 
 __all__ = [
     "AmbiError",
+    "BodyTimeout",
     "BridgeError",
+    "ClientDisconnected",
     "ConfigurationError",
     "HTTPException",
+    "IncompleteBody",
     "NoMatchFound",
     "QueueClosed",
     "QueueFull",
@@ -77,6 +85,15 @@ class TargetError(ConfigurationError):
 
 class BridgeError(AmbiError):
     """Sync/async bridging was asked for where it cannot work (see `ambi.bridge`)."""
+
+
+class ClientDisconnected(AmbiError):
+    """The client went away before the whole request body arrived.
+
+    Raised by the server adapters' body readers; nobody is left to answer, so the adapter
+    drops the request quietly (a debug-level log line at most), and the layers between
+    let it pass instead of turning it into an error response.
+    """
 
 
 class NoMatchFound(AmbiError, LookupError):
@@ -190,6 +207,24 @@ class WebSocketException(AmbiError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class IncompleteBody(HTTPException):
+    """400: the request body did not arrive whole: it broke off, or its chunked framing is
+    malformed (a bad chunk size, more data than the size said). Raised by the body readers
+    instead of ending the body early, so a handler never sees a short body as complete."""
+
+    def __init__(self, detail: str = "request body incomplete or malformed") -> None:
+        super().__init__(400, detail, {"connection": "close"})
+
+
+class BodyTimeout(HTTPException):
+    """408: no request body data arrived for `App(body_timeout=...)` seconds."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408, f"request body timed out: no data for {seconds:g} s", {"connection": "close"}
+        )
 
 
 class TaskQueueUnavailable(HTTPException):

@@ -395,17 +395,21 @@ class Request:
         return length, chunked
 
     def has_body(self) -> bool:
-        """Whether the request announces a body (length > 0 or chunked)."""
+        """Whether the request announces a body (length > 0 or chunked), or may carry one
+        (HTTP/2 and 3 send a body in DATA frames with no Content-Length needed: it is
+        read, and may turn out empty)."""
         length, chunked = self._announced()
-        return length != "0" if length is not None else chunked
+        if length is not None:
+            return length != "0"
+        return chunked or self.http_version[:1] in ("2", "3")
 
     async def read_body(self, limit: int) -> bytes:
         """Read the whole body, refusing (413) one over `limit` bytes."""
         if self._source is None:
             return self._body
         length, chunked = self._announced()
-        if length == "0" or (length is None and not chunked):  # no body announced
-            return self._body
+        if length == "0" or (length is None and not chunked and self.http_version[:1] == "1"):
+            return self._body  # no body announced (HTTP/2 and 3 need no announcement)
         if length is not None:
             if not length.isdigit():
                 raise HTTPException(400, "invalid Content-Length header")

@@ -111,7 +111,7 @@ def build_asgi_entry(app: App, inner: ASGIApp) -> ASGIApp:
         except Exception as exc:
             if started:
                 raise  # the response is on its way: nothing else can be sent
-            request = _request_from_scope(app, scope, _ASGIBody(receive))
+            request = _request_from_scope(app, scope, _ASGIBody(app, receive))
             response = await error_response(request, exc)
             await send_asgi(response, send, engine, scope["method"] == "HEAD")
 

@@ -221,7 +221,7 @@ class _Run:
 
 def _serve_granian(run: _Run) -> None:
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
     from granian.log import LogLevels
 
     granian = Granian(
@@ -229,6 +229,10 @@ def _serve_granian(run: _Run) -> None:
         address=run.host,
         port=run.port,
         interface=Interfaces.RSGI if run.interface == "rsgi" else Interfaces.ASGI,
+        # HTTP/1.1 only on RSGI: over HTTP/2 (h2c), Granian's RSGI body iterator ends a
+        # body the client resets mid-way as if it were complete, with nothing to tell
+        # the two apart (see ambi/servers/rsgi.py); its ASGI interface reports it.
+        http=HTTPModes.http1 if run.interface == "rsgi" else HTTPModes.auto,
         workers=run.workers,
         log_level=LogLevels(run.log_level),
         log_access=run.access_log,

@@ -1,14 +1,26 @@
-"""Typing for the two server interfaces ambi speaks (ASGI 3 and Granian's RSGI), and the
-one exception both adapters raise."""
+"""Typing for the two server interfaces ambi speaks (ASGI 3 and Granian's RSGI).
+
+`ClientDisconnected` (raised by both adapters' body readers) lives in `ambi.exceptions`;
+it is imported here too, where the layers that let it pass have always found it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
+from ..exceptions import ClientDisconnected
 
-class ClientDisconnected(Exception):
-    """The client went away before the whole request body arrived."""
+__all__ = [
+    "ASGIMessage",
+    "ASGIReceive",
+    "ASGIScope",
+    "ASGISend",
+    "ClientDisconnected",
+    "RSGIHeaders",
+    "RSGIProtocol",
+    "RSGIScope",
+    "RSGIStreamTransport",
+]
 
 
 ASGIScope = MutableMapping[str, Any]

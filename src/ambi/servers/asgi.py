@@ -8,10 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import ClientDisconnected, HTTPException, IncompleteBody
 from ..http import Request, StreamingResponse
+from ..http._host import request_host_error
+from ._deadlines import body_deadlines
 from ._send_asgi import send_asgi
 from ._shutdown import ADAPTER_CODES, shutting_down, was_cut
-from ._types import ASGIReceive, ASGIScope, ASGISend, ClientDisconnected
+from ._types import ASGIReceive, ASGIScope, ASGISend
 
 if TYPE_CHECKING:
     from ..app import App
@@ -32,17 +35,26 @@ def _client_address(client: Any) -> tuple[str, int] | None:
 
 
 class _ASGIBody:
-    """The request body, from `http.request` messages."""
+    """The request body, from `http.request` messages (each read bounded by the app's
+    body timeout, see `_deadlines`)."""
 
-    __slots__ = ("_receive", "done")
+    __slots__ = ("_app", "_receive", "done")
 
-    def __init__(self, receive: ASGIReceive) -> None:
+    def __init__(self, app: App, receive: ASGIReceive) -> None:
+        self._app = app
         self._receive = receive
         #: The whole body was read: `receive` is free to wait for `http.disconnect`.
         self.done = False
 
+    def _reader(self) -> ASGIReceive:
+        clock = body_deadlines(self._app)
+        if clock is None:
+            return self._receive
+        receive, read = self._receive, clock.read
+        return lambda: read(receive())
+
     async def chunks(self) -> AsyncIterator[bytes]:
-        receive = self._receive
+        receive = self._reader()
         while True:
             message = await receive()
             if message["type"] == "http.request":
@@ -55,9 +67,10 @@ class _ASGIBody:
                 raise ClientDisconnected
 
     async def read_exact(self, length: int) -> bytes:
+        receive = self._reader()
         parts: list[bytes] = []
         while True:
-            message = await self._receive()
+            message = await receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnected
             if message["type"] == "http.request":
@@ -84,11 +97,23 @@ def _request_from_scope(app: App, scope: ASGIScope, source: _ASGIBody) -> Reques
 
 
 async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
-    source = _ASGIBody(receive)
+    source = _ASGIBody(app, receive)
     request = _request_from_scope(app, scope, source)
     response = None
     try:
-        response = await app.dispatch(request)
+        bad_host = request_host_error(request.raw_headers)
+        if bad_host is not None:
+            response = await app._error_response(request, HTTPException(400, bad_host))
+        else:
+            try:
+                response = await app.dispatch(request)
+            except ClientDisconnected:
+                # `http.disconnect` before the body's end: the client left, or (Granian's
+                # ASGI) the body's chunked framing is malformed, where the client still
+                # reads. The 400 reaches that one; for a client that left, the send goes
+                # nowhere (both servers drop it). Nothing logged but a debug line.
+                logger.debug("%s %s: the body did not arrive whole", request.method, request.path)
+                response = await app._error_response(request, IncompleteBody())
         head = request.method == "HEAD"
         if isinstance(response, StreamingResponse):
             # a stream listens for the client leaving, once nobody can read the body
@@ -97,7 +122,7 @@ async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASG
         else:
             await send_asgi(response, send, app.engine, head)
     except ClientDisconnected:
-        return
+        return  # the client left while a stream was being sent
     except asyncio.CancelledError:
         if not was_cut(app, request):
             raise

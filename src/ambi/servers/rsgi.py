@@ -6,12 +6,16 @@ import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from time import monotonic
 from typing import TYPE_CHECKING
 
+from ..exceptions import ClientDisconnected, HTTPException, IncompleteBody
 from ..http import Request, Response
+from ..http._host import request_host_error
+from ._deadlines import body_deadlines
 from ._send_rsgi import send_rsgi
 from ._shutdown import ADAPTER_CODES, shutting_down, was_cut
-from ._types import ClientDisconnected, RSGIProtocol, RSGIScope
+from ._types import RSGIProtocol, RSGIScope
 
 if TYPE_CHECKING:
     from ..app import App
@@ -24,37 +28,114 @@ def _declared_length(scope: RSGIScope) -> int | None:
     return int(length) if isinstance(length, str) and length.isdigit() else None
 
 
+# Granian's RSGI body iterator does not report a broken body (checked against Granian
+# 2.8.9; the source quoted is src/rsgi/io.rs, `RSGIHTTPProtocol::__anext__`):
+#
+#     Some(chunk) => {
+#         let chunk = chunk.map_or(body::Bytes::new(), |buf| buf.into_data().unwrap_or_default());
+#         FutureResultToPy::Bytes(chunk)
+#     }
+#     _ => { _ = guard.take(); FutureResultToPy::Bytes(body::Bytes::new()) }
+#
+# A frame that is an error (the client closed mid-body, a chunk size `zz` or one that
+# overflows, more data than a chunk's size) becomes an empty chunk b'', and the stream is
+# kept: hyper's stream gives None after its error, which is the b'' of a normal end, and
+# only the call after that raises StopAsyncIteration. So a normal end is ..., b'' (stop),
+# and a broken body ..., b'', b'' (stop). A trailers frame (a chunked request with
+# trailers) also becomes b'': such a request looks exactly like a broken one. `await
+# proto()` (`body.collect()`) raises RSGIProtocolClosed on the same input, which is what
+# `read_exact` uses; it cannot serve the chunks of a body as they arrive, nor stop a
+# chunked body at the size limit, so the iterator stays, with this reading of it:
+#
+# - HTTP/1: two empty chunks in a row at the end mean a broken body: IncompleteBody (400;
+#   the client that left does not see it). Chunked requests with trailers are refused
+#   with it too (request trailers are rare; the ASGI paths accept them).
+# - HTTP/2: an empty DATA frame with END_STREAM is legal and gives the same two empty
+#   chunks, so they are taken as the end there. A stream the client resets mid-body
+#   (RST_STREAM CANCEL or INTERNAL_ERROR, or the connection closed; no Content-Length)
+#   then looks complete too (seen on Granian 2.8.9 with h2c; in a bare RSGI app the same
+#   resets left `__anext__` waiting instead, which the body timeout ends). Nothing tells
+#   them apart here, so `listen()` serves HTTP/1.1 only on RSGI (servers/_runner.py);
+#   Granian's ASGI interface reports the reset as `http.disconnect`.
+# - With Content-Length, a body shorter than announced is ClientDisconnected.
+#
+# Upstream fix (suggested to Granian): in `__anext__`, map `Some(Err(_))` to a raised
+# error (RSGIProtocolClosed, as `__call__` does) instead of b'', and skip non-data frames
+# (trailers) instead of turning them into b''.
+
+
 class _RSGIBody:
-    """The request body, from Granian's protocol object."""
+    """The request body, from Granian's protocol object (see the note above)."""
 
-    __slots__ = ("_proto", "_scope")
+    __slots__ = ("_app", "_proto", "_scope")
 
-    def __init__(self, scope: RSGIScope, proto: RSGIProtocol) -> None:
+    def __init__(self, app: App, scope: RSGIScope, proto: RSGIProtocol) -> None:
+        self._app = app
         self._scope = scope
         self._proto = proto
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        # Granian ends the body iterator quietly when the client goes away mid-body (the
-        # error becomes an empty chunk), so a cut-off body would look complete: compare
-        # with Content-Length. (A cut-off chunked body cannot be told apart here.)
         expected = _declared_length(self._scope)
-        received = 0
-        async for chunk in self._proto:
-            received += len(chunk)
-            yield chunk
-        if expected is not None and received < expected:
-            raise ClientDisconnected
+        clock = body_deadlines(self._app)
+        frames = self._proto.__aiter__()
+        received = empty = 0
+        while empty < 2:  # two empty chunks: the end (h2) or a broken body (HTTP/1)
+            try:
+                if clock is None:
+                    chunk = await frames.__anext__()
+                else:
+                    chunk = await clock.read(frames.__anext__())
+            except StopAsyncIteration:
+                break
+            if chunk:
+                empty = 0
+                received += len(chunk)
+                yield chunk
+            else:
+                empty += 1
+        if expected is not None:
+            if received < expected:
+                raise ClientDisconnected
+        elif empty > 1 and not self._scope.http_version.startswith("2"):
+            raise IncompleteBody
 
     async def read_exact(self, length: int) -> bytes:
-        # Granian reads exactly Content-Length bytes here, and raises when the client
-        # goes away first.
-        try:
-            body = await self._proto()
-        except RuntimeError as exc:  # RSGIProtocolClosed / RSGIProtocolError
-            raise ClientDisconnected from exc
+        # Granian reads exactly Content-Length bytes here (`body.collect()`), and raises
+        # when the client goes away first. With a body timeout, a body bigger than one
+        # read's worth is read in chunks, so that the timeout bounds the idle time
+        # between chunks and not the whole upload.
+        clock = body_deadlines(self._app)
+        if clock is not None and length > _ONE_READ:
+            body = b"".join([chunk async for chunk in self.chunks()])
+        elif clock is None:
+            try:
+                body = await self._proto()
+            except RuntimeError as exc:  # RSGIProtocolClosed / RSGIProtocolError
+                raise ClientDisconnected from exc
+        else:
+            # PERF: the watch inline, no wrapper coroutine (POST /orders in
+            # benchmarks/bench_instructions.py; RESULTS.md, issue 8)
+            task = asyncio.current_task()
+            waiting = clock.waiting
+            waiting[task] = monotonic() + clock.timeout  # type: ignore[index]
+            clock.wake()
+            try:
+                body = await self._proto()
+            except RuntimeError as exc:
+                raise ClientDisconnected from exc
+            except asyncio.CancelledError:
+                clock.timed_out(task)  # type: ignore[arg-type]
+                raise
+            finally:
+                waiting.pop(task, None)  # type: ignore[arg-type]
         if len(body) < length:
             raise ClientDisconnected
         return body
+
+
+#: The Content-Length read in one call under a body timeout (a few TCP segments: it comes
+#: at once, so the timeout on the whole read is the idle time).
+_ONE_READ = 64 * 1024
 
 
 async def serve_http(
@@ -65,24 +146,38 @@ async def serve_http(
 ) -> None:
     """Serve one request; `dispatch` replaces `app.dispatch` (the app's ASGI middleware,
     bridged)."""
+    raw_headers = scope.headers.items()
     request = Request(
         app,
         scope.method,
         scope.path,
         scope.query_string,
-        scope.headers.items(),
+        raw_headers,
         client=scope.client,  # "host:port", parsed by `request.client` on first use
         server=scope.server,
         scheme=scope.scheme,
         http_version=scope.http_version,
-        source=_RSGIBody(scope, proto),
+        source=_RSGIBody(app, scope, proto),
     )
     response = None
     try:
-        response = await (dispatch or app.dispatch)(request)
+        bad_host = request_host_error(raw_headers)
+        if bad_host is not None:
+            response = await app._error_response(request, HTTPException(400, bad_host))
+        else:
+            try:
+                response = await (dispatch or app.dispatch)(request)
+            except ClientDisconnected:
+                # The body broke off (Content-Length not reached): the client left.
+                # Answered all the same (Granian drops it for a client that left), with
+                # nothing logged but a debug line.
+                logger.debug("%s %s: the body did not arrive whole", scope.method, scope.path)
+                response = await app._error_response(request, IncompleteBody())
         sending = send_rsgi(response, proto, app.engine, request.method == "HEAD", scope)
         if sending is not None:  # PERF: a body in memory goes out in one call, no coroutine
             await sending  # (bench_instructions "GET /json")
+    except ClientDisconnected:
+        return  # the client left while a stream was being sent
     except asyncio.CancelledError:
         if not was_cut(app, request):
             raise

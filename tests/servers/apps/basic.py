@@ -16,7 +16,10 @@ from typing import Any
 
 from ambi import App, BackgroundTasks, HTTPException, Request, StreamingResponse
 
-app = App(max_body_size=1024)
+#: short, so that the slow-sender tests end quickly (tests/servers/test_hostile_clients.py)
+BODY_TIMEOUT = 1.5
+
+app = App(max_body_size=1024, body_timeout=BODY_TIMEOUT)
 
 #: tokens of the bodies `/record/{token}` received in full (or thought it did)
 RECORDS: list[str] = []
@@ -168,6 +171,26 @@ async def stream(request: Request) -> Any:
 async def record(request: Request) -> Any:
     RECORDS.append(request.path_params["token"])
     return {"size": len(request.body)}
+
+
+@app.post("/stream-record/{token}", stream_body=True)
+async def stream_record(request: Request) -> Any:
+    """Records `token` once the streamed body has ended (the handler commits)."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+    RECORDS.append(request.path_params["token"])
+    return {"size": size}
+
+
+@app.get("/url")
+def url(request: Request) -> Any:
+    return {"url": request.url, "path": request.url.path, "host": request.headers.get("host")}
+
+
+@app.get("/header/{name}")
+def header(request: Request) -> Any:
+    return {"value": request.headers.get(request.path_params["name"])}
 
 
 @app.get("/records")
