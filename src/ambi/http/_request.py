@@ -398,7 +398,9 @@ class Request:
         """Whether the request announces a body (length > 0 or chunked), or may carry one
         (HTTP/2 and 3 send a body in DATA frames with no Content-Length needed: it is
         read, and may turn out empty)."""
-        length, chunked = self._announced()
+        return self._announces_body(*self._announced())
+
+    def _announces_body(self, length: str | None, chunked: bool) -> bool:
         if length is not None:
             return length != "0"
         return chunked or self.http_version[:1] in ("2", "3")
@@ -408,8 +410,8 @@ class Request:
         if self._source is None:
             return self._body
         length, chunked = self._announced()
-        if length == "0" or (length is None and not chunked and self.http_version[:1] == "1"):
-            return self._body  # no body announced (HTTP/2 and 3 need no announcement)
+        if not self._announces_body(length, chunked):
+            return self._body
         if length is not None:
             if not length.isdigit():
                 raise HTTPException(400, "invalid Content-Length header")

@@ -409,27 +409,12 @@ def _on_error(exc: HTTPException, limit: _Limit, outcome: Outcome) -> None:
         exc.headers.setdefault(name, value)
 
 
-def rate_limit_stage(route: CompiledRoute, app: App) -> Wrapper | None:
-    """The `RATE_LIMIT` stage of `route`, or None when no limit applies to it."""
-    limits: list[tuple[_Limit, PathSet | None]] = []
-    for index, app_limit in enumerate(app.rate_limits):
-        coverage = app_limit.exempt.covers(route.definition.path)
-        if coverage is Coverage.ALL:
-            continue
-        if app_limit.limit is None:
-            app_limit.limit = _Limit(app_limit.config, app, f"app{index}")
-        limits.append((app_limit.limit, app_limit.exempt if coverage is Coverage.SOME else None))
-    for index, config in enumerate(route.definition.options.get("rate_limit") or ()):
-        limits.append((_Limit(config, app, f"{route.label}#{index}"), None))
-    return _stage(limits, route.label) if limits else None
-
-
-def websocket_rate_limit(
+def _limits_for(
     path: str, configs: Sequence[RateLimitConfig], app: App, label: str
-) -> Callable[[Request], Awaitable[None]] | None:
-    """The rate-limit check of the websocket route at `path` (each handshake counts once
-    against the app's limits, minus their exempt paths, and the route's and its routers'),
-    raising the 429 over any; None when no limit applies."""
+) -> list[tuple[_Limit, PathSet | None]]:
+    """What a route at `path` counts against: the app's limits (minus their exempt paths;
+    with the exempt set kept where it covers only some of the route's paths) and its own
+    `configs` (the route's and its routers')."""
     limits: list[tuple[_Limit, PathSet | None]] = []
     for index, app_limit in enumerate(app.rate_limits):
         coverage = app_limit.exempt.covers(path)
@@ -440,6 +425,23 @@ def websocket_rate_limit(
         limits.append((app_limit.limit, app_limit.exempt if coverage is Coverage.SOME else None))
     for index, config in enumerate(configs):
         limits.append((_Limit(config, app, f"{label}#{index}"), None))
+    return limits
+
+
+def rate_limit_stage(route: CompiledRoute, app: App) -> Wrapper | None:
+    """The `RATE_LIMIT` stage of `route`, or None when no limit applies to it."""
+    configs = route.definition.options.get("rate_limit") or ()
+    limits = _limits_for(route.definition.path, configs, app, route.label)
+    return _stage(limits, route.label) if limits else None
+
+
+def websocket_rate_limit(
+    path: str, configs: Sequence[RateLimitConfig], app: App, label: str
+) -> Callable[[Request], Awaitable[None]] | None:
+    """The rate-limit check of the websocket route at `path` (each handshake counts once
+    against the app's limits, minus their exempt paths, and the route's and its routers'),
+    raising the 429 over any; None when no limit applies."""
+    limits = _limits_for(path, configs, app, label)
     if not limits:
         return None
 
