@@ -218,7 +218,7 @@ async def test_sync_handlers_overlap_in_the_pool(interface: str) -> None:
 
     @app.get("/slow")
     def slow():
-        time.sleep(0.3)
+        time.sleep(1.0)
         return {"ok": True}
 
     @app.get("/fast")
@@ -235,9 +235,9 @@ async def test_sync_handlers_overlap_in_the_pool(interface: str) -> None:
         responses = await asyncio.gather(*slow_requests)
         elapsed = time.perf_counter() - started
     assert fast.json() == {"fast": True}
-    assert fast_elapsed < 0.2  # the loop was free while 20 sync handlers slept
+    assert fast_elapsed < 0.5  # the loop was free while 20 sync handlers slept (1 s each)
     assert all(r.status_code == 200 for r in responses)
-    assert elapsed < 2.0  # serial would take 6 s
+    assert elapsed < 3.0  # serial would take 20 s
 
 
 def test_public_api_is_pinned() -> None:

@@ -169,6 +169,7 @@ def test_upload_benchmark_runs(tmp_path: Path) -> None:
     assert rows == ["ambi-rsgi", "ambi-asgi"]
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_process_pool_benchmark_runs() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_process", "--rounds", "1", "--duration", "1"],

@@ -83,7 +83,8 @@ async def test_fast_then_slow_handler_stalls_the_loop_at_most_once(
     assert stats["loop_blocks"].get("GET /adaptive") == 1, stats["loop_blocks"]
     during = [latency for at, latency in latencies if started <= at <= started + took]
     assert len(during) >= 100
-    assert p99(during) < 0.1, f"async p99 during the slow calls: {p99(during) * 1000:.0f} ms"
+    # (a loop held by one of the slow calls would show as 500 ms)
+    assert p99(during) < 0.3, f"async p99 during the slow calls: {p99(during) * 1000:.0f} ms"
     assert stats["demoted"].keys() == {"GET /adaptive"}
     assert stats["demoted"]["GET /adaptive"] >= 0.5
     assert stats["promoted"] == {"GET /adaptive": 1000}

@@ -79,10 +79,10 @@ async def test_full_queue_is_refused_at_once_and_async_routes_keep_answering(
     assert {(status, retry_after) for status, retry_after, _ in refused} == {(503, "1")}
     assert detail.startswith("too many requests")
     median = statistics.median(took for _, _, took in refused)
-    assert median < 0.005, f"a refusal took {median * 1000:.1f} ms (median)"
+    assert median < 0.05, f"a refusal took {median * 1000:.1f} ms (median)"
     health = [took for status, _, took in pings if status == 200]
     assert len(health) == 200
-    assert p99(health) < 0.05, f"health check p99 {p99(health) * 1000:.0f} ms while saturated"
+    assert p99(health) < 0.25, f"health check p99 {p99(health) * 1000:.0f} ms while saturated"
     assert stats["rejected"] == {"GET /sleep": 21}
 
 
@@ -98,7 +98,7 @@ async def test_max_concurrency(start_app: StartApp) -> None:
     assert [r.status_code for r in served] == [200, 200]
     assert third.status_code == 503
     assert third.headers["retry-after"] == "1"
-    assert took < 0.05
+    assert took < 0.3  # refused at once, not after the 0.8 s the slots are held
     assert after.status_code == 200, "the slots are given back"
     assert stats["over_limit"] == {"GET /limited": 1}
 

@@ -9,6 +9,7 @@ client's pool costs seconds of client-side CPU with a few hundred requests in fl
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -57,7 +58,11 @@ async def test_async_handlers_overlap_on_the_loop(base_url: str) -> None:
 
 
 async def test_slow_sync_handlers_do_not_block_async_routes(base_url: str) -> None:
-    """While 20 blocking requests are in flight, an async route answers each call < 100 ms."""
+    """While 20 blocking requests are in flight, an async route keeps answering at once.
+
+    A loop held by the sleeps would show as answers of ~1.2 s; the bounds are generous
+    against a busy CI machine (a single 236 ms answer was seen there).
+    """
     async with warm_clients(base_url, 21) as clients:
         probe, slow_clients = clients[0], clients[1:]
         slow_started = time.perf_counter()
@@ -75,4 +80,5 @@ async def test_slow_sync_handlers_do_not_block_async_routes(base_url: str) -> No
     assert {r.status_code for r in slow_responses} == {200}
     assert still_in_flight == 20, "the probes should have run while the slow requests ran"
     assert probes_done < 1.5
-    assert max(latencies) < 0.1, f"slowest async answer: {max(latencies) * 1000:.0f} ms"
+    assert statistics.median(latencies) < 0.05, f"median async answer: {latencies}"
+    assert max(latencies) < 0.5, f"slowest async answer: {max(latencies) * 1000:.0f} ms"

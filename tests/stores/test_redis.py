@@ -87,7 +87,7 @@ async def test_down_fails_fast_logs_and_heals(
         started = time.perf_counter()
         with pytest.raises(StoreError, match="next try"):
             await store.get("k")  # within retry_interval: no connection attempt
-        assert time.perf_counter() - started < 0.05
+        assert time.perf_counter() - started < 0.15
         await proxy.start()
         await asyncio.sleep(0.25)
         assert await store.get("k") == b"v"  # a fresh connection, by itself
