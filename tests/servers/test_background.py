@@ -20,7 +20,7 @@ def test_the_response_arrives_before_a_one_second_task(base_url: str, kind: str)
         response = client.get(f"/background/{kind}/{token}")
         elapsed = time.perf_counter() - started
         assert response.json() == {"queued": token}
-        assert elapsed < 0.5, f"the response waited for the task ({elapsed:.2f} s)"
+        assert elapsed < 0.8, f"the response waited for the task ({elapsed:.2f} s)"
         assert token not in client.get("/records").json()
         deadline = time.monotonic() + 5
         while token not in client.get("/records").json():

@@ -197,7 +197,7 @@ def test_a_read_that_times_out_and_the_sweeper() -> None:
         start = time.monotonic()
         with pytest.raises(BodyTimeout):
             await clock.read(asyncio.Event().wait())
-        assert 0.2 <= time.monotonic() - start < 0.6
+        assert 0.2 <= time.monotonic() - start < 1.5  # (a lost timer would hang)
         current = asyncio.current_task()
         assert current is not None
         assert current.cancelling() == 0  # the sweeper's cancel was taken back
