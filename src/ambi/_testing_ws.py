@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import httpx
 import orjson
 
+from ._testing_wire import _RSGIScope
 from .exceptions import WebSocketDisconnect
 
 if TYPE_CHECKING:
@@ -170,8 +171,6 @@ class _RSGIWebSocketProto:
 
 
 async def _run_rsgi(app: App, wire: _Wire, request: httpx.Request) -> None:
-    from .testing import _RSGIScope
-
     scope = _RSGIScope(request)
     scope.proto = "ws"
     proto = _RSGIWebSocketProto(wire)
