@@ -21,6 +21,23 @@ if TYPE_CHECKING:
 # Driving one request through the ASGI interface -------------------------------------------
 
 
+def asgi_scope(request: httpx.Request) -> dict[str, Any]:
+    """What an ASGI scope, HTTP or websocket, takes from `request` (the caller adds `type`,
+    `scheme` and the keys of its kind)."""
+    url = request.url
+    return {
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "path": unquote(url.path),
+        "raw_path": url.raw_path.split(b"?")[0],
+        "query_string": url.query,
+        "root_path": "",
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "client": ("testclient", 50000),
+        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+    }
+
+
 async def _asgi_roundtrip(app: App, request: httpx.Request, body: bytes) -> httpx.Response:
     sent_body = False
     status = 500
@@ -46,20 +63,11 @@ async def _asgi_roundtrip(app: App, request: httpx.Request, body: bytes) -> http
             if not message.get("more_body", False):
                 finished.set()
 
-    url = request.url
     scope = {
         "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
+        **asgi_scope(request),
         "method": request.method,
-        "scheme": url.scheme,
-        "path": unquote(url.path),
-        "raw_path": url.raw_path.split(b"?")[0],
-        "query_string": url.query,
-        "root_path": "",
-        "headers": [(k.lower(), v) for k, v in request.headers.raw],
-        "client": ("testclient", 50000),
-        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        "scheme": request.url.scheme,
     }
     await app(scope, receive, send)
     finished.set()
