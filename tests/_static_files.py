@@ -1,11 +1,13 @@
-"""The folder the StaticFiles tests serve, and a client for an app that serves it
-(`tests/test_static*.py`)."""
+"""The fixtures of the StaticFiles tests (`tests/test_static*.py`): `public`, the folder
+they serve, and `serve(**options)`, a client for an app that serves it."""
 
 from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from ambi import App
 from ambi.testing import TestClient
@@ -15,7 +17,8 @@ ClientFor = Callable[..., TestClient]
 BIG = bytes(range(256)) * 1024  # 256 KiB: several chunks
 
 
-def public_folder(tmp_path: Path) -> Path:
+@pytest.fixture
+def public(tmp_path: Path) -> Path:
     """`tmp_path/public`, with files of several types, an index page, an empty folder and
     `BIG`; and `tmp_path/secret.txt` beside it, which must never be served."""
     root = tmp_path / "public"
@@ -32,7 +35,8 @@ def public_folder(tmp_path: Path) -> Path:
     return root
 
 
-def static_server(client_for: ClientFor, public: Path) -> Callable[..., TestClient]:
+@pytest.fixture
+def serve(client_for: ClientFor, public: Path) -> Callable[..., TestClient]:
     """`serve(**options)`: a client for an app with `public` mounted at /static."""
 
     def make(**options: object) -> TestClient:

@@ -19,22 +19,17 @@ import pytest
 
 from ambi.testing import TestClient
 
-from ._static_files import BIG, ClientFor, public_folder, static_server
+from . import _static_files
+from ._static_files import BIG
 
 try:
     brotli: Any = importlib.import_module("brotli")
 except ImportError:
     brotli = None
 
-
-@pytest.fixture
-def public(tmp_path: Path) -> Path:
-    return public_folder(tmp_path)
-
-
-@pytest.fixture
-def serve(client_for: ClientFor, public: Path) -> Callable[..., TestClient]:
-    return static_server(client_for, public)
+# the shared fixtures, bound here so that pytest finds them for this file's tests
+public = _static_files.public
+serve = _static_files.serve
 
 
 # Validators and 304 -----------------------------------------------------------------------
