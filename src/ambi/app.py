@@ -73,11 +73,13 @@ _clock = time.perf_counter_ns
 
 class App(
     RegistrationMixin,  # before Router: its `_register` hooks are the app's
-    FeaturesMixin,
-    LifecycleMixin,
-    ServingMixin,
     Router,
     MiddlewareMixin,
+    # each part after those whose methods it declares for the type checker, so that the
+    # docs (which read those declarations) show the real ones
+    LifecycleMixin,
+    ServingMixin,
+    FeaturesMixin,
 ):
     """An ambi application: an ASGI 3 and an RSGI app, and a place to register routes.
 
