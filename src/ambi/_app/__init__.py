@@ -10,8 +10,11 @@
 - `_serving`: the ASGI and RSGI entry points, `listen()`, and the request path from the
   server to a route's pipeline.
 
-`ambi.app` keeps the constructor, compiling and freezing the routes, and what the request
-path measures (`_route_measured`). A mixin's `self` is typed as the mixin: each declares
-the attributes and methods of `App` it uses, and where it hands `self` to a function that
-takes an `App`, the call says `# type: ignore[arg-type]`.
+`ambi.app` keeps the constructor, compiling and freezing the routes, what the request path
+measures (`_route_measured`), the choice of an exception handler and the 500 answer.
+
+A mixin's `self` is typed as the mixin: each declares the attributes and methods of `App`
+it uses (a part comes after, in `App`'s bases, those whose methods it declares), and
+where it hands `self` to a function that takes an `App`, the call says
+`# type: ignore[arg-type]`.
 """
