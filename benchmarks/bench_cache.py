@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from ambi.testing import _RSGIHeaders, _RSGIProto
+from ambi._testing_wire import _RSGIHeaders, _RSGIProto
 
 from .apps.ambi_cache import app
 from .contenders import Contender, ServerOptions

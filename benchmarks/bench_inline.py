@@ -24,8 +24,8 @@ import time
 from typing import Any
 
 from ambi import App
+from ambi._testing_wire import _RSGIProto
 from ambi.execution import Engine
-from ambi.testing import _RSGIProto
 
 from .apps.ambi_app import app as default_app
 from .apps.ambi_app import json_sync

@@ -15,7 +15,7 @@ import statistics
 import time
 
 from ambi import App
-from ambi.testing import _RSGIHeaders, _RSGIProto
+from ambi._testing_wire import _RSGIHeaders, _RSGIProto
 
 from .apps import ambi_mw_app, ambi_variants
 from .apps.ambi_app import app

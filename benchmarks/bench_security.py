@@ -76,7 +76,7 @@ class _Scope:
     body = b""
 
     def __init__(self, path: str) -> None:
-        from ambi.testing import _RSGIHeaders
+        from ambi._testing_wire import _RSGIHeaders
 
         self.path = path
         self.headers = _RSGIHeaders(_headers(path))
@@ -84,7 +84,7 @@ class _Scope:
 
 async def _serve(paths: list[str], n: int) -> None:
     """Serve `n` requests to each of `paths` in-process (what callgrind counts)."""
-    from ambi.testing import _RSGIProto
+    from ambi._testing_wire import _RSGIProto
     from benchmarks.apps.ambi_security import app
 
     await app.startup()
@@ -104,7 +104,7 @@ async def _serve(paths: list[str], n: int) -> None:
 
 
 async def _timed(paths: list[str], n: int, rounds: int) -> dict[str, float]:
-    from ambi.testing import _RSGIProto
+    from ambi._testing_wire import _RSGIProto
     from benchmarks.apps.ambi_security import app
 
     samples: dict[str, list[float]] = {p: [] for p in paths}

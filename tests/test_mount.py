@@ -384,7 +384,7 @@ def test_pathsend_over_both_interfaces(client_for: ClientFor, tmp_path: Path) ->
 async def test_headers_set_on_the_response_are_added(interface: str) -> None:
     """What middleware sets on a mounted app's response reaches the client."""
     from ambi._mount._bridge import ASGIAppResponse, asgi_scope
-    from ambi.testing import _RSGIProto
+    from ambi._testing_wire import _RSGIProto
 
     app = App()
     engine = app.engine

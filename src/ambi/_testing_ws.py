@@ -20,11 +20,11 @@ import secrets
 from collections.abc import MutableMapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
-from urllib.parse import unquote
 
 import httpx
 import orjson
 
+from ._testing_wire import _RSGIScope, asgi_scope
 from .exceptions import WebSocketDisconnect
 
 if TYPE_CHECKING:
@@ -67,19 +67,10 @@ class _Wire:
 
 
 def _asgi_scope(request: httpx.Request, subprotocols: list[str]) -> Message:
-    url = request.url
     return {
         "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "scheme": "wss" if url.scheme == "https" else "ws",
-        "path": unquote(url.path),
-        "raw_path": url.raw_path.split(b"?")[0],
-        "query_string": url.query,
-        "root_path": "",
-        "headers": [(k.lower(), v) for k, v in request.headers.raw],
-        "client": ("testclient", 50000),
-        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        **asgi_scope(request),
+        "scheme": "wss" if request.url.scheme == "https" else "ws",
         "subprotocols": subprotocols,
         "extensions": {"websocket.http.response": {}},
     }
@@ -170,8 +161,6 @@ class _RSGIWebSocketProto:
 
 
 async def _run_rsgi(app: App, wire: _Wire, request: httpx.Request) -> None:
-    from .testing import _RSGIScope
-
     scope = _RSGIScope(request)
     scope.proto = "ws"
     proto = _RSGIWebSocketProto(wire)

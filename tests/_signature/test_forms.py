@@ -9,20 +9,13 @@ import pytest
 from ambi import App, File, Form, UploadFile
 from ambi.testing import TestClient
 
-MakeHandler = Callable[[Callable[..., Any]], Callable[..., Any]]
-ClientFor = Callable[[App], TestClient]
+from ._serve import ClientFor, MakeHandler, detail
 
 
 def serve(client_for: ClientFor, make_handler: MakeHandler, fn: Callable[..., Any]) -> TestClient:
     app = App()
     app.post("/f")(make_handler(fn))
     return client_for(app)
-
-
-def detail(response: Any) -> list[dict[str, Any]]:
-    assert response.status_code == 422, response.text
-    result: list[dict[str, Any]] = response.json()["detail"]
-    return result
 
 
 def login(

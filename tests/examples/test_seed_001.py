@@ -21,6 +21,7 @@ import pytest
 from ambi import App
 from ambi.testing import TestClient
 
+from ._validation import errors
 from .seeds import c001_hybrid
 
 ClientFor = Callable[[App], TestClient]
@@ -29,11 +30,6 @@ ClientFor = Callable[[App], TestClient]
 @pytest.fixture
 def client(client_for: ClientFor) -> TestClient:
     return client_for(c001_hybrid.app)
-
-
-def errors(response: Any) -> list[tuple[tuple[Any, ...], str]]:
-    assert response.status_code == 422, response.text
-    return sorted((tuple(e["loc"]), e["type"]) for e in response.json()["detail"])
 
 
 def test_process_large_dataset_reads_the_raw_body(client: TestClient) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ambi import App, HTTPException, RateLimitConfig
 from ambi.http import JSONResponse, Request, Response
 from ambi.ratelimit import _stage
+from ambi.ratelimit._limit import Limit
 from ambi.ratelimit._memory import MemoryLimiter
 
 
@@ -39,7 +40,7 @@ def test_the_inlined_bucket_is_the_limiters(
     capacity: int, refill: int, window_ms: int, x_headers: bool, gaps_us: list[int]
 ) -> None:
     config = RateLimitConfig("token_bucket", capacity, window_ms, refill, x_headers=x_headers)
-    limit = _stage._Limit(config, App(), "test")
+    limit = Limit(config, App(), "test")
     assert limit.bucket is not None
     stage = _stage._one_limit(limit, "GET /test").wrap(handler)
     reference = MemoryLimiter(config)

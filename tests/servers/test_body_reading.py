@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from ambi import App, Request
+from ambi._testing_wire import _RSGIHeaders, _RSGIProto
 from ambi.exceptions import BodyTimeout, ConfigurationError
 from ambi.servers._deadlines import _BY_LOOP, body_deadlines
-from ambi.testing import _RSGIHeaders, _RSGIProto
 
 RECORDED: list[bytes] = []
 

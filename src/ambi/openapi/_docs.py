@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import HTTPException
 from ..http import FileResponse, HTMLResponse, Request, Response, dump_json
-from ._generate import Requirements, SecurityFor, build_openapi
+from ._generate import build_openapi
+from ._route_info import Requirements, SecurityFor
 
 if TYPE_CHECKING:
     from .._pipeline import CompiledRoute
