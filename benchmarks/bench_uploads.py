@@ -10,6 +10,11 @@ connection with `Connection: close`; every answer must be a 200 with the right s
 server's processes' summed RSS is sampled every 5 ms; the peak is reported. MB/s are
 upload bytes over wall time of a phase; "overall" is both phases' bytes over both phases'
 time. Rounds are interleaved and the median is reported.
+
+Server CPU is the utime + stime of the server's processes (/proc) over each phase: the
+big upload's, and the small ones' divided by their count; a figure the machine's load skews
+much less than wall time. Client CPU is this process's over both phases (with the RSS
+sampler's thread).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -26,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_ws_memory import session_rss_kib
+from benchmarks.bench_cpu import group_cpu_seconds
 from benchmarks.contenders import Contender, ServerOptions, package_version
 from benchmarks.servers import HOST, free_port, pinned, stop, wait_until_answering
 
@@ -82,22 +88,57 @@ async def phase(port: int, payload: bytes, size: int, count: int) -> float:
     return time.perf_counter() - start
 
 
+def session_pids(session: int) -> list[int]:
+    """The processes of `session` (the server's: Granian's main process and its worker)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[3]) == session:  # the session id, after state, ppid, pgrp
+            pids.append(int(entry))
+    return pids
+
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def rss_kib(pids: list[int]) -> int:
+    """The summed resident size (KiB, as VmRSS counts it) of `pids`."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                total += int(statm.read().split()[1]) * PAGE_KIB
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 class PeakRSS:
-    """Samples the summed RSS of a process session in a thread; `peak` in KiB."""
+    """Samples the summed RSS of a server's processes in a thread; `peak` in KiB.
+
+    The processes are listed once (the server started them all before the warm-up): a
+    scan of all of /proc took ~7 ms on a busy machine, so sampling it every 5 ms kept this
+    thread, and with it the GIL, busy beside the client's event loop (the client was the
+    bottleneck of the small uploads: same MB/s for every contender)."""
 
     def __init__(self, session: int) -> None:
-        self.session = session
+        self.pids = session_pids(session)
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, session_rss_kib(self.session))
+            self.peak = max(self.peak, rss_kib(self.pids))
             self._stop.wait(0.005)
 
     def __enter__(self) -> PeakRSS:
-        self.idle = session_rss_kib(self.session)
+        self.idle = rss_kib(self.pids)
         self._thread.start()
         return self
 
@@ -112,6 +153,14 @@ class Cell:
     small_s: float
     idle_kib: int
     peak_kib: int
+    big_cpu: float  # the server's CPU seconds (utime + stime of its processes), big upload
+    small_cpu: float  # the same, for the small uploads together
+    client_cpu: float  # this process's CPU seconds over both phases
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOptions) -> Cell:
@@ -131,12 +180,22 @@ def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOpti
     try:
         wait_until_answering(proc, port, 30, log)
         asyncio.run(phase(port, request_bytes(port, small), small_size, 5))  # warm-up
+        big_request, small_request = request_bytes(port, big), request_bytes(port, small)
         with PeakRSS(proc.pid) as rss:
-            big_s = asyncio.run(phase(port, request_bytes(port, big), big_size, 1))
-            small_s = asyncio.run(
-                phase(port, request_bytes(port, small), small_size, args.small_count)
-            )
-        return Cell(big_s, small_s, rss.idle, rss.peak)
+            client_before, cpu_before = client_cpu_seconds(), group_cpu_seconds(proc.pid)
+            big_s = asyncio.run(phase(port, big_request, big_size, 1))
+            cpu_between = group_cpu_seconds(proc.pid)
+            small_s = asyncio.run(phase(port, small_request, small_size, args.small_count))
+            cpu_after, client_after = group_cpu_seconds(proc.pid), client_cpu_seconds()
+        return Cell(
+            big_s,
+            small_s,
+            rss.idle,
+            rss.peak,
+            cpu_between - cpu_before,
+            cpu_after - cpu_between,
+            client_after - client_before,
+        )
     finally:
         stop(proc)
 
@@ -170,7 +229,17 @@ def main(argv: list[str] | None = None) -> int:
         f"granian {package_version('granian')}, uvicorn {package_version('uvicorn')}, "
         f"fastapi {package_version('fastapi')}, loop {options.loop}, http {options.http}"
     )
-    header = ("contender", "big MB/s", "small MB/s", "overall MB/s", "idle RSS", "peak RSS")
+    header = (
+        "contender",
+        "big MB/s",
+        "small MB/s",
+        "overall MB/s",
+        "idle RSS",
+        "peak RSS",
+        "server CPU big",
+        "server CPU per small",
+        "client CPU",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     overall: dict[str, float] = {}
@@ -182,9 +251,13 @@ def main(argv: list[str] | None = None) -> int:
         overall[name] = total
         idle = statistics.median(c.idle_kib for c in runs) / 1024
         peak = statistics.median(c.peak_kib for c in runs) / 1024
+        big_cpu = statistics.median(c.big_cpu for c in runs) * 1000
+        small_cpu = statistics.median(c.small_cpu for c in runs) / args.small_count * 1e6
+        client_cpu = statistics.median(c.client_cpu for c in runs)
         print(
             f"| {name} | {big:,.0f} | {small:,.1f} | {total:,.1f} | "
-            f"{idle:.0f} MiB | {peak:.0f} MiB |"
+            f"{idle:.0f} MiB | {peak:.0f} MiB | {big_cpu:,.0f} ms | {small_cpu:,.0f} µs | "
+            f"{client_cpu:.2f} s |"
         )
     if "fastapi" in overall:
         for name in names:
