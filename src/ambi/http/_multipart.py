@@ -10,7 +10,9 @@ memory (all of them together within `FormLimits.fields`), file parts go to `Uplo
 spools, written to their temporary files in the thread pool in 1 MiB batches, one batch in
 flight while the next chunks are read. Every limit is checked as the bytes arrive, so a
 body over one is refused (413) without reading the rest. `parse_form` parses a body already
-in memory (`request.form()` on a route that read the body whole).
+in memory: `request.form()` on a route that read the body whole, and a form body announced
+no longer than `FormLimits.whole` (at most `WHOLE_READ`, and within every byte limit of the
+route, so reading it whole crosses none), which `Request.read_form` reads with one call.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ if TYPE_CHECKING:
 MAX_PARTS = 1000
 #: Most bytes of headers one part may have.
 MAX_PART_HEADERS = 16 * 1024
+#: A form body announced at most this long, and within every byte limit of its route (so
+#: that no limit can be crossed by reading it whole, and no file part would be spooled),
+#: is read with one call and parsed with one parser write.
+#: PERF: a 100 KB upload came from Granian in 4 chunks, each a hand-off to the loop and a
+#: parser write with its callbacks (benchmarks/bench_uploads.py; RESULTS.md, uploads
+#: 2026-11-30). The RSGI adapter reads up to the same size with one call (`_ONE_CALL`).
+WHOLE_READ = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,12 @@ class FormLimits:
     part_headers: int = MAX_PART_HEADERS
     spool: int = SPOOL_MAX_SIZE  # an upload past this goes to a temporary file
     directory: str | None = None  # where temporary files go (None: the system's)
+    #: a body of at most this many bytes is read whole, then parsed (see `WHOLE_READ`)
+    whole: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        limits = (self.spool, self.fields, self.body, *self.files.values())
+        object.__setattr__(self, "whole", min(WHOLE_READ, *limits))
 
 
 class FormData(Mapping[str, "str | UploadFile"]):
