@@ -385,3 +385,14 @@ def test_a_small_form_is_read_with_one_call(size: int, max_size: str, whole: boo
         assert proto.status == 413
     else:
         assert (proto.status, b"".join(proto.chunks)) == (200, b'{"size":%d,"data":true}' % size)
+
+
+def test_a_small_body_of_another_type_is_415_before_it_is_read() -> None:
+    app = App()
+
+    @app.post("/upload")
+    async def upload(file: UploadFile) -> Any:
+        return file.size
+
+    proto = asyncio.run(_upload(app, b'{"a": 1}', "application/json"))
+    assert (proto.status, proto.collected, proto.iterated) == (415, 0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 from urllib.parse import quote, unquote, urlsplit
@@ -11,8 +12,9 @@ import orjson
 
 from ..exceptions import ConfigurationError, HTTPException
 from ._awaitable import Later, Ready, RequestBody, UnreadBody, awaitable_json, awaited_by_caller
+from ._formdata import FormData
 from ._headers import Headers, QueryParams, parse_cookies
-from ._multipart import FormData, FormLimits, parse_form, read_form, too_large
+from ._multipart import FormLimits, parse_form, read_form, read_whole_form, too_large
 
 if TYPE_CHECKING:
     from .._pipeline import CompiledRoute
@@ -334,8 +336,8 @@ class Request:
         length = self._check_length(limits.body)
         source, self._source = self._source, None
         if length is not None and length <= limits.whole:
-            body = await source.read_exact(length)
-            self._form = parse_form(self.content_type, body, limits)
+            read = functools.partial(source.read_exact, length)
+            self._form = await read_whole_form(self.content_type, read, limits)
             return self._form
         async with contextlib.aclosing(_generator(source.chunks())) as chunks:
             engine = self.app.engine
