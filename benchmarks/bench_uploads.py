@@ -2,19 +2,24 @@
 uploads, in one run on one machine.
 
     python -m benchmarks.bench_uploads [--rounds 3] [--big-mb 100] [--small-kb 100]
-                                       [--small-count 200] [--contenders a,b]
+                                       [--small-count 200] [--warmup N] [--contenders a,b]
 
 Each contender (one worker, pinned to core 0) gets the same request bytes from a raw-socket
 client pinned to core 1: multipart bodies built once in memory, each sent on a fresh
-connection with `Connection: close`; every answer must be a 200 with the right size. The
-server's processes' summed RSS is sampled every 5 ms; the peak is reported. MB/s are
-upload bytes over wall time of a phase; "overall" is both phases' bytes over both phases'
-time. Rounds are interleaved and the median is reported.
+connection with `Connection: close`; every answer must be a 200 with the right size. Each
+server is warmed up first (not measured): a 4 MB upload, then `--warmup` small ones at
+once (default: as many as the measured phase), so that the phases see a server in its
+steady state, not a fresh process's first garbage collections. The server's processes'
+summed RSS is sampled every 5 ms during the phases; "idle" is as the server started, before
+the warm-up, and the peak is reported. MB/s are upload bytes over wall time of a phase;
+"overall" is both phases' bytes over both phases' time. Rounds are interleaved and the
+median is reported.
 
-Server CPU is the utime + stime of the server's processes (/proc) over each phase: the
-big upload's, and the small ones' divided by their count; a figure the machine's load skews
-much less than wall time. Client CPU is this process's over both phases (with the RSS
-sampler's thread).
+Server CPU is the utime + stime of the server's processes (/proc) over each phase (until
+the server is idle again, so the big upload's temporary file closed after its answer is
+charged to it): the big upload's, and the small ones' divided by their count; a figure the
+machine's load skews much less than wall time, in 10 ms clock ticks. Client CPU is this
+process's over both phases (with the RSS sampler's thread).
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ class PeakRSS:
 
     def __init__(self, session: int) -> None:
         self.pids = session_pids(session)
+        self.idle = rss_kib(self.pids)  # now, before any upload
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -138,13 +144,37 @@ class PeakRSS:
             self._stop.wait(0.005)
 
     def __enter__(self) -> PeakRSS:
-        self.idle = rss_kib(self.pids)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def warm_up(port: int, small_request: bytes, small_size: int, count: int) -> None:
+    """A 4 MB upload (spooled to disk) and `count` small ones at once, not measured: the
+    measured phases then see the server in its steady state (its first collections of
+    the garbage collector, its heap grown, its threads started), as a server that has
+    run a while is. (With 5 small uploads only, a fresh process's first full collection
+    fell into the 200 small uploads, each charged ~100-200 us more of server CPU.)"""
+    size = 4 * MB
+    asyncio.run(phase(port, request_bytes(port, multipart(size)), size, 1))
+    if count:
+        asyncio.run(phase(port, small_request, small_size, count))
+
+
+def settle(pgid: int, limit: float = 2.0) -> None:
+    """Wait until the server uses no CPU (work left after its last answer: closing a
+    temporary file, collecting garbage), so that each phase is charged its own work."""
+    deadline = time.monotonic() + limit
+    last = group_cpu_seconds(pgid)
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = group_cpu_seconds(pgid)
+        if now == last:
+            return
+        last = now
 
 
 @dataclass
@@ -179,13 +209,17 @@ def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOpti
         )
     try:
         wait_until_answering(proc, port, 30, log)
-        asyncio.run(phase(port, request_bytes(port, small), small_size, 5))  # warm-up
+        rss = PeakRSS(proc.pid)  # idle: the server as it started
         big_request, small_request = request_bytes(port, big), request_bytes(port, small)
-        with PeakRSS(proc.pid) as rss:
+        warm_up(port, small_request, small_size, args.warmup)
+        settle(proc.pid)
+        with rss:
             client_before, cpu_before = client_cpu_seconds(), group_cpu_seconds(proc.pid)
             big_s = asyncio.run(phase(port, big_request, big_size, 1))
+            settle(proc.pid)  # the big upload's temporary file closed: charged to it
             cpu_between = group_cpu_seconds(proc.pid)
             small_s = asyncio.run(phase(port, small_request, small_size, args.small_count))
+            settle(proc.pid)
             cpu_after, client_after = group_cpu_seconds(proc.pid), client_cpu_seconds()
         return Cell(
             big_s,
@@ -206,10 +240,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mb", type=int, default=100)
     parser.add_argument("--small-kb", type=int, default=100)
     parser.add_argument("--small-count", type=int, default=200)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="small uploads at once before measuring (default: --small-count)",
+    )
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--log", default="benchmarks/out/logs/uploads.log")
     args = parser.parse_args(argv)
+    if args.warmup is None:
+        args.warmup = args.small_count
     names = [n for n in args.contenders.split(",") if n]
     unknown = set(names) - set(CONTENDERS)
     if unknown:
