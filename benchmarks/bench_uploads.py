@@ -2,7 +2,8 @@
 uploads, in one run on one machine.
 
     python -m benchmarks.bench_uploads [--rounds 3] [--big-mb 100] [--small-kb 100]
-                                       [--small-count 200] [--warmup N] [--contenders a,b]
+                                       [--small-count 200] [--small-waves 1] [--warmup N]
+                                       [--contenders a,b]
 
 Each contender (one worker, pinned to core 0) gets the same request bytes from a raw-socket
 client pinned to core 1: multipart bodies built once in memory, each sent on a fresh
@@ -218,7 +219,10 @@ def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOpti
             big_s = asyncio.run(phase(port, big_request, big_size, 1))
             settle(proc.pid)  # the big upload's temporary file closed: charged to it
             cpu_between = group_cpu_seconds(proc.pid)
-            small_s = asyncio.run(phase(port, small_request, small_size, args.small_count))
+            small_s = sum(
+                asyncio.run(phase(port, small_request, small_size, args.small_count))
+                for _ in range(args.small_waves)
+            )
             settle(proc.pid)
             cpu_after, client_after = group_cpu_seconds(proc.pid), client_cpu_seconds()
         return Cell(
@@ -240,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mb", type=int, default=100)
     parser.add_argument("--small-kb", type=int, default=100)
     parser.add_argument("--small-count", type=int, default=200)
+    parser.add_argument(
+        "--small-waves",
+        type=int,
+        default=1,
+        help="the small phase this many times over, one wave after the other (server CPU "
+        "is read in 10 ms ticks: more uploads, a finer figure per upload)",
+    )
     parser.add_argument(
         "--warmup",
         type=int,
@@ -265,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in order:
             cells[name].append(run_cell(CONTENDERS[name], args, options))
             print(f"round {round_ + 1}: {name} done", file=sys.stderr)
-    big_mb, small_mb = args.big_mb, args.small_kb * args.small_count / 1000
-    print(f"uploads: 1 x {big_mb} MB, then {args.small_count} x {args.small_kb} KB at once")
+    small_count = args.small_count * args.small_waves
+    big_mb, small_mb = args.big_mb, args.small_kb * small_count / 1000
+    waves = f" ({args.small_waves} waves)" if args.small_waves > 1 else ""
+    print(f"uploads: 1 x {big_mb} MB, then {args.small_count} x {args.small_kb} KB at once{waves}")
     print(
         f"granian {package_version('granian')}, uvicorn {package_version('uvicorn')}, "
         f"fastapi {package_version('fastapi')}, loop {options.loop}, http {options.http}"
@@ -294,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         idle = statistics.median(c.idle_kib for c in runs) / 1024
         peak = statistics.median(c.peak_kib for c in runs) / 1024
         big_cpu = statistics.median(c.big_cpu for c in runs) * 1000
-        small_cpu = statistics.median(c.small_cpu for c in runs) / args.small_count * 1e6
+        small_cpu = statistics.median(c.small_cpu for c in runs) / small_count * 1e6
         client_cpu = statistics.median(c.client_cpu for c in runs)
         print(
             f"| {name} | {big:,.0f} | {small:,.1f} | {total:,.1f} | "
