@@ -42,8 +42,10 @@ MAX_PART_HEADERS = 16 * 1024
 #: that no limit can be crossed by reading it whole, and no file part would be spooled),
 #: is read with one call and parsed with one parser write.
 #: PERF: a 100 KB upload came from Granian in 4 chunks, each a hand-off to the loop and a
-#: parser write with its callbacks (benchmarks/bench_uploads.py; RESULTS.md, uploads
-#: 2026-11-30). The RSGI adapter reads up to the same size with one call (`_ONE_CALL`).
+#: parser write with its callbacks: 87 -> 56 us of the loop's CPU per upload in-process,
+#: 300-350 -> 200-250 us of server CPU (benchmarks/bench_uploads.py; RESULTS.md, "uploads:
+#: where a 100 KB upload's server CPU went"). The RSGI adapter reads up to the same size
+#: with one call (`_ONE_CALL`).
 WHOLE_READ = 256 * 1024
 
 

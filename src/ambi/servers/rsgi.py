@@ -142,8 +142,9 @@ _BLOCK = 64 * 1024
 #: The largest Content-Length read with one call under a body timeout (so within 4x the
 #: timeout: a client that stalls is dropped after 2 minutes at the default 30 s, not 30 s).
 #: PERF: one call is one hand-off from Granian's threads to the loop, where its iterator
-#: costs one per chunk (Granian gives a 100 KB body in 4): 267 -> 216-223 µs of server CPU
-#: per 100 KB upload (benchmarks/bench_uploads.py; RESULTS.md, uploads 2026-11-30).
+#: costs one per chunk (Granian gives a 100 KB body in 4): 267-272 -> 216-223 us of server
+#: CPU per 100 KB upload (benchmarks/bench_uploads.py; RESULTS.md, "uploads: where a 100
+#: KB upload's server CPU went").
 _ONE_CALL = 4 * _BLOCK
 
 
