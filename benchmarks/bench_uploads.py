@@ -2,14 +2,25 @@
 uploads, in one run on one machine.
 
     python -m benchmarks.bench_uploads [--rounds 3] [--big-mb 100] [--small-kb 100]
-                                       [--small-count 200] [--contenders a,b]
+                                       [--small-count 200] [--small-waves 1] [--warmup N]
+                                       [--contenders a,b]
 
 Each contender (one worker, pinned to core 0) gets the same request bytes from a raw-socket
 client pinned to core 1: multipart bodies built once in memory, each sent on a fresh
-connection with `Connection: close`; every answer must be a 200 with the right size. The
-server's processes' summed RSS is sampled every 5 ms; the peak is reported. MB/s are
-upload bytes over wall time of a phase; "overall" is both phases' bytes over both phases'
-time. Rounds are interleaved and the median is reported.
+connection with `Connection: close`; every answer must be a 200 with the right size. Each
+server is warmed up first (not measured): a 4 MB upload, then `--warmup` small ones at
+once (default: as many as the measured phase), so that the phases see a server in its
+steady state, not a fresh process's first garbage collections. The server's processes'
+summed RSS is sampled every 5 ms during the phases; "idle" is as the server started, before
+the warm-up, and the peak is reported. MB/s are upload bytes over wall time of a phase;
+"overall" is both phases' bytes over both phases' time. Rounds are interleaved and the
+median is reported.
+
+Server CPU is the utime + stime of the server's processes (/proc) over each phase (until
+the server is idle again, so the big upload's temporary file closed after its answer is
+charged to it): the big upload's, and the small ones' divided by their count; a figure the
+machine's load skews much less than wall time, in 10 ms clock ticks. Client CPU is this
+process's over both phases (with the RSS sampler's thread).
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -26,7 +38,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_ws_memory import session_rss_kib
+from benchmarks.bench_cpu import group_cpu_seconds
 from benchmarks.contenders import Contender, ServerOptions, package_version
 from benchmarks.servers import HOST, free_port, pinned, stop, wait_until_answering
 
@@ -82,22 +94,57 @@ async def phase(port: int, payload: bytes, size: int, count: int) -> float:
     return time.perf_counter() - start
 
 
+def session_pids(session: int) -> list[int]:
+    """The processes of `session` (the server's: Granian's main process and its worker)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[3]) == session:  # the session id, after state, ppid, pgrp
+            pids.append(int(entry))
+    return pids
+
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def rss_kib(pids: list[int]) -> int:
+    """The summed resident size (KiB, as VmRSS counts it) of `pids`."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                total += int(statm.read().split()[1]) * PAGE_KIB
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 class PeakRSS:
-    """Samples the summed RSS of a process session in a thread; `peak` in KiB."""
+    """Samples the summed RSS of a server's processes in a thread; `peak` in KiB.
+
+    The processes are listed once (the server started them all before the warm-up): a
+    scan of all of /proc took ~7 ms on a busy machine, so sampling it every 5 ms kept this
+    thread, and with it the GIL, busy beside the client's event loop (the client was the
+    bottleneck of the small uploads: same MB/s for every contender)."""
 
     def __init__(self, session: int) -> None:
-        self.session = session
+        self.pids = session_pids(session)
+        self.idle = rss_kib(self.pids)  # now, before any upload
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, session_rss_kib(self.session))
+            self.peak = max(self.peak, rss_kib(self.pids))
             self._stop.wait(0.005)
 
     def __enter__(self) -> PeakRSS:
-        self.idle = session_rss_kib(self.session)
         self._thread.start()
         return self
 
@@ -106,12 +153,45 @@ class PeakRSS:
         self._thread.join()
 
 
+def warm_up(port: int, small_request: bytes, small_size: int, count: int) -> None:
+    """A 4 MB upload (spooled to disk) and `count` small ones at once, not measured: the
+    measured phases then see the server in its steady state (its first collections of
+    the garbage collector, its heap grown, its threads started), as a server that has
+    run a while is. (With 5 small uploads only, a fresh process's first full collection
+    fell into the 200 small uploads, each charged ~100-200 us more of server CPU.)"""
+    size = 4 * MB
+    asyncio.run(phase(port, request_bytes(port, multipart(size)), size, 1))
+    if count:
+        asyncio.run(phase(port, small_request, small_size, count))
+
+
+def settle(pgid: int, limit: float = 2.0) -> None:
+    """Wait until the server uses no CPU (work left after its last answer: closing a
+    temporary file, collecting garbage), so that each phase is charged its own work."""
+    deadline = time.monotonic() + limit
+    last = group_cpu_seconds(pgid)
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = group_cpu_seconds(pgid)
+        if now == last:
+            return
+        last = now
+
+
 @dataclass
 class Cell:
     big_s: float
     small_s: float
     idle_kib: int
     peak_kib: int
+    big_cpu: float  # the server's CPU seconds (utime + stime of its processes), big upload
+    small_cpu: float  # the same, for the small uploads together
+    client_cpu: float  # this process's CPU seconds over both phases
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOptions) -> Cell:
@@ -130,13 +210,30 @@ def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOpti
         )
     try:
         wait_until_answering(proc, port, 30, log)
-        asyncio.run(phase(port, request_bytes(port, small), small_size, 5))  # warm-up
-        with PeakRSS(proc.pid) as rss:
-            big_s = asyncio.run(phase(port, request_bytes(port, big), big_size, 1))
-            small_s = asyncio.run(
-                phase(port, request_bytes(port, small), small_size, args.small_count)
+        rss = PeakRSS(proc.pid)  # idle: the server as it started
+        big_request, small_request = request_bytes(port, big), request_bytes(port, small)
+        warm_up(port, small_request, small_size, args.warmup)
+        settle(proc.pid)
+        with rss:
+            client_before, cpu_before = client_cpu_seconds(), group_cpu_seconds(proc.pid)
+            big_s = asyncio.run(phase(port, big_request, big_size, 1))
+            settle(proc.pid)  # the big upload's temporary file closed: charged to it
+            cpu_between = group_cpu_seconds(proc.pid)
+            small_s = sum(
+                asyncio.run(phase(port, small_request, small_size, args.small_count))
+                for _ in range(args.small_waves)
             )
-        return Cell(big_s, small_s, rss.idle, rss.peak)
+            settle(proc.pid)
+            cpu_after, client_after = group_cpu_seconds(proc.pid), client_cpu_seconds()
+        return Cell(
+            big_s,
+            small_s,
+            rss.idle,
+            rss.peak,
+            cpu_between - cpu_before,
+            cpu_after - cpu_between,
+            client_after - client_before,
+        )
     finally:
         stop(proc)
 
@@ -147,10 +244,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mb", type=int, default=100)
     parser.add_argument("--small-kb", type=int, default=100)
     parser.add_argument("--small-count", type=int, default=200)
+    parser.add_argument(
+        "--small-waves",
+        type=int,
+        default=1,
+        help="the small phase this many times over, one wave after the other (server CPU "
+        "is read in 10 ms ticks: more uploads, a finer figure per upload)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="small uploads at once before measuring (default: --small-count)",
+    )
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--log", default="benchmarks/out/logs/uploads.log")
     args = parser.parse_args(argv)
+    if args.warmup is None:
+        args.warmup = args.small_count
     names = [n for n in args.contenders.split(",") if n]
     unknown = set(names) - set(CONTENDERS)
     if unknown:
@@ -164,13 +276,25 @@ def main(argv: list[str] | None = None) -> int:
         for name in order:
             cells[name].append(run_cell(CONTENDERS[name], args, options))
             print(f"round {round_ + 1}: {name} done", file=sys.stderr)
-    big_mb, small_mb = args.big_mb, args.small_kb * args.small_count / 1000
-    print(f"uploads: 1 x {big_mb} MB, then {args.small_count} x {args.small_kb} KB at once")
+    small_count = args.small_count * args.small_waves
+    big_mb, small_mb = args.big_mb, args.small_kb * small_count / 1000
+    waves = f" ({args.small_waves} waves)" if args.small_waves > 1 else ""
+    print(f"uploads: 1 x {big_mb} MB, then {args.small_count} x {args.small_kb} KB at once{waves}")
     print(
         f"granian {package_version('granian')}, uvicorn {package_version('uvicorn')}, "
         f"fastapi {package_version('fastapi')}, loop {options.loop}, http {options.http}"
     )
-    header = ("contender", "big MB/s", "small MB/s", "overall MB/s", "idle RSS", "peak RSS")
+    header = (
+        "contender",
+        "big MB/s",
+        "small MB/s",
+        "overall MB/s",
+        "idle RSS",
+        "peak RSS",
+        "server CPU big",
+        "server CPU per small",
+        "client CPU",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     overall: dict[str, float] = {}
@@ -182,9 +306,13 @@ def main(argv: list[str] | None = None) -> int:
         overall[name] = total
         idle = statistics.median(c.idle_kib for c in runs) / 1024
         peak = statistics.median(c.peak_kib for c in runs) / 1024
+        big_cpu = statistics.median(c.big_cpu for c in runs) * 1000
+        small_cpu = statistics.median(c.small_cpu for c in runs) / small_count * 1e6
+        client_cpu = statistics.median(c.client_cpu for c in runs)
         print(
             f"| {name} | {big:,.0f} | {small:,.1f} | {total:,.1f} | "
-            f"{idle:.0f} MiB | {peak:.0f} MiB |"
+            f"{idle:.0f} MiB | {peak:.0f} MiB | {big_cpu:,.0f} ms | {small_cpu:,.0f} µs | "
+            f"{client_cpu:.2f} s |"
         )
     if "fastapi" in overall:
         for name in names:

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from ambi import App, Request
+from ambi import App, File, Request, UploadFile
 from ambi._testing_wire import _RSGIHeaders, _RSGIProto
 from ambi.exceptions import BodyTimeout, ConfigurationError
+from ambi.params import parse_size
 from ambi.servers._deadlines import _BY_LOOP, body_deadlines
 
 RECORDED: list[bytes] = []
@@ -265,3 +266,133 @@ def test_http2_body_without_content_length_is_read(path: str) -> None:
     assert asyncio.run(run([b"hel", b"lo"])).status == 200
     assert asyncio.run(run([])).status == 200
     assert RECORDED == [b"hello", b""]
+
+
+class _GranianCollect(_GranianBody):
+    """Granian's `await proto()` (the body collected whole): `frames` joined, or never
+    (a `None` frame: a stalled client); counts the calls of each way of reading."""
+
+    def __init__(self, frames: list[bytes | None]) -> None:
+        super().__init__(frames)
+        self.collected = 0
+        self.iterated = 0
+
+    async def __call__(self) -> bytes:
+        self.collected += 1
+        if None in self._frames:
+            await asyncio.Event().wait()
+        return b"".join(frame for frame in self._frames if frame is not None)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        self.iterated += 1
+        return super().__aiter__()
+
+
+async def _rsgi_with_length(app: App, length: int, frames: list[bytes | None]) -> _GranianCollect:
+    await app.startup()
+    proto = _GranianCollect(frames)
+    headers = [("host", "t"), ("content-length", str(length))]
+    try:
+        await app.__rsgi__(_Scope("/whole", headers, "1.1"), proto)  # type: ignore[arg-type]
+    finally:
+        await app.shutdown()
+    return proto
+
+
+@pytest.mark.parametrize(
+    ("length", "allowed"),
+    [(1000, 0.2), (64 * 1024, 0.2), (64 * 1024 + 1, 0.4), (100_000, 0.4), (256 * 1024, 0.8)],
+)
+def test_a_body_read_with_one_call_may_take_the_timeout_per_64_kib(
+    length: int, allowed: float
+) -> None:
+    """Under a body timeout, Granian's one-call read serves a Content-Length body up to
+    256 KiB (one hand-off instead of one per chunk), bounded by the timeout per 64 KiB."""
+    RECORDED.clear()
+    start = time.monotonic()
+    proto = asyncio.run(_rsgi_with_length(_app(body_timeout=0.2), length, [b"x", None]))
+    assert allowed <= time.monotonic() - start < allowed + 1.5
+    assert (proto.collected, proto.iterated) == (1, 0)
+    assert proto.status == 408
+    detail = f'{{"detail":"request body timed out: no data for {allowed:g} s"}}'
+    assert b"".join(proto.chunks) == detail.encode()
+    body = b"y" * length
+    whole = asyncio.run(_rsgi_with_length(_app(body_timeout=0.2), length, [body]))
+    assert (whole.status, whole.collected, whole.iterated) == (200, 1, 0)
+    assert [body] == RECORDED
+
+
+def test_a_longer_body_is_read_in_chunks_each_within_the_timeout() -> None:
+    RECORDED.clear()
+    length = 256 * 1024 + 1
+    start = time.monotonic()
+    stalled = asyncio.run(_rsgi_with_length(_app(body_timeout=0.2), length, [b"x", None]))
+    assert 0.2 <= time.monotonic() - start < 1.5
+    assert (stalled.status, stalled.collected, stalled.iterated) == (408, 0, 1)
+    body = b"y" * length
+    frames: list[bytes | None] = [body[:1000], body[1000:]]
+    whole = asyncio.run(_rsgi_with_length(_app(body_timeout=0.2), length, frames))
+    assert (whole.status, whole.collected, whole.iterated) == (200, 0, 1)
+    # without a body timeout, any length is read with one call
+    whole = asyncio.run(_rsgi_with_length(_app(body_timeout=None), length, [body]))
+    assert (whole.status, whole.collected, whole.iterated) == (200, 1, 0)
+    assert [body, body] == RECORDED
+
+
+def _form_body(size: int) -> tuple[str, bytes]:
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
+        ).encode()
+        + b"z" * size
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return f"multipart/form-data; boundary={boundary}", body
+
+
+async def _upload(app: App, body: bytes, content_type: str) -> _GranianCollect:
+    await app.startup()
+    proto = _GranianCollect([body])
+    headers = [("host", "t"), ("content-length", str(len(body))), ("content-type", content_type)]
+    try:
+        await app.__rsgi__(_Scope("/upload", headers, "1.1"), proto)  # type: ignore[arg-type]
+    finally:
+        await app.shutdown()
+    return proto
+
+
+@pytest.mark.parametrize(
+    ("size", "max_size", "whole"),
+    [
+        (100_000, "1MB", True),  # within every limit: read with one call, parsed at once
+        (300_000, "1MB", False),  # over 256 KiB: parsed as it arrives
+        (100_000, "50KB", False),  # could cross the file's limit: 413 before the rest
+        (2_000, "50KB", True),
+    ],
+)
+def test_a_small_form_is_read_with_one_call(size: int, max_size: str, whole: bool) -> None:
+    app = App()
+
+    @app.post("/upload")
+    async def upload(file: UploadFile = File(max_size=max_size)) -> Any:
+        return {"size": file.size, "data": (await file.read()) == b"z" * size}
+
+    content_type, body = _form_body(size)
+    proto = asyncio.run(_upload(app, body, content_type))
+    assert (proto.collected, proto.iterated) == ((1, 0) if whole else (0, 1))
+    if size > parse_size(max_size):
+        assert proto.status == 413
+    else:
+        assert (proto.status, b"".join(proto.chunks)) == (200, b'{"size":%d,"data":true}' % size)
+
+
+def test_a_small_body_of_another_type_is_415_before_it_is_read() -> None:
+    app = App()
+
+    @app.post("/upload")
+    async def upload(file: UploadFile) -> Any:
+        return file.size
+
+    proto = asyncio.run(_upload(app, b'{"a": 1}', "application/json"))
+    assert (proto.status, proto.collected, proto.iterated) == (415, 0, 0)

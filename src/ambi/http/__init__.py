@@ -1,7 +1,8 @@
 """HTTP objects: the request, responses, headers, cookies, forms, uploads and websockets."""
 
+from ._formdata import FormData
 from ._headers import Headers, MutableHeaders, QueryParams
-from ._multipart import FormData, FormLimits
+from ._multipart import FormLimits
 from ._request import URL, Request, State
 from ._responses import (
     FileResponse,

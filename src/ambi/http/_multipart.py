@@ -10,22 +10,25 @@ memory (all of them together within `FormLimits.fields`), file parts go to `Uplo
 spools, written to their temporary files in the thread pool in 1 MiB batches, one batch in
 flight while the next chunks are read. Every limit is checked as the bytes arrive, so a
 body over one is refused (413) without reading the rest. `parse_form` parses a body already
-in memory (`request.form()` on a route that read the body whole).
+in memory (`request.form()` on a route that read the body whole); `read_whole_form` reads a
+form body announced no longer than `FormLimits.whole` (at most `WHOLE_READ`, and within
+every byte limit of the route, so reading it whole crosses none) with one call, then parses
+it the same way. The value is a `FormData` (`_formdata.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from ..exceptions import HTTPException
-from ._awaitable import Ready
+from ._formdata import FormData
 from ._upload import SPOOL_MAX_SIZE, Spool, UploadFile
 
 if TYPE_CHECKING:
@@ -35,6 +38,15 @@ if TYPE_CHECKING:
 MAX_PARTS = 1000
 #: Most bytes of headers one part may have.
 MAX_PART_HEADERS = 16 * 1024
+#: A form body announced at most this long, and within every byte limit of its route (so
+#: that no limit can be crossed by reading it whole, and no file part would be spooled),
+#: is read with one call and parsed with one parser write.
+#: PERF: a 100 KB upload came from Granian in 4 chunks, each a hand-off to the loop and a
+#: parser write with its callbacks: 87 -> 56 us of the loop's CPU per upload in-process,
+#: 300-350 -> 200-250 us of server CPU (benchmarks/bench_uploads.py; RESULTS.md, "uploads:
+#: where a 100 KB upload's server CPU went"). The RSGI adapter reads up to the same size
+#: with one call (`_ONE_CALL`).
+WHOLE_READ = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,62 +61,12 @@ class FormLimits:
     part_headers: int = MAX_PART_HEADERS
     spool: int = SPOOL_MAX_SIZE  # an upload past this goes to a temporary file
     directory: str | None = None  # where temporary files go (None: the system's)
+    #: a body of at most this many bytes is read whole, then parsed (see `WHOLE_READ`)
+    whole: int = field(init=False)
 
-
-class FormData(Mapping[str, "str | UploadFile"]):
-    """Form fields and files; `form["k"]` is the last value, `getlist("k")` every one.
-
-    Also awaitable (giving itself) and an async context manager, so that Starlette's
-    `await request.form()` and `async with request.form() as form:` work on the value
-    `request.form()` returns, and `await form.close()` too. (The request closes its form's
-    files after the response in any case, in the thread pool when some are on disk: the
-    `async with` block leaves that to it.)
-    """
-
-    __slots__ = ("_dict", "_items")
-
-    def __init__(self, items: list[tuple[str, str | UploadFile]] | None = None) -> None:
-        self._items = items or []
-        self._dict = dict(self._items)
-
-    def __getitem__(self, key: str) -> str | UploadFile:
-        return self._dict[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._dict)
-
-    def __len__(self) -> int:
-        return len(self._dict)
-
-    def getlist(self, key: str) -> list[str | UploadFile]:
-        return [v for k, v in self._items if k == key]
-
-    def multi_items(self) -> list[tuple[str, str | UploadFile]]:
-        return list(self._items)
-
-    def uploads(self) -> list[UploadFile]:
-        return [v for _, v in self._items if isinstance(v, UploadFile)]
-
-    def on_disk(self) -> bool:
-        """Whether an upload is in a temporary file (closing it is then file I/O)."""
-        return any(not upload.in_memory for upload in self.uploads())
-
-    def close(self) -> Awaitable[None]:
-        """Close every uploaded file (plain calls: from the loop only when all are in
-        memory; see `Request.finish`). The result may be awaited (Starlette's spelling)."""
-        for upload in self.uploads():
-            upload.file.close()
-        return Ready(None)
-
-    def __await__(self) -> Generator[Any, None, Self]:
-        return self
-        yield
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+    def __post_init__(self) -> None:
+        limits = (self.spool, self.fields, self.body, *self.files.values())
+        object.__setattr__(self, "whole", min(WHOLE_READ, *limits))
 
 
 def too_large(what: str, limit: int) -> HTTPException:
@@ -281,7 +243,19 @@ def _check_end(parser: MultipartParser) -> None:
 def parse_form(content_type: str, body: bytes, limits: FormLimits) -> FormData:
     """Parse a form body held in memory (files stay in memory too); 415 for another content
     type, 400 for a malformed body, 413 over a limit."""
+    return _parse(*_form_type(content_type), body, limits)
+
+
+async def read_whole_form(
+    content_type: str, read: Callable[[], Awaitable[bytes]], limits: FormLimits
+) -> FormData:
+    """`parse_form` of the body `read()` gives (a body announced within `limits.whole`);
+    the content type is checked before any of it is read."""
     media, boundary = _form_type(content_type)
+    return _parse(media, boundary, await read(), limits)
+
+
+def _parse(media: bytes, boundary: bytes, body: bytes, limits: FormLimits) -> FormData:
     if media == b"application/x-www-form-urlencoded":
         if len(body) > limits.fields:
             raise too_large("form fields", limits.fields)

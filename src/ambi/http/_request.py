@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 from urllib.parse import quote, unquote, urlsplit
@@ -11,8 +12,9 @@ import orjson
 
 from ..exceptions import ConfigurationError, HTTPException
 from ._awaitable import Later, Ready, RequestBody, UnreadBody, awaitable_json, awaited_by_caller
+from ._formdata import FormData
 from ._headers import Headers, QueryParams, parse_cookies
-from ._multipart import FormData, FormLimits, parse_form, read_form, too_large
+from ._multipart import FormLimits, parse_form, read_form, read_whole_form, too_large
 
 if TYPE_CHECKING:
     from .._pipeline import CompiledRoute
@@ -323,15 +325,20 @@ class Request:
 
     async def read_form(self, limits: FormLimits) -> FormData:
         """Read the body as a form while it arrives, within `limits` (413 over one, before
-        the rest is read); then `form()` gives it."""
+        the rest is read), or, announced no longer than `limits.whole`, with one call and
+        then parsed; then `form()` gives it."""
         if self._form is not None:
             return self._form
         if self._source is None or not self.has_body():
             body = self._body
             self._form = parse_form(self.content_type, body, limits) if body else _NO_FORM
             return self._form
-        self._check_length(limits.body)
+        length = self._check_length(limits.body)
         source, self._source = self._source, None
+        if length is not None and length <= limits.whole:
+            read = functools.partial(source.read_exact, length)
+            self._form = await read_whole_form(self.content_type, read, limits)
+            return self._form
         async with contextlib.aclosing(_generator(source.chunks())) as chunks:
             engine = self.app.engine
             self._form = await read_form(self.content_type, chunks, limits, engine)
@@ -369,13 +376,18 @@ class Request:
         if self._source is not None:
             self._check_length(limit)
 
-    def _check_length(self, limit: int) -> None:
+    def _check_length(self, limit: int) -> int | None:
+        """The announced Content-Length (None without one); 400 when invalid, 413 when over
+        `limit`."""
         length = self.headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                raise HTTPException(400, "invalid Content-Length header")
-            if int(length) > limit:
-                raise too_large("request body", limit)
+        if length is None:
+            return None
+        if not length.isdigit():
+            raise HTTPException(400, "invalid Content-Length header")
+        size = int(length)
+        if size > limit:
+            raise too_large("request body", limit)
+        return size
 
     def _announced(self) -> tuple[str | None, bool]:
         """The request's Content-Length (repeats comma-joined) and whether it is chunked."""

@@ -6,7 +6,9 @@ task with a deadline (a dict store), and takes it back when the chunk comes (a d
 The timer runs only while some read waits, every `period` seconds (a quarter of the
 timeout, at most one second), and cancels the tasks whose deadline has passed; the reader
 turns that cancellation into `BodyTimeout` (408). A timeout fires between `timeout` and
-`timeout + period` seconds after the last chunk. Requests without a body never come here.
+`timeout + period` seconds after the last chunk. (A read that gets the whole body in one
+call, Granian's `await proto()` of a Content-Length body up to 256 KiB, is given the
+timeout per 64 KiB begun: `servers/rsgi.py`.) Requests without a body never come here.
 
 The sweeper only cancels a task registered as waiting, and a reader registers just before
 its await and takes itself off as soon as the await returns (no await in between), so the
@@ -89,14 +91,15 @@ class BodyDeadlines:
         if self._handle is None:
             self._handle = self._loop.call_later(self._period, self._sweep)
 
-    def timed_out(self, task: asyncio.Task[Any]) -> None:
+    def timed_out(self, task: asyncio.Task[Any], allowed: float | None = None) -> None:
         """In a reader's `except CancelledError`: `BodyTimeout` if the cancellation was
-        the sweeper's (and nobody else's); otherwise return, and the reader re-raises."""
+        the sweeper's (and nobody else's); otherwise return, and the reader re-raises.
+        `allowed`: the seconds the read was given, when not the timeout."""
         if task not in self._expired:
             return
         self._expired.discard(task)
         if task.uncancel() == 0:
-            raise BodyTimeout(self.timeout) from None
+            raise BodyTimeout(self.timeout if allowed is None else allowed) from None
 
     async def read(self, awaitable: Awaitable[T]) -> T:
         """Await `awaitable` as one body read (the pattern above)."""

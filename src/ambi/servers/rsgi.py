@@ -101,11 +101,12 @@ class _RSGIBody:
 
     async def read_exact(self, length: int) -> bytes:
         # Granian reads exactly Content-Length bytes here (`body.collect()`), and raises
-        # when the client goes away first. With a body timeout, a body bigger than one
-        # read's worth is read in chunks, so that the timeout bounds the idle time
-        # between chunks and not the whole upload.
+        # when the client goes away first. With a body timeout, a body up to `_ONE_CALL`
+        # is read with one call all the same, within the timeout per `_BLOCK` begun; a
+        # bigger one is read in chunks, so that the timeout bounds the idle time between
+        # chunks and not the whole upload.
         clock = body_deadlines(self._app)
-        if clock is not None and length > _ONE_READ:
+        if clock is not None and length > _ONE_CALL:
             body = b"".join([chunk async for chunk in self.chunks()])
         elif clock is None:
             try:
@@ -117,14 +118,15 @@ class _RSGIBody:
             # benchmarks/bench_instructions.py; RESULTS.md, issue 8)
             task = asyncio.current_task()
             waiting = clock.waiting
-            waiting[task] = monotonic() + clock.timeout  # type: ignore[index]
+            allowed = clock.timeout if length <= _BLOCK else clock.timeout * -(-length // _BLOCK)
+            waiting[task] = monotonic() + allowed  # type: ignore[index]
             clock.wake()
             try:
                 body = await self._proto()
             except RuntimeError as exc:
                 raise ClientDisconnected from exc
             except asyncio.CancelledError:
-                clock.timed_out(task)  # type: ignore[arg-type]
+                clock.timed_out(task, allowed)  # type: ignore[arg-type]
                 raise
             finally:
                 waiting.pop(task, None)  # type: ignore[arg-type]
@@ -133,9 +135,17 @@ class _RSGIBody:
         return body
 
 
-#: The Content-Length read in one call under a body timeout (a few TCP segments: it comes
-#: at once, so the timeout on the whole read is the idle time).
-_ONE_READ = 64 * 1024
+#: Under a body timeout, a read with one call may take the timeout per this many bytes
+#: begun (a few TCP segments: they come at once, so for a body this small the timeout on
+#: the whole read is the idle time).
+_BLOCK = 64 * 1024
+#: The largest Content-Length read with one call under a body timeout (so within 4x the
+#: timeout: a client that stalls is dropped after 2 minutes at the default 30 s, not 30 s).
+#: PERF: one call is one hand-off from Granian's threads to the loop, where its iterator
+#: costs one per chunk (Granian gives a 100 KB body in 4): 267-272 -> 216-223 us of server
+#: CPU per 100 KB upload (benchmarks/bench_uploads.py; RESULTS.md, "uploads: where a 100
+#: KB upload's server CPU went").
+_ONE_CALL = 4 * _BLOCK
 
 
 async def serve_http(
