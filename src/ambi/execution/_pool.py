@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import os
 import queue
 import threading
 import time
@@ -16,6 +17,32 @@ from ..exceptions import HTTPException
 from ._classify import is_awaitable
 
 _worker = threading.local()
+
+
+_SCHED_BATCH: int | None = getattr(os, "SCHED_BATCH", None)  # Linux
+
+
+def yield_on_wake() -> bool:
+    """Put the calling thread under the scheduler's batch policy (Linux `SCHED_BATCH`):
+    waking it no longer preempts the thread that woke it. True if that took effect.
+
+    # PERF: the event loop wakes a worker for each job and for each `smartasync` result it
+    # hands back (a lock release, `ambi.bridge._loops`). Under the default policy the woken
+    # worker preempts the loop thread on the spot, only to block at once on the GIL the
+    # loop holds: two context switches per wake-up, and on a busy machine the loop thread
+    # waits for its next turn. A batch worker gets the CPU at the loop's next block or
+    # tick instead; fairness between threads is unchanged (same weight). CPU per request of
+    # a def route calling smartasync, in-process on uvloop, 64 in flight: 29-44 us before,
+    # 20-25 after (the async twin: 8-10); benchmarks/bench_request.py --uvloop --cpu
+    # --concurrency 64 "GET /bridge-sync" "GET /bridge-async", benchmarks/RESULTS.md.
+    """
+    if _SCHED_BATCH is None:
+        return False
+    try:
+        os.sched_setscheduler(0, _SCHED_BATCH, os.sched_param(0))  # 0: this thread
+    except OSError:  # not allowed here (a seccomp profile, say): keep the default policy
+        return False
+    return True
 
 
 def current_worker_loop() -> asyncio.AbstractEventLoop | None:
@@ -138,7 +165,11 @@ class ThreadPool:
         self._name = name
         self.queue_limit = queue_limit
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
+        # PERF: one token per finished job, taken by a submit that can hand its job to an
+        # idle worker: deque append/pop are atomic under the GIL, where a
+        # threading.Semaphore takes a Condition and its lock twice per job (with the batch
+        # policy: 64 in flight 6.0-10.4 -> 4.5-5.8 us a job, benchmarks/bench_pool.py).
+        self._idle: collections.deque[None] = collections.deque()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -169,6 +200,11 @@ class ThreadPool:
         return self._max
 
     @property
+    def idle(self) -> int:
+        """Workers done with a job and not yet given another (approximate while they run)."""
+        return len(self._idle)
+
+    @property
     def queued(self) -> int:
         """Jobs waiting for a thread."""
         return self._jobs.qsize()
@@ -195,7 +231,9 @@ class ThreadPool:
         fut = self._loop.create_future()
         self._pending.add(fut)
         self._jobs.put((fut, contextvars.copy_context(), fn, args))
-        if not self._idle.acquire(blocking=False):
+        try:
+            self._idle.pop()
+        except IndexError:
             self._grow()
         return fut
 
@@ -226,6 +264,8 @@ class ThreadPool:
     def _work(self) -> None:
         loop = self._loop
         mark_worker(loop)
+        yield_on_wake()
+        idle = self._idle.append
         jobs = self._jobs
         done = self._done
         call_soon = loop.call_soon_threadsafe
@@ -254,7 +294,7 @@ class ThreadPool:
                 except RuntimeError:  # the loop is closed: nobody is waiting any more
                     pass
             del job, fut, ctx, fn, args, outcome
-            self._idle.release()
+            idle(None)
 
     async def drain(self, grace: float) -> bool:
         """On the loop: wait (up to `grace` s) until every job submitted has finished (jobs
