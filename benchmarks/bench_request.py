@@ -150,8 +150,10 @@ def main() -> None:
         action="store_true",
         help="CPU time of the process (all its threads) per request instead of wall time",
     )
-    parser.add_argument("cases", nargs="*", choices=[*CASES, []], help="default: all")
+    parser.add_argument("cases", nargs="*", help=f"default: all of {', '.join(CASES)}")
     args = parser.parse_args()
+    if unknown := [name for name in args.cases if name not in CASES]:
+        parser.error(f"unknown case(s): {', '.join(unknown)}")
     n, rounds = (256, 1) if args.quick else (20_480, 5)
     what = "CPU µs" if args.cpu else "µs"
     print(f"| endpoint | {what} per request (in-process, RSGI, {args.concurrency} in flight) |")
