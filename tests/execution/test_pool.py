@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from ambi import HTTPException
 from ambi.execution import Engine
 from ambi.execution import _pool as pool_module
 from ambi.execution._pool import yield_on_wake
@@ -74,6 +75,42 @@ async def test_busy_workers_make_the_pool_grow_to_its_bound() -> None:
         assert threads.size == 3  # three busy, two queued: no fourth thread
         release.set()
         assert await asyncio.gather(*jobs) == [True] * 5
+    finally:
+        release.set()
+        engine.stop()
+
+
+async def test_cleanups_run_while_every_worker_waits_for_what_they_release() -> None:
+    """Route jobs waiting for a resource (a connection pool, say) that only cleanup work
+    gives back: the cleanups have threads of their own, so nothing starves."""
+    engine = Engine(sync_workers=2)
+    connections = threading.Semaphore(0)  # all taken by requests that have answered
+    try:
+        waiting = [
+            engine.submit_route_job("GET /x", connections.acquire, True, 5) for _ in range(2)
+        ]
+        await asyncio.sleep(0.05)  # both workers now wait in acquire()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.gather(*(engine.run_cleanup(connections.release) for _ in range(2)))
+        assert await asyncio.gather(*waiting) == [True, True]
+        assert loop.time() - started < 2.5  # not the 5 s of the acquire timeout
+    finally:
+        engine.stop()
+
+
+async def test_cleanup_work_is_never_refused() -> None:
+    engine = Engine(sync_workers=1, sync_queue_limit=0)
+    release = threading.Event()
+    try:
+        busy = engine.submit_route_job("GET /x", release.wait, 5)
+        await asyncio.sleep(0.05)
+        with pytest.raises(HTTPException) as refused:
+            engine.submit_route_job("GET /x", sum, (1,))
+        assert refused.value.status_code == 503
+        assert await engine.run_cleanup(sum, (1, 2)) == 3  # the queue limit is not its
+        release.set()
+        assert await busy is True
     finally:
         release.set()
         engine.stop()
