@@ -4,7 +4,12 @@ Drives `app.__rsgi__` with the test client's in-memory protocol object, so the f
 ambi's own work per request (routing, body read, validation, handler call, JSON), free of
 network and server noise. Run:
 
-    .venv/bin/python -m benchmarks.bench_request [--quick]
+    .venv/bin/python -m benchmarks.bench_request [--quick] [--concurrency 64] [--uvloop]
+        [--cpu] [CASE ...]
+
+`--uvloop` runs on the loop Granian serves ambi on; `--cpu` gives the process's CPU time
+(all threads) per request instead of wall time, steadier on a busy machine; the `GET
+/bridge-*` cases are the service's `/stats` pair without a database.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 from ambi import App
 from ambi._testing_wire import _RSGIHeaders, _RSGIProto
 
-from .apps import ambi_mw_app, ambi_variants
+from .apps import ambi_bridge, ambi_mw_app, ambi_variants
 from .apps.ambi_app import app
 
 ORDER = (
@@ -78,6 +85,9 @@ CASES: dict[str, tuple[App, _Scope]] = {
     "GET /deps-sync": (app, _Scope("GET", "/deps-sync")),
     "GET /items/{item_id}": (app, _Scope("GET", "/items/42", "q=abc&limit=5")),
     "POST /orders": (app, _Scope("POST", "/orders", body=ORDER)),
+    # the service's /stats pair without a database: def + smartasync vs async def
+    "GET /bridge-sync": (ambi_bridge.app, _Scope("GET", "/bridge-sync")),
+    "GET /bridge-async": (ambi_bridge.app, _Scope("GET", "/bridge-async")),
 }
 
 
@@ -89,24 +99,37 @@ async def _serve(app: App, scope: _Scope, n: int) -> None:
             raise SystemExit(f"{scope.method} {scope.path} answered {proto.status}")
 
 
-async def _per_request(app: App, scope: _Scope, n: int, concurrency: int) -> float:
+async def _per_request(
+    app: App,
+    scope: _Scope,
+    n: int,
+    concurrency: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Microseconds per request, `n` requests, `concurrency` of them in flight at a time
     (1: one after the other, the latency of each; 64: as wrk -c64 loads a server, where
     hand-offs to the thread pool overlap)."""
-    started = time.perf_counter()
+    started = clock()
     await asyncio.gather(*(_serve(app, scope, n // concurrency) for _ in range(concurrency)))
-    return (time.perf_counter() - started) / (n // concurrency * concurrency) * 1e6
+    return (clock() - started) / (n // concurrency * concurrency) * 1e6
 
 
-async def run(n: int, rounds: int, concurrency: int = 1) -> dict[str, float]:
-    apps = list(dict.fromkeys(app for app, _ in CASES.values()))
+async def run(
+    n: int,
+    rounds: int,
+    concurrency: int = 1,
+    names: list[str] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
+    cases = {name: CASES[name] for name in names or CASES}
+    apps = list(dict.fromkeys(app for app, _ in cases.values()))
     for each in apps:
         await each.startup()
     try:
-        samples: dict[str, list[float]] = {name: [] for name in CASES}
+        samples: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(rounds):
-            for name, (each, scope) in CASES.items():
-                samples[name].append(await _per_request(each, scope, n, concurrency))
+            for name, (each, scope) in cases.items():
+                samples[name].append(await _per_request(each, scope, n, concurrency, clock))
     finally:
         for each in apps:
             await each.shutdown()
@@ -119,11 +142,29 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=1, help="requests in flight at a time (default 1)"
     )
+    parser.add_argument(
+        "--uvloop", action="store_true", help="on uvloop, the loop Granian serves ambi on"
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU time of the process (all its threads) per request instead of wall time",
+    )
+    parser.add_argument("cases", nargs="*", help=f"default: all of {', '.join(CASES)}")
     args = parser.parse_args()
+    if unknown := [name for name in args.cases if name not in CASES]:
+        parser.error(f"unknown case(s): {', '.join(unknown)}")
     n, rounds = (256, 1) if args.quick else (20_480, 5)
-    print(f"| endpoint | µs per request (in-process, RSGI, {args.concurrency} in flight) |")
+    what = "CPU µs" if args.cpu else "µs"
+    print(f"| endpoint | {what} per request (in-process, RSGI, {args.concurrency} in flight) |")
     print("|---|---:|")
-    for name, micros in asyncio.run(run(n, rounds, args.concurrency)).items():
+    runner: Any = asyncio.run
+    if args.uvloop:
+        import uvloop
+
+        runner = uvloop.run
+    clock = time.process_time if args.cpu else time.perf_counter
+    for name, micros in runner(run(n, rounds, args.concurrency, args.cases, clock)).items():
         print(f"| {name} | {micros:.1f} |")
 
 

@@ -9,7 +9,8 @@ tokens), then, in interleaved rounds with the order rotating:
   reads on the def/psycopg and async/asyncpg routes, 2 writes, 1 login): req/s, p50/p99,
   errors, database connections of the service (pg_stat_activity: the most in use during
   the load, and what is left 1 s after it: all must be idle), the server's RSS (all its
-  processes) before and after;
+  processes) before and after, and its CPU time and context switches per request during
+  the load (steadier than req/s on a busy machine);
 - the bridge: `GET /stats` (a def route reaching the asyncpg pool through smartasync, on
   ambi; through `anyio.from_thread.run` on the twin) against `GET /stats/async` (the same
   query from an async def route), alone, 64 connections, one worker.
@@ -19,6 +20,10 @@ RSGI), the twin as FastAPI users deploy it: `uvicorn --workers N --loop uvloop -
 httptools`. Nothing is pinned: PostgreSQL and Redis share the two cores. Run:
 
     .venv/bin/python -m benchmarks.bench_service [--rounds 3] [--duration 10]
+
+`--baseline DIR` adds the contender `ambi-baseline`, the service on the ambi package in DIR,
+for a before/after comparison in the same run (`git archive <commit> src | tar -x -C
+/tmp/before`, then `--baseline /tmp/before/src`).
 """
 
 from __future__ import annotations
@@ -49,8 +54,14 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).with_name("out")
 
 
+#: `--baseline DIR`: the contender running the service on the ambi package in DIR (say
+#: `git archive <commit> src | tar -x -C /tmp/before` and DIR=/tmp/before/src), for a
+#: before/after comparison in the same run.
+BASELINE = "ambi-baseline"
+
+
 def argv_of(contender: str, port: int, workers: int) -> list[str]:
-    if contender == "ambi":
+    if contender in ("ambi", BASELINE):
         return [
             *(sys.executable, "-m", "examples.service", "serve"),
             *("--port", str(port), "--workers", str(workers)),
@@ -81,6 +92,27 @@ def memory_mb(pgid: int) -> tuple[float, float]:
         except (OSError, IndexError, ValueError):
             continue
     return rss / 2**20, pss / 2**20
+
+
+def cpu_and_switches(pgid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) used so far by every process of the group `pgid`, and
+    the context switches (voluntary and not) of all their threads."""
+    ticks = switches = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
+            for task in (entry / "task").iterdir():
+                for line in (task / "status").read_text().splitlines():
+                    if "ctxt_switches:" in line:
+                        switches += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK"), switches
 
 
 class Connections:
@@ -162,6 +194,9 @@ class Run:
     rss_after_mb: float
     pss_before_mb: float
     pss_after_mb: float
+    #: the server's CPU time and its threads' context switches per request, during the load
+    cpu_us: float = 0.0
+    switches: float = 0.0
 
 
 @contextmanager
@@ -214,14 +249,18 @@ def measure(
     """One run; appended to `bench.runs`."""
     args, env, watch = bench.args, bench.env, bench.watch
     log = OUT / "logs" / f"service-{contender}.log"
+    if contender == BASELINE:
+        env = {**env, "PYTHONPATH": f"{args.baseline}{os.pathsep}{ROOT}"}
     with serving(contender, workers, env, log) as (port, proc):
         check(port, bench.sample)
         if args.warmup:
             wrk(port, script, args.warmup, args.connections)
         time.sleep(0.5)
         rss_before = memory_mb(proc.pid)
+        cpu_before = cpu_and_switches(proc.pid)
         with watch.watching():
             result = wrk(port, script, args.duration, args.connections)
+        cpu_after = cpu_and_switches(proc.pid)
         settle = watch.settle()
         after = watch.sample()
         rss_after = memory_mb(proc.pid)
@@ -244,6 +283,8 @@ def measure(
         rss_after_mb=rss_after[0],
         pss_before_mb=rss_before[1],
         pss_after_mb=rss_after[1],
+        cpu_us=(cpu_after[0] - cpu_before[0]) / max(result.requests, 1) * 1e6,
+        switches=(cpu_after[1] - cpu_before[1]) / max(result.requests, 1),
     )
     print(
         f"round {round_no + 1} {load} {contender} x{workers}: {run.rps:,.0f} req/s, "
@@ -251,7 +292,8 @@ def measure(
         f"db {run.db_conns_most} (active {run.db_active_most}) -> {run.db_after} "
         f"after {settle:.1f} s, "
         f"rss {run.rss_before_mb:.0f} -> {run.rss_after_mb:.0f} MB "
-        f"(pss {run.pss_before_mb:.0f} -> {run.pss_after_mb:.0f})",
+        f"(pss {run.pss_before_mb:.0f} -> {run.pss_after_mb:.0f}), "
+        f"{run.cpu_us:.0f} us CPU and {run.switches:.1f} context switches per request",
         file=sys.stderr,
         flush=True,
     )
@@ -267,6 +309,11 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--loads", default="mixed,bridge", help="mixed, bridge or both")
     parser.add_argument("--contenders", default="ambi,fastapi")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help=f"also run the contender {BASELINE}: ambi imported from DIR (a src directory)",
+    )
     args = parser.parse_args()
     if wrk_path() is None:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
@@ -276,6 +323,8 @@ def main() -> int:
     env = {**os.environ, **setup.env_of(settings), "PYTHONPATH": str(ROOT)}
     watch = Connections(setup.ADMIN_DSN, setup.database_name(settings))
     contenders = args.contenders.split(",")
+    if args.baseline:
+        contenders.append(BASELINE)
     loads = args.loads.split(",")
     runs: list[Run] = []
     bench = Bench(args, env, watch, runs, setup.user_mix(users[-1]))
@@ -328,9 +377,10 @@ def summarize(runs: list[Run], args: argparse.Namespace, load_before: str) -> No
     print(
         "| load | contender | workers | req/s (median) | p50 ms | p99 ms | errors |"
         " db conns most (active) | all idle after (s) | RSS MiB before -> after |"
-        " PSS MiB before -> after | req/s per round |"
+        " PSS MiB before -> after | server CPU µs / req | context switches / req |"
+        " req/s per round |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|--:|---|---|---|---|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|---|---|---|--:|--:|---|")
     groups: dict[tuple[str, str, int], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.load, run.contender, run.workers), []).append(run)
@@ -346,6 +396,7 @@ def summarize(runs: list[Run], args: argparse.Namespace, load_before: str) -> No
             f"({max(r.db_active_most for r in rs)}) | {after} | "
             f"{_median(rs, 'rss_before_mb'):.0f} -> {_median(rs, 'rss_after_mb'):.0f} | "
             f"{_median(rs, 'pss_before_mb'):.0f} -> {_median(rs, 'pss_after_mb'):.0f} | "
+            f"{_median(rs, 'cpu_us'):.0f} | {_median(rs, 'switches'):.1f} | "
             f"{', '.join(f'{r.rps:,.0f}' for r in rs)} |"
         )
     print()
@@ -357,7 +408,7 @@ def summarize(runs: list[Run], args: argparse.Namespace, load_before: str) -> No
                 for r in runs
                 if (r.load, r.workers, r.round) == ("mixed", workers, round_no)
             }
-            if len(pair) == 2:
+            if "ambi" in pair and "fastapi" in pair:
                 ratios.append(pair["ambi"].rps / pair["fastapi"].rps)
                 p99s.append(pair["ambi"].p99_ms / pair["fastapi"].p99_ms)
         if ratios:
@@ -367,7 +418,7 @@ def summarize(runs: list[Run], args: argparse.Namespace, load_before: str) -> No
                 f" (median {statistics.median(ratios):.2f}x);"
                 f" p99 ambi / FastAPI {', '.join(f'{x:.2f}' for x in p99s)}"
             )
-    for contender in ("ambi", "fastapi"):
+    for contender in ("ambi", BASELINE, "fastapi"):
         ratios = []
         for round_no in sorted({r.round for r in runs}):
             pair = {
@@ -381,10 +432,12 @@ def summarize(runs: list[Run], args: argparse.Namespace, load_before: str) -> No
             p50 = [s.p50_ms / a.p50_ms for s, a in ratios]
             p99 = [s.p99_ms / a.p99_ms for s, a in ratios]
             rps = [s.rps / a.rps for s, a in ratios]
+            cpu = [s.cpu_us / a.cpu_us if a.cpu_us else float("nan") for s, a in ratios]
             print(
                 f"- {contender} def /stats vs async /stats/async per round: p50 "
                 f"{', '.join(f'{x:.2f}x' for x in p50)}, p99 {', '.join(f'{x:.2f}x' for x in p99)},"
-                f" req/s {', '.join(f'{x:.2f}x' for x in rps)}"
+                f" req/s {', '.join(f'{x:.2f}x' for x in rps)},"
+                f" server CPU per request {', '.join(f'{x:.2f}x' for x in cpu)}"
             )
 
 

@@ -291,10 +291,15 @@ def test_consecutive_sync_steps_take_one_trip_to_the_pool(app: App, client_for: 
     client = client_for(app)
     trips: list[Any] = []
     submit, submit_route_job = app.engine.run_in_thread, app.engine.submit_route_job
+    submit_cleanup = app.engine.run_cleanup
 
     def counting(fn: Callable[..., Any], /, *args: Any) -> Any:
         trips.append(fn)
         return submit(fn, *args)
+
+    def counting_cleanup(fn: Callable[..., Any], /, *args: Any) -> Any:
+        trips.append(fn)
+        return submit_cleanup(fn, *args)
 
     def counting_route_job(label: str, fn: Callable[..., Any], /, *args: Any) -> Any:
         trips.append(fn)
@@ -302,6 +307,7 @@ def test_consecutive_sync_steps_take_one_trip_to_the_pool(app: App, client_for: 
 
     app.engine.run_in_thread = counting  # type: ignore[method-assign]
     app.engine.submit_route_job = counting_route_job  # type: ignore[method-assign]
+    app.engine.run_cleanup = counting_cleanup  # type: ignore[method-assign]
     assert client.get("/sync-chain").json() == 2
     assert len(set(threads)) == 1
     assert threads[0] != threading.get_ident()

@@ -131,7 +131,7 @@ class AfterResponse:
         self.label = label
         self.exits: list[Exit] = []
         #: How the sync cleanups run (set by the route's dependency runner).
-        self.run_batch: RunBatch = functools.partial(engine.run_in_thread, exit_batch)
+        self.run_batch: RunBatch = functools.partial(engine.run_cleanup, exit_batch)
         self.tasks: list[TaskGroup] = []
         self.error: BaseException | None = None
         self.done = False

@@ -226,7 +226,7 @@ class DependencyRunner:
     async def _close_scoped(self, frame: _Frame, error: BaseException | None) -> None:
         """Run function-scoped cleanups now; a different exception one of them raises
         replaces the request's."""
-        run_batch = functools.partial(self.engine.run_in_thread, exit_batch)
+        run_batch = functools.partial(self.engine.run_cleanup, exit_batch)
         raised = await close_exits(frame.scoped, error, run_batch, _ignore)
         if raised is not None and raised is not error:
             raise raised

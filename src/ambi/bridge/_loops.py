@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from ..exceptions import BridgeError, ConfigurationError
 from ..execution import current_worker_loop, note_loop_use
+from ._inbox import inbox_for
 
 T = TypeVar("T")
 
@@ -373,20 +374,28 @@ atexit.register(_forget_thread_loop)
 
 
 class _Handoff:
-    """One coroutine carried from a worker thread to a loop, and its task back.
+    """One coroutine carried from a worker thread to a loop (through the loop's inbox, which
+    starts hand-offs in batches: `ambi.bridge._inbox`), and its task back.
 
     # PERF: a bare lock released by the task's done callback is the cheapest wake-up
     # (no concurrent.futures.Future, Condition or _chain_future), see benchmarks/bench_bridge.py.
+    # A lock per call rather than one per thread: a signal handler on a waiting main thread
+    # may make a call of its own, which must not share the lock the thread waits on.
     """
 
-    __slots__ = ("coro", "ctx", "deadline", "done", "error", "task", "timeout")
+    __slots__ = ("coro", "ctx", "deadline", "done", "error", "name", "task", "timeout")
 
     def __init__(
-        self, coro: Coroutine[Any, Any, Any], ctx: contextvars.Context, timeout: float | None
+        self,
+        coro: Coroutine[Any, Any, Any],
+        ctx: contextvars.Context,
+        timeout: float | None,
+        name: str,
     ) -> None:
         self.coro = coro
         self.ctx = ctx
         self.timeout = timeout
+        self.name = name
         self.task: asyncio.Task[Any] | None = None
         self.deadline: _Deadline | None = None
         self.error: BaseException | None = None
@@ -410,6 +419,11 @@ class _Handoff:
             self.deadline.handle.cancel()
         self.done.release()
 
+    def refuse(self) -> None:  # on the waiting thread: the loop closed before starting it
+        self.coro.close()
+        self.error = BridgeError(f"{self.name} was called for an app whose event loop is closed")
+        self.done.release()
+
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
@@ -429,12 +443,8 @@ def _run_on_app_loop(
             "running (the app has stopped); nothing would run it"
         )
     note_loop_use()  # what runs on this worker must never be moved onto that loop
-    handoff = _Handoff(coro, ctx, timeout)
-    try:
-        loop.call_soon_threadsafe(handoff.start, loop, context=ctx)
-    except RuntimeError:  # closed between the check and now
-        coro.close()
-        raise BridgeError(f"{name} was called for an app whose event loop is closed") from None
+    handoff = _Handoff(coro, ctx, timeout, name)
+    inbox_for(loop).put(handoff)  # refused at once if the loop closed since the check
     try:
         handoff.done.acquire()
     except BaseException:  # KeyboardInterrupt, in a main thread marked as a worker

@@ -86,7 +86,7 @@ class Adaptive:
     def pooled(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
         if self._refusable:
             return self.engine.submit_route_job(self.label, self._timed, args, kwargs)
-        return self.engine.run_in_thread(self._timed, args, kwargs)
+        return self.engine.run_cleanup(self._timed, args, kwargs)
 
     def _timed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """In a worker: the call, timed, and the promotion decision."""

@@ -231,6 +231,11 @@ class Engine:
             )
         return threads.submit(fn, *args)
 
+    def run_cleanup(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future[Any]:
+        """Run cleanup work (a request's dependency exits) on the pool's cleanup threads:
+        never refused, never queued behind route jobs that may wait for what it releases."""
+        return self.threads_for_loop().submit_cleanup(fn, *args)
+
     def run_in_process(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future[Any]:
         """Run a picklable `fn(*args)` in the process pool (made on first use if need be)."""
         if self.processes is None:

@@ -32,7 +32,9 @@ class Invoker:
     refuses work with a 503 when the pool's queue is full, and a `def` handler with
     `run="auto"` runs adaptively (`ambi.execution._adaptive`) when the engine allows it.
     `refusable=False` keeps the adaptive policy but never refuses: work that must run
-    once the request is under way (a route's dependency cleanup after its response).
+    once the request is under way (a route's dependency cleanup after its response). It
+    goes to the pool's cleanup threads (`Engine.run_cleanup`), never behind route jobs,
+    which may be waiting for what it releases.
     """
 
     __slots__ = (
@@ -78,7 +80,7 @@ class Invoker:
             return direct[kind]
         if kind is ExecutionKind.INLINE:
             return self._inline
-        if self.route is None or (run != "auto" and not self.refusable):
+        if self.route is None:
             return self._thread
         if run != "auto" or self.engine.inline_threshold is None:
             return self.pooled
@@ -112,7 +114,10 @@ class Invoker:
         return self.engine.run_in_thread(call_sync, self.fn, args, kwargs)
 
     def pooled(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
-        """A route handler's call in the pool: refused (503) when the queue is full."""
+        """A route handler's call in the pool: refused (503) when the queue is full; with
+        `refusable=False`, never refused and run on the pool's cleanup threads."""
+        if not self.refusable:
+            return self.engine.run_cleanup(call_sync, self.fn, args, kwargs)
         return self.engine.submit_route_job(
             self.route or self.name, call_sync, self.fn, args, kwargs
         )

@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import os
 import queue
 import threading
 import time
@@ -16,6 +17,32 @@ from ..exceptions import HTTPException
 from ._classify import is_awaitable
 
 _worker = threading.local()
+
+
+_SCHED_BATCH: int | None = getattr(os, "SCHED_BATCH", None)  # Linux
+
+
+def yield_on_wake() -> bool:
+    """Put the calling thread under the scheduler's batch policy (Linux `SCHED_BATCH`):
+    waking it no longer preempts the thread that woke it. True if that took effect.
+
+    # PERF: the event loop wakes a worker for each job and for each `smartasync` result it
+    # hands back (a lock release, `ambi.bridge._loops`). Under the default policy the woken
+    # worker preempts the loop thread on the spot, only to block at once on the GIL the
+    # loop holds: two context switches per wake-up, and on a busy machine the loop thread
+    # waits for its next turn. A batch worker gets the CPU at the loop's next block or
+    # tick instead; fairness between threads is unchanged (same weight). CPU per request of
+    # a def route calling smartasync, in-process on uvloop, 64 in flight: 29-44 us before,
+    # 20-25 after (the async twin: 8-10); benchmarks/bench_request.py --uvloop --cpu
+    # --concurrency 64 "GET /bridge-sync" "GET /bridge-async", benchmarks/RESULTS.md.
+    """
+    if _SCHED_BATCH is None:
+        return False
+    try:
+        os.sched_setscheduler(0, _SCHED_BATCH, os.sched_param(0))  # 0: this thread
+    except OSError:  # not allowed here (a seccomp profile, say): keep the default policy
+        return False
+    return True
 
 
 def current_worker_loop() -> asyncio.AbstractEventLoop | None:
@@ -107,6 +134,26 @@ async def _await_any(awaitable: Any) -> Any:
 
 _Job = tuple[asyncio.Future[Any], contextvars.Context, Callable[..., Any], tuple[Any, ...]]
 
+#: Threads for cleanup work (`ThreadPool.submit_cleanup`), beside the pool's `max_workers`.
+CLEANUP_WORKERS = 4
+
+
+class _Lane:
+    """A queue of jobs and the threads (started on demand, at most `max`) that take them."""
+
+    __slots__ = ("idle", "jobs", "max", "name", "threads")
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # PERF: one token per finished job, taken by a submit that can hand its job to an
+        # idle worker: deque append/pop are atomic under the GIL, where a
+        # threading.Semaphore takes a Condition and its lock twice per job (with the batch
+        # policy: 64 in flight 6.0-10.4 -> 4.5-5.8 us a job, benchmarks/bench_pool.py).
+        self.idle: collections.deque[None] = collections.deque()
+        self.threads: list[threading.Thread] = []
+        self.max = max_workers
+        self.name = name
+
 
 def shutting_down() -> HTTPException:
     """The error a request gets when the server stops before its job could run."""
@@ -137,9 +184,14 @@ class ThreadPool:
         self._max = max_workers
         self._name = name
         self.queue_limit = queue_limit
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
-        self._threads: list[threading.Thread] = []
+        self._main = _Lane(max_workers, name)
+        #: Cleanup work (a request's dependency exits) has threads of its own: it releases
+        #: what the route jobs ahead of it in the main queue may be waiting for (a database
+        #: connection, say), so it must never wait for them.
+        self._cleanup = _Lane(CLEANUP_WORKERS, f"{name}-cleanup")
+        self._jobs = self._main.jobs
+        self._idle = self._main.idle
+        self._threads = self._main.threads
         self._lock = threading.Lock()
         self._closed = False
         self._done: collections.deque[tuple[Callable[..., None], asyncio.Future[Any], Any]] = (
@@ -169,6 +221,11 @@ class ThreadPool:
         return self._max
 
     @property
+    def idle(self) -> int:
+        """Workers done with a job and not yet given another (approximate while they run)."""
+        return len(self._idle)
+
+    @property
     def queued(self) -> int:
         """Jobs waiting for a thread."""
         return self._jobs.qsize()
@@ -190,23 +247,40 @@ class ThreadPool:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run `fn(*args)` in a worker with the caller's contextvars; await the result."""
+        return self._put(self._main, fn, args)
+
+    def submit_cleanup(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """`submit()` for work that releases what route jobs may wait for (a request's
+        dependency cleanup): it runs on the pool's cleanup threads, never behind the main
+        queue, so that 40 handlers waiting for a connection pool cannot starve the cleanups
+        that would give the connections back."""
+        return self._put(self._cleanup, fn, args)
+
+    def _put(
+        self, lane: _Lane, fn: Callable[..., Any], args: tuple[Any, ...]
+    ) -> asyncio.Future[Any]:
         if self._closed:
             raise shutting_down()
         fut = self._loop.create_future()
         self._pending.add(fut)
-        self._jobs.put((fut, contextvars.copy_context(), fn, args))
-        if not self._idle.acquire(blocking=False):
-            self._grow()
+        lane.jobs.put((fut, contextvars.copy_context(), fn, args))
+        try:
+            lane.idle.pop()
+        except IndexError:
+            self._grow(lane)
         return fut
 
-    def _grow(self) -> None:
+    def _grow(self, lane: _Lane) -> None:
         with self._lock:
-            if len(self._threads) >= self._max:
+            if len(lane.threads) >= lane.max:
                 return
             thread = threading.Thread(
-                target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                target=self._work,
+                args=(lane,),
+                name=f"{lane.name}-{len(lane.threads)}",
+                daemon=True,
             )
-            self._threads.append(thread)
+            lane.threads.append(thread)
         thread.start()
 
     def _settle_done(self) -> None:
@@ -223,10 +297,12 @@ class ThreadPool:
         if self._drained is not None and not pending:
             self._drained.set()
 
-    def _work(self) -> None:
+    def _work(self, lane: _Lane) -> None:
         loop = self._loop
         mark_worker(loop)
-        jobs = self._jobs
+        yield_on_wake()
+        idle = lane.idle.append
+        jobs = lane.jobs
         done = self._done
         call_soon = loop.call_soon_threadsafe
         wake = self._settle_done
@@ -254,7 +330,7 @@ class ThreadPool:
                 except RuntimeError:  # the loop is closed: nobody is waiting any more
                     pass
             del job, fut, ctx, fn, args, outcome
-            self._idle.release()
+            idle(None)
 
     async def drain(self, grace: float) -> bool:
         """On the loop: wait (up to `grace` s) until every job submitted has finished (jobs
@@ -282,9 +358,10 @@ class ThreadPool:
     def shutdown(self, timeout: float | None = None) -> bool:
         """Stop taking jobs, let the queued ones finish; True if every thread ended in time."""
         self._closed = True
-        self._jobs.put(None)
+        self._main.jobs.put(None)
+        self._cleanup.jobs.put(None)
         with self._lock:
-            threads = list(self._threads)
+            threads = [*self._main.threads, *self._cleanup.threads]
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))

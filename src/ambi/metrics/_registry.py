@@ -45,12 +45,12 @@ def thread_pool_stats(engine: Engine) -> dict[str, int]:
         return stats
     size = threads.size
     # Approximate by nature (read while workers run); never negative.
-    idle = threads._idle._value
+    idle = threads.idle
     stats.update(
         max_workers=threads.max_workers,
         threads=size,
         busy=max(0, size - idle),
-        queued=threads._jobs.qsize(),
+        queued=threads.queued,
     )
     extra = getattr(threads, "stats", None)
     if callable(extra):
