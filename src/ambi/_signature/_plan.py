@@ -259,7 +259,7 @@ class HandlerPlan:
         if not body:
             # An embedded body is an object whose fields may all have defaults.
             return b"{}" if self.embed_body else MISSING
-        content_type = request.headers.get("content-type")
+        content_type = request._header("content-type")
         if content_type is not None and not is_json_media(content_type):
             raise HTTPException(
                 415,

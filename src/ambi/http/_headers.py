@@ -15,10 +15,14 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_index", "_items")
 
-    def __init__(self, items: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, items: Sequence[tuple[str, str]] = (), index: dict[str, str] | None = None
+    ) -> None:
+        """`index`, when given, is `dict(items)` for items in which no name comes twice
+        (what `_lookup` would build; a request has made it already)."""
         # Names are stored lower-cased, as both ASGI and Granian already give them.
         self._items = list(items)
-        self._index: dict[str, str] | None = None
+        self._index = index
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str]) -> Headers:

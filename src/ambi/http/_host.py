@@ -52,8 +52,12 @@ def _valid_port(port: str) -> bool:
     return 0 < len(port) <= 5 and port.isascii() and port.isdigit() and 0 < int(port) <= 65535
 
 
-def request_host_error(raw_headers: list[tuple[str, str]]) -> str | None:
+def request_host_error(
+    raw_headers: list[tuple[str, str]], index: dict[str, str] | None
+) -> str | None:
     """What is wrong with the Host headers among `raw_headers` (lower-case names), or None.
+    `index` is `dict(raw_headers)` when no name comes twice, else None (the request's
+    `_header_dict`).
 
     PERF: `dict()` over the pairs (which the adapters have already) is one C loop and
     tells at once whether any name comes twice; only then are the Host headers counted
@@ -61,8 +65,7 @@ def request_host_error(raw_headers: list[tuple[str, str]]) -> str | None:
     on Granian 2.8.9, `scope.headers.get_all("host")` took ~240 ns, `dict(items)` with 4
     headers ~150 ns. (GET /json instruction counts: benchmarks/RESULTS.md, issue 8.)
     """
-    index = dict(raw_headers)
-    if len(index) == len(raw_headers):  # no header name twice
+    if index is not None:  # no header name twice
         host = index.get("host")
         if host is None or host in _KNOWN:
             return None

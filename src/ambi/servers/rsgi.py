@@ -171,7 +171,7 @@ async def serve_http(
     )
     response = None
     try:
-        bad_host = request_host_error(raw_headers)
+        bad_host = request_host_error(raw_headers, request._header_dict)
         if bad_host is not None:
             response = await app._error_response(request, HTTPException(400, bad_host))
         else:
