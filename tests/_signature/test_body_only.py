@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ambi import App, BaseModel, Body, Depends, Field, HTTPException, Request
+from ambi import (
+    App,
+    BaseModel,
+    Body,
+    Depends,
+    Field,
+    HTTPException,
+    Request,
+    RequestValidationError,
+)
 from ambi._signature import HandlerPlan, compile_plan
 from ambi.testing import TestClient
 
@@ -80,29 +89,34 @@ def _request(body: bytes, content_type: str = "application/json") -> Request:
 
 def _general(plan: HandlerPlan, request: Request) -> Any:
     """The handler's arguments through the route's model (the short way turned off)."""
-    short, plan._body_only = plan._body_only, None
-    try:
-        return plan.extract(request)
-    finally:
-        plan._body_only = short
+    return plan._extract_all(request)
 
 
 def _outcome(plan: HandlerPlan, request: Request) -> Any:
     try:
         return ("ok", plan.extract(request))
     except HTTPException as exc:
-        return ("error", exc.status_code, getattr(exc, "errors", lambda: exc.detail)())
+        return _error(exc)
 
 
 def _general_outcome(plan: HandlerPlan, request: Request) -> Any:
     try:
         return ("ok", _general(plan, request))
     except HTTPException as exc:
-        return ("error", exc.status_code, getattr(exc, "errors", lambda: exc.detail)())
+        return _error(exc)
+
+
+def _error(exc: HTTPException) -> Any:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else exc.detail
+    return ("error", exc.status_code, errors)
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 10) | st.floats(allow_nan=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
     max_leaves=8,
 )
@@ -110,7 +124,10 @@ _ITEMS = st.fixed_dictionaries(
     {"sku": _JSON | st.text(), "qty": _JSON | st.integers(-1, 3), "price": _JSON},
 )
 _ORDERS = st.fixed_dictionaries(
-    {"customer_id": _JSON | st.integers(), "items": st.lists(_ITEMS, max_size=2) | _JSON},
+    {
+        "customer_id": _JSON | st.integers(-(2**63), 2**63 - 1),
+        "items": st.lists(_ITEMS, max_size=2) | _JSON,
+    },
     optional={"note": _JSON, "priority": st.integers(-1, 6) | _JSON, "extra": _JSON},
 )
 

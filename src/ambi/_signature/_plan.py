@@ -134,6 +134,7 @@ class HandlerPlan:
         "body_params",
         "dependencies",
         "embed_body",
+        "extract",
         "handler",
         "model",
         "params",
@@ -165,6 +166,10 @@ class HandlerPlan:
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
         #: A route whose one input is a JSON body: its validator, for `extract`.
         self._body_only = _body_only_validator(self)
+        #: The handler's keyword arguments for a request (a route without dependencies).
+        self.extract: Callable[[Request], dict[str, Any]] = (
+            self._extract_all if self._body_only is None else self._extract_body
+        )
         self._errors = ErrorMapper(
             locs,
             BodyErrors(self.body_params, embed_body) if self.body_params else None,
@@ -227,8 +232,8 @@ class HandlerPlan:
             raise self._errors.invalid(request, exc) from None
         return values
 
-    def extract(self, request: Request) -> dict[str, Any]:
-        """The handler's keyword arguments for `request` (a route without dependencies)."""
+    def _extract_all(self, request: Request) -> dict[str, Any]:
+        """`extract`: every input read, the route's model validating them at once."""
         # PERF: the handler's own arguments filled inline, without the dependency steps'
         # general `CallPlan.kwargs` (3-5% of a typed GET / validated POST in callgrind
         # instruction counts, benchmarks/bench_request.py cases under valgrind).
@@ -239,20 +244,6 @@ class HandlerPlan:
         model = self.model
         if model is None:
             return kwargs
-        body_only = self._body_only
-        if body_only is not None and request._body:
-            # PERF: the body's bytes validated by its own type in one pydantic-core call,
-            # without the route's model around it (which also holds the body as `Json[...]`
-            # and is built per request): POST /orders in bench_instructions. A failure goes
-            # the general way below, which makes the route's 422 as ever.
-            try:
-                body = body_only(self._body(request))
-            except ValidationError:
-                pass
-            else:
-                for name, _ in handler.body_args:
-                    kwargs[name] = body
-                return kwargs
         raw: dict[str, Any] = {}
         for field, get in self._getters:
             value = get(request)
@@ -272,6 +263,28 @@ class HandlerPlan:
             body = values[BODY_FIELD]
             kwargs[name] = body if attribute is None else getattr(body, attribute)
         return kwargs
+
+    def _extract_body(self, request: Request) -> dict[str, Any]:
+        """`extract` for a route whose one input is a JSON body handed whole.
+
+        PERF: the body's bytes validated by its own type in one pydantic-core call, without
+        the route's model around it (which holds the body as `Json[...]` and is built per
+        request): POST /orders in bench_instructions, 119.9k -> see RESULTS.md (issue 15).
+        No body, or a failure, goes the general way, which makes the route's 422 as ever.
+        """
+        if request._body:
+            try:
+                value = self._body_only(self._body(request))  # type: ignore[misc]
+            except ValidationError:
+                return self._extract_all(request)
+            handler = self.handler
+            kwargs: dict[str, Any] = dict.fromkeys(handler.request_names, request)
+            for name, factory in handler.injected:
+                kwargs[name] = factory(request)
+            for name, _ in handler.body_args:
+                kwargs[name] = value
+            return kwargs
+        return self._extract_all(request)
 
     def _body(self, request: Request) -> Any:
         body = request._body
