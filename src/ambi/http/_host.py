@@ -17,17 +17,17 @@ _MAX_NAME = 253 + 1  # a full DNS name, and its root dot
 
 #: Hosts seen valid: the usual request asks a set, not the parser (bounded: no growth
 #: on a flood of distinct names).
-_KNOWN: set[str] = set()
+KNOWN_HOSTS: set[str] = set()
 _KNOWN_MAX = 512
 
 
 def valid_host(host: str) -> bool:
     """Whether `host` (a Host header's value) is `name[:port]` or `[IPv6][:port]`."""
-    if host in _KNOWN:
+    if host in KNOWN_HOSTS:
         return True
     ok = _check(host)
-    if ok and len(_KNOWN) < _KNOWN_MAX:
-        _KNOWN.add(host)
+    if ok and len(KNOWN_HOSTS) < _KNOWN_MAX:
+        KNOWN_HOSTS.add(host)
     return ok
 
 
@@ -67,7 +67,7 @@ def request_host_error(
     """
     if index is not None:  # no header name twice
         host = index.get("host")
-        if host is None or host in _KNOWN:
+        if host is None or host in KNOWN_HOSTS:
             return None
         return host_error([host])
     return host_error([value for name, value in raw_headers if name == "host"])

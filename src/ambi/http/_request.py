@@ -497,9 +497,10 @@ class Request:
         # coroutine here cost ~3% of GET /json in callgrind instruction counts).
         if self._after is None:
             form = self._form
-            if form is not None and form.on_disk():
-                return self._release()
-            self.close()
+            if form is not None:
+                if form.on_disk():
+                    return self._release()
+                form.close()  # what `close()` does
             return None
         return self._finish_after()
 
