@@ -129,17 +129,30 @@ class Matcher(Generic[T]):
                 return Match(found[0], {})
         allowed: set[str] = leaf.allowed if leaf is not None else set()
         segments = split_path(path)
-        node: _Node[T] | None = self._root
-        index, end = 0, len(segments)
-        # PERF: static segments walked in a loop while a node has nothing to try besides
-        # its static children (what `_find` would do, without a recursive call each):
-        # /api/<router>/<resource>/{id} in bench_realistic's mix.
-        while index < end and node is not None and not node.params and node.catch_all is None:
-            node = node.static.get(segments[index])
-            index += 1
-        if node is None:
-            return MethodNotAllowed(allowed) if allowed else None
         values: list[Any] = []
+        node = self._root
+        index, end = 0, len(segments)
+        # PERF: walked in a loop while each node offers one way on (static children only,
+        # or one parameter and nothing else): what `_find` does there, without a recursive
+        # call a segment; `_find` takes over where there are alternatives to try
+        # (bench_instructions "GET /items/{item_id}", bench_realistic's mix).
+        while index < end and node.catch_all is None:
+            params = node.params
+            if not params:
+                step = node.static.get(segments[index])
+            elif len(params) == 1 and not node.static:
+                converter, step = params[0]
+                value = converter.convert(segments[index])
+                if value is None:
+                    step = None
+                else:
+                    values.append(value)
+            else:
+                break
+            if step is None:
+                return MethodNotAllowed(allowed) if allowed else None
+            node = step
+            index += 1
         result = self._find(node, segments, index, _Search(method, values, allowed))
         if result is not None:
             value, names = result
