@@ -463,18 +463,21 @@ class Request:
         if self._source is None:
             return self._body
         length, chunked = self._announced()
-        if not self._announces_body(length, chunked):
-            return self._body
         if length is not None:
+            if length == "0":
+                return self._body
             if not length.isdigit():
                 raise HTTPException(400, "invalid Content-Length header")
-            if int(length) > limit:
+            size = int(length)
+            if size > limit:
                 raise too_large("request body", limit)
             # PERF: the length is known and within the limit: one read, no async generator
             # (12.5 -> 9.8 µs per validated POST in-process; benchmarks/bench_request.py).
             source, self._source = self._source, None
-            self._body = await source.read_exact(int(length))
+            self._body = await source.read_exact(size)
             self._body_view = None
+            return self._body
+        if not self._announces_body(length, chunked):
             return self._body
         parts: list[bytes] = []
         size = 0
