@@ -27,6 +27,7 @@ from ._sources import BODY_FIELD, MISSING, Getter, is_json_media, model_getter, 
 
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
 _NO_VALUES: dict[str, Any] = {}
+_JSON_OR_NONE = frozenset({"application/json", None})  # Content-Types taken without a look
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,12 +270,16 @@ class HandlerPlan:
 
         PERF: the body's bytes validated by its own type in one pydantic-core call, without
         the route's model around it (which holds the body as `Json[...]` and is built per
-        request): POST /orders in bench_instructions, 119.9k -> see RESULTS.md (issue 15).
-        No body, or a failure, goes the general way, which makes the route's 422 as ever.
+        request); the usual Content-Type answered without a call (POST /orders in
+        bench_instructions; RESULTS.md, issue 15). No body, or a failure, goes the general
+        way, which makes the route's 422 as ever.
         """
-        if request._body:
+        body = request._body
+        if body:
+            if request._header("content-type") not in _JSON_OR_NONE:
+                self._body(request)  # 415 unless a JSON media type
             try:
-                value = self._body_only(self._body(request))  # type: ignore[misc]
+                value = self._body_only(body)  # type: ignore[misc]
             except ValidationError:
                 return self._extract_all(request)
             handler = self.handler
