@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ..exceptions import RouteConflictError
-from ._template import Converter, PathTemplate, split_path
+from ._template import Converter, PathTemplate
 
 T = TypeVar("T")
 
@@ -127,8 +127,7 @@ class Matcher(Generic[T]):
             found = leaf.by_method.get(method)
             if found is not None:
                 return Match(found[0], {})
-        allowed: set[str] = leaf.allowed if leaf is not None else set()
-        segments = split_path(path)
+        segments = path[1:].split("/")  # `split_path`, inlined
         values: list[Any] = []
         node = self._root
         index, end = 0, len(segments)
@@ -150,9 +149,14 @@ class Matcher(Generic[T]):
             else:
                 break
             if step is None:
-                return MethodNotAllowed(allowed) if allowed else None
+                return MethodNotAllowed(leaf.allowed) if leaf and leaf.by_method else None
             node = step
             index += 1
+        if index == end and node.leaf is not None:  # the usual end: the walk found the leaf
+            found = node.leaf.by_method.get(method)
+            if found is not None:
+                return Match(found[0], dict(zip(found[1], values, strict=True)))
+        allowed: set[str] = leaf.allowed if leaf is not None else set()
         result = self._find(node, segments, index, _Search(method, values, allowed))
         if result is not None:
             value, names = result
