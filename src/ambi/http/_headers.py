@@ -97,6 +97,18 @@ class MutableHeaders(Headers):
         self._items.extend(items)
         self._index = None
 
+    def extend_absent(self, items: Iterable[tuple[str, str]], names: frozenset[str]) -> bool:
+        """Append `items` (lower-case names) when no header named in `names` is there yet,
+        and say so; False (nothing added) when one is. PERF: the layers' usual case in one
+        call (`ambi.middleware._headers.put_headers`; bench_realistic's mix)."""
+        current = self._items
+        for key, _ in current:
+            if key in names:
+                return False
+        current.extend(items)
+        self._index = None
+        return True
+
     def setdefault(self, key: str, value: str) -> str:
         current = self.get(key)
         if current is None:

@@ -38,11 +38,7 @@ def put_headers(
     A name the response has already is replaced (`replace=True`) or left as it is;
     `vary` is merged. The usual case, none of them there, is one scan and one append.
     """
-    for key, _ in headers.items_list:  # PERF: a loop, not a comprehension (its own frame)
-        if key in names:
-            break
-    else:
-        headers.extend(pairs)
+    if headers.extend_absent(pairs, names):
         return
     clash = {key for key, _ in headers.items_list if key in names}
     for name, value in pairs:
