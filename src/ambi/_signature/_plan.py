@@ -168,9 +168,11 @@ class HandlerPlan:
         #: A route whose one input is a JSON body: its validator, for `extract`.
         self._body_only = _body_only_validator(self)
         #: The handler's keyword arguments for a request (a route without dependencies).
-        self.extract: Callable[[Request], dict[str, Any]] = (
-            self._extract_all if self._body_only is None else self._extract_body
-        )
+        self.extract: Callable[[Request], dict[str, Any]] = self._extract_all
+        if self._body_only is not None:
+            self.extract = self._extract_body
+        elif self._params_only():
+            self.extract = self._extract_params
         self._errors = ErrorMapper(
             locs,
             BodyErrors(self.body_params, embed_body) if self.body_params else None,
@@ -263,6 +265,36 @@ class HandlerPlan:
         for name, attribute in handler.body_args:
             body = values[BODY_FIELD]
             kwargs[name] = body if attribute is None else getattr(body, attribute)
+        return kwargs
+
+    def _params_only(self) -> bool:
+        """Whether the handler takes only validated parameters (no request, no injected
+        object, no body) and the route has no dependency: `_extract_params` serves it."""
+        handler = self.handler
+        if self.model is None or self.body_params or self.dependencies:
+            return False
+        if handler.request_names or handler.injected or handler.body_args:
+            return False
+        return isinstance(self.model.__pydantic_validator__, SchemaValidator)
+
+    def _extract_params(self, request: Request) -> dict[str, Any]:
+        """`extract` for a handler that takes only validated parameters.
+
+        PERF: `_extract_all` without its steps for the request, injected objects and the
+        body, which such a route skips each time (bench_instructions "GET /items").
+        """
+        raw: dict[str, Any] = {}
+        for field, get in self._getters:
+            value = get(request)
+            if value is not MISSING:
+                raw[field] = value
+        try:
+            values = self.model.__pydantic_validator__.validate_python(raw).__dict__  # type: ignore[union-attr]
+        except ValidationError as exc:
+            raise self._errors.invalid(request, exc) from None
+        kwargs: dict[str, Any] = {}
+        for name, field in self.handler.outputs:
+            kwargs[name] = values[field]
         return kwargs
 
     def _extract_body(self, request: Request) -> dict[str, Any]:
