@@ -23,6 +23,7 @@ from ..params import Param
 from ..routing import Converter
 from ._body_errors import BodyErrors
 from ._errors import ErrorMapper, error_order
+from ._gather import gatherer
 from ._sources import BODY_FIELD, MISSING, Getter, is_json_media, model_getter, scalar_getter
 
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
@@ -130,6 +131,7 @@ class HandlerPlan:
     __slots__ = (
         "_body_only",
         "_errors",
+        "_gather",
         "_getters",
         "body_model",
         "body_params",
@@ -164,6 +166,8 @@ class HandlerPlan:
         self.reads_form = any(s.source in ("form", "file") for s in params)
         types_ = path_types or {}
         self._getters = tuple((s.field, s.getter(types_.get(s.key))) for s in params)
+        #: The getters' reads in one function written for this route (`_gather`).
+        self._gather = gatherer(self._getters, handler.label)
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
         #: A route whose one input is a JSON body: its validator, for `extract`.
         self._body_only = _body_only_validator(self)
@@ -220,11 +224,7 @@ class HandlerPlan:
         model = self.model
         if model is None:
             return _NO_VALUES
-        raw: dict[str, Any] = {}
-        for field, get in self._getters:
-            value = get(request)
-            if value is not MISSING:
-                raw[field] = value
+        raw = self._gather(request)
         if self.body_params:
             body = self._body(request)
             if body is not MISSING:
@@ -247,11 +247,7 @@ class HandlerPlan:
         model = self.model
         if model is None:
             return kwargs
-        raw: dict[str, Any] = {}
-        for field, get in self._getters:
-            value = get(request)
-            if value is not MISSING:
-                raw[field] = value
+        raw = self._gather(request)
         if self.body_params:
             body = self._body(request)
             if body is not MISSING:
@@ -283,11 +279,7 @@ class HandlerPlan:
         PERF: `_extract_all` without its steps for the request, injected objects and the
         body, which such a route skips each time (bench_instructions "GET /items").
         """
-        raw: dict[str, Any] = {}
-        for field, get in self._getters:
-            value = get(request)
-            if value is not MISSING:
-                raw[field] = value
+        raw = self._gather(request)
         try:
             values = self.model.__pydantic_validator__.validate_python(raw).__dict__  # type: ignore[union-attr]
         except ValidationError as exc:

@@ -8,6 +8,7 @@ default applies (or pydantic reports it missing). Uploaded files enter the valid
 from __future__ import annotations
 
 import operator
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -25,6 +26,14 @@ Getter = Callable[[Request], Any]
 BODY_FIELD = "body__"
 MISSING: Any = PydanticUndefined
 _EMPTY_FORM = FormData()
+#: What the simple getters read, `(source, key)`: `_gather` writes their reads inline.
+_READS: weakref.WeakKeyDictionary[Getter, tuple[str, str]] = weakref.WeakKeyDictionary()
+
+
+def inline_read(get: Getter) -> tuple[str, str] | None:
+    """`("path" | "query" | "header", key)` for a getter whose read can be written inline
+    (the same read: `_gather`), else None."""
+    return _READS.get(get)
 
 
 def is_json_media(content_type: str) -> bool:
@@ -75,6 +84,7 @@ def _path_getter(key: str, stringify: bool) -> Getter:
     def get(request: Request) -> Any:
         return request.path_params.get(key, MISSING)
 
+    _READS[get] = ("path", key)
     return get
 
 
@@ -102,6 +112,7 @@ def _query_getter(key: str) -> Getter:
             query = request.query_params
         return query._dict.get(key, MISSING)
 
+    _READS[get] = ("query", key)
     return get
 
 
@@ -112,6 +123,7 @@ def _header_getter(key: str) -> Getter:
         value = request._header(key)
         return MISSING if value is None else value
 
+    _READS[get] = ("header", key)
     return get
 
 
