@@ -242,3 +242,17 @@ def test_the_hand_written_realistic_app_has_the_same_routes() -> None:
 
     count = len(realistic_rsgi.OPEN) + len(realistic_rsgi.STATIC) + len(realistic_rsgi.DYNAMIC)
     assert count + 1 == len(realistic_ambi.app.routes) == 63  # + the checkout
+
+
+@pytest.mark.parametrize("side", ["bare-rsgi", "ambi"])
+def test_realistic_instructions_child_serves_the_mix(side: str) -> None:
+    """What runs under callgrind: the warm-up and the mix, every answer a 200."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_realistic_instructions", "--child", side, "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
