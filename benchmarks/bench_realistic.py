@@ -1,6 +1,7 @@
 """The realistic-app scenario: one 63-route app (three routers, static and dynamic paths,
 CORS + request id, an auth header dependency on most routes, a JSON body route) written
-in ambi, FastAPI and Starlette (`apps/realistic*.py`), under a mixed request load.
+in ambi, FastAPI and Starlette (`apps/realistic*.py`), and by hand on Granian's RSGI
+(`apps/realistic_rsgi.py`: the ceiling, "bare-rsgi"), under a mixed request load.
 
 Each contender is served by one worker on core 0 (ambi by Granian over RSGI and over
 ASGI, the peers by uvicorn), checked (every request of the mix answers 200 with the
@@ -28,10 +29,12 @@ import orjson
 from .apps import realistic as spec
 from .contenders import Contender, ServerOptions
 from .environment import loadavg, machine, versions
-from .servers import HOST, free_port, pinned, running
+from .servers import HOST, free_port, group_cpu_s, pinned, running
 from .wrk import SCRIPT, WrkResult, parse_report, wrk_path
 
+BARE = "bare-rsgi"
 CONTENDERS = (
+    Contender(BARE, "benchmarks.apps.realistic_rsgi:app", "granian", "rsgi"),
     Contender("ambi", "benchmarks.apps.realistic_ambi:app", "granian", "rsgi"),
     Contender("ambi-asgi", "benchmarks.apps.realistic_ambi:app", "granian", "asgi"),
     # the request id from an ASGI middleware: bridged over RSGI, or served over ASGI
@@ -110,6 +113,50 @@ def load(port: int, script: Path, duration: int, connections: int) -> WrkResult:
     return parse_report(proc.stdout)
 
 
+def report(
+    chosen: list[Contender],
+    results: dict[str, list[WrkResult]],
+    cpu: dict[str, list[float]],
+    *,
+    options: ServerOptions,
+    args: argparse.Namespace,
+    load_before: str,
+) -> None:
+    """The results table: medians of the rounds, against the hand-written app and FastAPI."""
+    medians = {n: statistics.median(r.requests_per_s for r in rs) for n, rs in results.items()}
+    fastapi = medians.get("fastapi")
+    bare = medians.get(BARE)
+    cpu_medians = {n: statistics.median(values) for n, values in cpu.items()}
+    bare_cpu = cpu_medians.get(BARE)
+    print(
+        f"- machine: {machine()}; load average {load_before} at the start, {loadavg()} at the end"
+    )
+    print(f"- {versions()}")
+    print(
+        f"- {args.rounds} rounds, {args.duration} s each (+{args.warmup} s warm-up), "
+        f"{args.connections} connections, event loop {options.loop}, uvicorn {options.http}"
+    )
+    print()
+    print(
+        "| contender | server | req/s (median) | p99 ms (median) | vs bare-rsgi | vs fastapi "
+        "| server CPU µs per request (median) | vs bare-rsgi (CPU) | req/s per round |"
+    )
+    print("|---|---|--:|--:|--:|--:|--:|--:|---|")
+    for contender in chosen:
+        runs = results[contender.name]
+        p99 = statistics.median(r.p99_ms for r in runs)
+        ratio = f"{medians[contender.name] / fastapi:.2f}x" if fastapi else "-"
+        to_bare = f"{medians[contender.name] / bare:.2f}x" if bare else "-"
+        used = cpu_medians[contender.name]
+        cpu_ratio = f"{bare_cpu / used:.2f}x" if bare_cpu else "-"
+        rounds = ", ".join(f"{r.requests_per_s:,.0f}" for r in runs)
+        print(
+            f"| {contender.name} | {contender.describe(options)} | "
+            f"{medians[contender.name]:,.0f} | {p99:.2f} | {to_bare} | {ratio} | "
+            f"{used:.1f} | {cpu_ratio} | {rounds} |"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
@@ -124,6 +171,7 @@ def main() -> int:
     chosen = [c for c in CONTENDERS if c.name in args.frameworks.split(",")]
     options = ServerOptions.detect()
     results: dict[str, list[WrkResult]] = {c.name: [] for c in chosen}
+    cpu: dict[str, list[float]] = {c.name: [] for c in chosen}  # server µs per request
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     load_before = loadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,13 +183,16 @@ def main() -> int:
                 port = free_port()
                 log = LOGS / f"realistic-{contender.name}.log"
                 argv = contender.argv(port, options)
-                with running(argv, port=port, cpu=0, env=env, log=log, ready_timeout=30):
+                with running(argv, port=port, cpu=0, env=env, log=log, ready_timeout=30) as proc:
                     problem = check(port)
                     if problem is not None:
                         raise SystemExit(f"{contender.name} answered wrongly: {problem}")
                     if args.warmup:
                         load(port, script, args.warmup, args.connections)
+                    before = group_cpu_s(proc.pid)
                     result = load(port, script, args.duration, args.connections)
+                    used = group_cpu_s(proc.pid) - before
+                cpu[contender.name].append(used / max(result.requests, 1) * 1e6)
                 if result.non_2xx or result.socket_errors:
                     raise SystemExit(f"{contender.name}: {result.non_2xx} non-2xx, errors")
                 results[contender.name].append(result)
@@ -150,30 +201,7 @@ def main() -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-    medians = {n: statistics.median(r.requests_per_s for r in rs) for n, rs in results.items()}
-    fastapi = medians.get("fastapi")
-    print(
-        f"- machine: {machine()}; load average {load_before} at the start, {loadavg()} at the end"
-    )
-    print(f"- {versions()}")
-    print(
-        f"- {args.rounds} rounds, {args.duration} s each (+{args.warmup} s warm-up), "
-        f"{args.connections} connections, event loop {options.loop}, uvicorn {options.http}"
-    )
-    print()
-    print(
-        "| contender | server | req/s (median) | p99 ms (median) | vs fastapi | req/s per round |"
-    )
-    print("|---|---|--:|--:|--:|---|")
-    for contender in chosen:
-        runs = results[contender.name]
-        p99 = statistics.median(r.p99_ms for r in runs)
-        ratio = f"{medians[contender.name] / fastapi:.2f}x" if fastapi else "-"
-        rounds = ", ".join(f"{r.requests_per_s:,.0f}" for r in runs)
-        print(
-            f"| {contender.name} | {contender.describe(options)} | "
-            f"{medians[contender.name]:,.0f} | {p99:.2f} | {ratio} | {rounds} |"
-        )
+    report(chosen, results, cpu, options=options, args=args, load_before=load_before)
     return 0
 
 

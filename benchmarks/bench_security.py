@@ -204,22 +204,15 @@ def _wrk(port: int, path: str, duration: int) -> tuple[int, float]:
     return report.requests, report.requests_per_s
 
 
-def _group_cpu_s(pgid: int) -> float:
-    """User + system CPU seconds of every live process in the process group `pgid`."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ...
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 def wrk(paths: list[str], rounds: int, duration: int) -> None:
-    from benchmarks.servers import free_port, log_tail, pinned, stop, wait_until_answering
+    from benchmarks.servers import (
+        free_port,
+        group_cpu_s,
+        log_tail,
+        pinned,
+        stop,
+        wait_until_answering,
+    )
 
     port = free_port()
     argv = [
@@ -240,9 +233,9 @@ def wrk(paths: list[str], rounds: int, duration: int) -> None:
             _wrk(port, path, 1)  # warm-up
         for n in range(rounds):
             for path in paths[n % len(paths) :] + paths[: n % len(paths)]:
-                before = _group_cpu_s(proc.pid)
+                before = group_cpu_s(proc.pid)
                 served, per_s = _wrk(port, path, duration)
-                cpu[path].append((_group_cpu_s(proc.pid) - before) / served * 1e6)
+                cpu[path].append((group_cpu_s(proc.pid) - before) / served * 1e6)
                 rates[path].append(per_s)
     except BaseException:
         print(log_tail(log), file=sys.stderr)

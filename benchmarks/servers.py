@@ -106,8 +106,9 @@ def running(
     env: Mapping[str, str],
     log: Path,
     ready_timeout: float,
-) -> Iterator[None]:
-    """Run a server for the duration of the block; it answers on `port` when the block starts."""
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server for the duration of the block; it answers on `port` when the block starts.
+    Gives the server's process (the leader of its process group)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as log_file:
         log_file.write(f"\n$ {' '.join(argv)}\n".encode())
@@ -122,6 +123,22 @@ def running(
         )
     try:
         wait_until_answering(proc, port, ready_timeout, log)
-        yield
+        yield proc
     finally:
         stop(proc)
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process in the process group `pgid` (a
+    server and its workers: what it spent, which other processes' load disturbs far less
+    than its requests per second)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks

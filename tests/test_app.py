@@ -312,8 +312,8 @@ def test_freeze_gc_after_startup(monkeypatch: pytest.MonkeyPatch) -> None:
     from ambi.servers import _runner
 
     app = App()
-    assert app.freeze_gc is False
-    seen: list[bool] = []
+    assert app.freeze_gc is None  # decided by how the app is served
+    seen: list[bool | None] = []
     monkeypatch.setattr(_runner, "_serve_granian", lambda run: seen.append(run.app.freeze_gc))
     app.listen(port=1)
     assert seen == [True]  # listen() serves with it on
@@ -323,3 +323,38 @@ def test_freeze_gc_after_startup(monkeypatch: pytest.MonkeyPatch) -> None:
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_freeze_gc_off_stays_off_when_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ambi.servers import _runner
+
+    app = App()
+    app.freeze_gc = False
+    seen: list[bool | None] = []
+    monkeypatch.setattr(_runner, "_serve_granian", lambda run: seen.append(run.app.freeze_gc))
+    app.listen(port=1)
+    assert seen == [False]
+
+
+@pytest.mark.parametrize("setting", [None, True, False])
+def test_freeze_gc_in_a_granian_rsgi_worker(setting: bool | None) -> None:
+    """`__rsgi_init__` is called only by a Granian worker (`granian --interface rsgi
+    module:app` too, not only `listen()`): there the default freezes."""
+    import gc
+
+    app = App()
+    app.freeze_gc = setting
+    loop = asyncio.new_event_loop()
+    gc.unfreeze()
+    try:
+        app.__rsgi_init__(loop)
+        try:
+            assert (gc.get_freeze_count() > 0) is (setting is not False)
+        finally:
+            app.__rsgi_del__(loop)
+    finally:
+        loop.close()
+        gc.unfreeze()
+    in_tests = App()
+    with TestClient(in_tests):  # a test client's startup does not freeze by default
+        assert gc.get_freeze_count() == 0

@@ -144,7 +144,7 @@ def test_realistic_scenario_runs_and_checks_answers() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    for name in ("ambi", "ambi+asgi-mw", "fastapi", "starlette"):
+    for name in ("bare-rsgi", "ambi", "ambi+asgi-mw", "fastapi", "starlette"):
         assert f"| {name} |" in done.stdout
 
 
@@ -234,3 +234,25 @@ def test_body_timeout_benchmark_modes_run() -> None:
 
     for mode in MODES:
         asyncio.run(_reads(mode, 100))
+
+
+def test_the_hand_written_realistic_app_has_the_same_routes() -> None:
+    """63 routes, as the framework apps: two open, 60 per resource, the checkout."""
+    from benchmarks.apps import realistic_ambi, realistic_rsgi
+
+    count = len(realistic_rsgi.OPEN) + len(realistic_rsgi.STATIC) + len(realistic_rsgi.DYNAMIC)
+    assert count + 1 == len(realistic_ambi.app.routes) == 63  # + the checkout
+
+
+@pytest.mark.parametrize("side", ["bare-rsgi", "ambi"])
+def test_realistic_instructions_child_serves_the_mix(side: str) -> None:
+    """What runs under callgrind: the warm-up and the mix, every answer a 200."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_realistic_instructions", "--child", side, "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

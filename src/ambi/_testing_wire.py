@@ -152,11 +152,13 @@ class _RSGIProto:
         self._start(status, headers)
 
     def response_str(self, status: int, headers: list[tuple[str, str]], body: str) -> None:
-        self._start(status, headers)
-        self.chunks.append(body.encode())
+        self.response_bytes(status, headers, body.encode())
 
     def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self._start(status, headers)
+        if "content-length" not in dict(headers):
+            # as Granian does for a body handed over whole (hyper measures it)
+            self.headers.append(("content-length", str(len(body))))
         self.chunks.append(body)
 
     def response_file(self, status: int, headers: list[tuple[str, str]], file: str) -> None:

@@ -217,9 +217,10 @@ class App(
         self._mounts = Mounts(self)
         self._urls = URLPaths(self.routes, self._mounts)
         #: Freeze the objects alive after startup out of the garbage collector's scans.
-        #: `listen()` and `ambi run` turn it on for the process they serve; off by default
-        #: so that test suites starting many apps keep collecting normally.
-        self.freeze_gc = False
+        #: None (the default): on in a process a server serves (`listen()`, `ambi run`,
+        #: a Granian RSGI worker), off elsewhere, so that test suites starting many apps
+        #: keep collecting normally; True or False decides it everywhere.
+        self.freeze_gc: bool | None = None
         self._init_middleware()
         self.dispatch = self._dispatch_unfrozen
         self._metrics: Metrics | None = None

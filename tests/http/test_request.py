@@ -242,3 +242,20 @@ def test_has_body_reads_the_raw_headers_as_the_index_does(pairs) -> None:
     indexed = Request(App(), "POST", "/", "", list(pairs))
     assert indexed.headers is not None  # built
     assert scanned.has_body() == indexed.has_body()
+
+
+_NAMES = st.sampled_from(["content-type", "content-length", "cookie", "host", "accept"])
+
+
+@given(st.lists(st.tuples(_NAMES, st.sampled_from(["a", "b", "application/json"])), max_size=6))
+def test_a_header_read_before_the_index_is_the_index_s_value(pairs) -> None:
+    """`request._header(name)` (the pairs' dict when no name repeats, else a scan of the
+    pairs) answers as `request.headers.get(name)`, repeats and cookies included; and the
+    headers built from the request's dict are those built from the pairs."""
+    request = Request(App(), "POST", "/", "", list(pairs))
+    assert (request._header_dict is None) == (len({name for name, _ in pairs}) < len(pairs))
+    answers = {name: request._header(name) for name in ["content-type", "cookie", "accept"]}
+    fresh = Headers(list(pairs))
+    assert answers == {name: fresh.get(name) for name in answers}
+    assert dict(request.headers) == dict(fresh)
+    assert answers == {name: request._header(name) for name in answers}  # index built now

@@ -3,6 +3,8 @@ import dataclasses
 import threading
 from pathlib import Path
 
+import pytest
+
 from ambi import (
     App,
     BaseModel,
@@ -182,3 +184,24 @@ def test_json_handles_common_types(client_for) -> None:
         "model": {"name": "n", "price": 2.0},
         "1": "non-str key",
     }
+
+
+class _JSONSub(JSONResponse):
+    """A subclass: made the general way (`Response.__init__`)."""
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "headers"),
+    [
+        ({"a": [1, 2]}, 200, None),
+        ([1, "x"], 201, None),
+        (None, 404, {}),
+        ({"a": 1}, 200, {"X-A": "1"}),
+    ],
+)
+def test_the_usual_json_response_is_the_general_one(content, status, headers) -> None:
+    fast = JSONResponse(content, status, headers)
+    general = _JSONSub(content, status, headers)
+    assert (fast.status_code, fast.body) == (general.status_code, general.body)
+    assert fast.headers.items_list == general.headers.items_list
+    assert fast.header_list() == general.header_list()

@@ -182,3 +182,19 @@ def test_headers_the_handler_set_are_merged_or_replaced(client_for: Client) -> N
     response = client_for(app).get("/own", headers={"origin": ORIGIN})
     assert response.headers["vary"] == "Accept-Encoding, Origin"
     assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_many_allowed_origins_each_get_their_own_answer(client_for: Client) -> None:
+    """The answers of allowed origins are kept up to a bound: past it (and for refused
+    origins, never kept) every origin is still answered as its own."""
+    client = client_for(
+        _app([], allow_origins=[], allow_origin_regex=r"https://[a-z]+\.example\.org")
+    )
+    names = [f"shop{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(80)]
+    for name in [*names, *names[:3]]:
+        origin = f"https://{name}.example.org"
+        response = client.post("/orders", headers={"origin": origin})
+        assert response.headers["access-control-allow-origin"] == origin
+        assert response.headers["vary"] == "Origin"
+    refused = client.post("/orders", headers={"origin": "https://a.b.example.org"})
+    assert "access-control-allow-origin" not in refused.headers

@@ -132,3 +132,59 @@ def test_int_converter_round_trip(value: int) -> None:
     found = build(("GET", "/n/{x:int}")).match("GET", f"/n/{value}")
     assert isinstance(found, Match)
     assert found.params == {"x": value}
+
+
+def _searched(matcher: Matcher[str], method: str, path: str) -> object:
+    """The lookup as `_find` alone makes it, from the root (the walk's reference)."""
+    from ambi.routing._matcher import _Search
+
+    leaf = matcher._static.get(path)
+    if leaf is not None and method in leaf.by_method:
+        return ("route", leaf.by_method[method][0], {})
+    allowed = leaf.allowed if leaf is not None else set()
+    values: list[object] = []
+    segments = path[1:].split("/")
+    found = matcher._find(matcher._root, segments, 0, _Search(method, values, allowed))
+    if found is not None:
+        return ("route", found[0], dict(zip(found[1], values, strict=True)))
+    return ("405", allowed) if allowed else None
+
+
+def _answer(result: object) -> object:
+    if isinstance(result, Match):
+        return ("route", result.value, result.params)
+    if isinstance(result, MethodNotAllowed):
+        return ("405", result.allowed)
+    return result
+
+
+_SEGMENT = st.sampled_from(["a", "b", "items", "{}", "{:int}", "{:float}"])
+_TEMPLATES = st.lists(st.lists(_SEGMENT, min_size=1, max_size=4), min_size=1, max_size=4)
+_VALUE = {"{}": "x", "{:int}": "42", "{:float}": "2.5"}
+_PATH = st.lists(st.sampled_from(["a", "b", "items", "1", "42", "2.5", "x", ""]), max_size=5)
+
+
+def _template(segments: list[str], tail: bool) -> str:
+    """`{}` segments named by their position (`{p1:int}`); `tail`: a `{rest:path}` last."""
+    parts = [f"{{p{i}{s[1:-1]}}}" if s.startswith("{") else s for i, s in enumerate(segments)]
+    return "/" + "/".join([*parts, "{rest:path}"] if tail else parts)
+
+
+@given(_TEMPLATES, st.booleans(), st.lists(_PATH, min_size=1, max_size=6))
+def test_the_walk_finds_what_the_search_finds(templates, tail, paths) -> None:
+    """`match` walks one-way nodes in a loop and searches only where there are
+    alternatives: the answer (route, parameters, 405 methods) is the full search's."""
+    matcher: Matcher[str] = Matcher()
+    for index, segments in enumerate(templates):
+        method = "GET" if index % 2 == 0 else "POST"
+        try:
+            matcher.add(
+                parse_template(_template(segments, tail and index == 0)), {method}, str(index)
+            )
+        except ConfigurationError:
+            continue  # the same shape twice
+    filled = [[_VALUE.get(s, s) for s in segments] for segments in templates]
+    for segments in [*paths, *filled, *([*t, "a", "b"] for t in filled)]:
+        path = "/" + "/".join(segments)
+        for method in ("GET", "POST", "PUT"):
+            assert _answer(matcher.match(method, path)) == _searched(matcher, method, path)

@@ -45,6 +45,16 @@ def test_head_has_headers_and_no_body(base_url: str) -> None:
     assert after.status_code == 200
 
 
+def test_content_length_once_and_right(base_url: str) -> None:
+    """Over RSGI ambi leaves a whole body's Content-Length to Granian: still one, right."""
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+        get = client.get("/sync/state")
+        head = client.head("/sync/state")
+    assert get.content
+    assert get.headers.get_list("content-length") == [str(len(get.content))]
+    assert len(head.headers.get_list("content-length")) == 1
+
+
 def test_streaming_response(base_url: str) -> None:
     with (
         httpx.Client(base_url=base_url, timeout=10.0) as client,

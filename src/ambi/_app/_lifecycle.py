@@ -29,7 +29,7 @@ class LifecycleMixin:
 
     engine: Engine
     shutdown_timeout: float
-    freeze_gc: bool
+    freeze_gc: bool | None
     lifespan_state: dict[str, Any]
     _started: bool
     _lifespan: Invoker | None

@@ -287,28 +287,28 @@ class CompiledRoute:
         return core(request)
 
     async def _plain(self, request: Request) -> Response:
-        if self._read_whole:
+        if self._read_whole and request.has_body():  # PERF: see `Request.has_body`
             await request.read_body(self.max_body_size)
         return self.render(await self.invoker(**self.plan.extract(request)))
 
     async def _plain_request(self, request: Request) -> Response:
-        if self._read_whole:
+        if self._read_whole and request.has_body():  # PERF: see `Request.has_body`
             await request.read_body(self.max_body_size)
         return self.render(await self.invoker(request))
 
     async def _plain_bare(self, request: Request) -> Response:
-        if self._read_whole:
+        if self._read_whole and request.has_body():  # PERF: see `Request.has_body`
             await request.read_body(self.max_body_size)
         return self.render(await self.invoker())
 
     async def _plain_sub_response(self, request: Request) -> Response:
-        if self._read_whole:
+        if self._read_whole and request.has_body():  # PERF: see `Request.has_body`
             await request.read_body(self.max_body_size)
         result = await self.invoker(**self.plan.extract(request))
         return merge_sub_response(self.render(result), result, request)
 
     async def _with_dependencies(self, request: Request) -> Response:
-        if self._read_whole:
+        if self._read_whole and request.has_body():  # PERF: see `Request.has_body`
             await request.read_body(self.max_body_size)
         runner = self._runner
         if self._overrides:  # an override is set somewhere in the app

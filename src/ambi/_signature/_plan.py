@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from pydantic_core import SchemaValidator
 
 from ..exceptions import HTTPException
 from ..http import Request
@@ -21,10 +23,12 @@ from ..params import Param
 from ..routing import Converter
 from ._body_errors import BodyErrors
 from ._errors import ErrorMapper, error_order
+from ._gather import gatherer
 from ._sources import BODY_FIELD, MISSING, Getter, is_json_media, model_getter, scalar_getter
 
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
 _NO_VALUES: dict[str, Any] = {}
+_JSON_OR_NONE = frozenset({"application/json", None})  # Content-Types taken without a look
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +129,15 @@ class HandlerPlan:
     """Every input of a route (handler and dependencies) and the one validator for them."""
 
     __slots__ = (
+        "_body_only",
         "_errors",
+        "_gather",
         "_getters",
         "body_model",
         "body_params",
         "dependencies",
         "embed_body",
+        "extract",
         "handler",
         "model",
         "params",
@@ -159,7 +166,17 @@ class HandlerPlan:
         self.reads_form = any(s.source in ("form", "file") for s in params)
         types_ = path_types or {}
         self._getters = tuple((s.field, s.getter(types_.get(s.key))) for s in params)
+        #: The getters' reads in one function written for this route (`_gather`).
+        self._gather = gatherer(self._getters, handler.label)
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
+        #: A route whose one input is a JSON body: its validator, for `extract`.
+        self._body_only = _body_only_validator(self)
+        #: The handler's keyword arguments for a request (a route without dependencies).
+        self.extract: Callable[[Request], dict[str, Any]] = self._extract_all
+        if self._body_only is not None:
+            self.extract = self._extract_body
+        elif self._params_only():
+            self.extract = self._extract_params
         self._errors = ErrorMapper(
             locs,
             BodyErrors(self.body_params, embed_body) if self.body_params else None,
@@ -207,11 +224,7 @@ class HandlerPlan:
         model = self.model
         if model is None:
             return _NO_VALUES
-        raw: dict[str, Any] = {}
-        for field, get in self._getters:
-            value = get(request)
-            if value is not MISSING:
-                raw[field] = value
+        raw = self._gather(request)
         if self.body_params:
             body = self._body(request)
             if body is not MISSING:
@@ -222,8 +235,8 @@ class HandlerPlan:
             raise self._errors.invalid(request, exc) from None
         return values
 
-    def extract(self, request: Request) -> dict[str, Any]:
-        """The handler's keyword arguments for `request` (a route without dependencies)."""
+    def _extract_all(self, request: Request) -> dict[str, Any]:
+        """`extract`: every input read, the route's model validating them at once."""
         # PERF: the handler's own arguments filled inline, without the dependency steps'
         # general `CallPlan.kwargs` (3-5% of a typed GET / validated POST in callgrind
         # instruction counts, benchmarks/bench_request.py cases under valgrind).
@@ -234,11 +247,7 @@ class HandlerPlan:
         model = self.model
         if model is None:
             return kwargs
-        raw: dict[str, Any] = {}
-        for field, get in self._getters:
-            value = get(request)
-            if value is not MISSING:
-                raw[field] = value
+        raw = self._gather(request)
         if self.body_params:
             body = self._body(request)
             if body is not MISSING:
@@ -254,12 +263,64 @@ class HandlerPlan:
             kwargs[name] = body if attribute is None else getattr(body, attribute)
         return kwargs
 
+    def _params_only(self) -> bool:
+        """Whether the handler takes only validated parameters (no request, no injected
+        object, no body) and the route has no dependency: `_extract_params` serves it."""
+        handler = self.handler
+        if self.model is None or self.body_params or self.dependencies:
+            return False
+        if handler.request_names or handler.injected or handler.body_args:
+            return False
+        return isinstance(self.model.__pydantic_validator__, SchemaValidator)
+
+    def _extract_params(self, request: Request) -> dict[str, Any]:
+        """`extract` for a handler that takes only validated parameters.
+
+        PERF: `_extract_all` without its steps for the request, injected objects and the
+        body, which such a route skips each time (bench_instructions "GET /items").
+        """
+        raw = self._gather(request)
+        try:
+            values = self.model.__pydantic_validator__.validate_python(raw).__dict__  # type: ignore[union-attr]
+        except ValidationError as exc:
+            raise self._errors.invalid(request, exc) from None
+        kwargs: dict[str, Any] = {}
+        for name, field in self.handler.outputs:
+            kwargs[name] = values[field]
+        return kwargs
+
+    def _extract_body(self, request: Request) -> dict[str, Any]:
+        """`extract` for a route whose one input is a JSON body handed whole.
+
+        PERF: the body's bytes validated by its own type in one pydantic-core call, without
+        the route's model around it (which holds the body as `Json[...]` and is built per
+        request); the usual Content-Type answered without a call (POST /orders in
+        bench_instructions; RESULTS.md, issue 15). No body, or a failure, goes the general
+        way, which makes the route's 422 as ever.
+        """
+        body = request._body
+        if body:
+            if request._header("content-type") not in _JSON_OR_NONE:
+                self._body(request)  # 415 unless a JSON media type
+            try:
+                value = self._body_only(body)  # type: ignore[misc]
+            except ValidationError:
+                return self._extract_all(request)
+            handler = self.handler
+            kwargs: dict[str, Any] = dict.fromkeys(handler.request_names, request)
+            for name, factory in handler.injected:
+                kwargs[name] = factory(request)
+            for name, _ in handler.body_args:
+                kwargs[name] = value
+            return kwargs
+        return self._extract_all(request)
+
     def _body(self, request: Request) -> Any:
         body = request._body
         if not body:
             # An embedded body is an object whose fields may all have defaults.
             return b"{}" if self.embed_body else MISSING
-        content_type = request.headers.get("content-type")
+        content_type = request._header("content-type")
         if content_type is not None and not is_json_media(content_type):
             raise HTTPException(
                 415,
@@ -267,3 +328,20 @@ class HandlerPlan:
             )
         # pydantic-core's `Json` decodes the bytes and validates in the same call.
         return body
+
+
+def _body_only_validator(plan: HandlerPlan) -> Callable[[bytes], Any] | None:
+    """`validate_json` of the body's type, for a route whose only input is one required
+    JSON body handed whole to the handler (the route's model then holds just the body,
+    as `Json[type]` under the model's default config: the same validation, in JSON mode);
+    None otherwise."""
+    body = plan.body_params
+    if plan.params or plan.dependencies or plan.embed_body or len(body) != 1:
+        return None
+    if not body[0].required or any(attribute for _, attribute in plan.handler.body_args):
+        return None
+    try:
+        validator = TypeAdapter(body[0].annotation).validator
+    except (PydanticSchemaGenerationError, PydanticUserError, TypeError):
+        return None  # not buildable on its own (a forward reference): the general way
+    return validator.validate_json if isinstance(validator, SchemaValidator) else None

@@ -8,6 +8,7 @@ default applies (or pydantic reports it missing). Uploaded files enter the valid
 from __future__ import annotations
 
 import operator
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -25,6 +26,14 @@ Getter = Callable[[Request], Any]
 BODY_FIELD = "body__"
 MISSING: Any = PydanticUndefined
 _EMPTY_FORM = FormData()
+#: What the simple getters read, `(source, key)`: `_gather` writes their reads inline.
+_READS: weakref.WeakKeyDictionary[Getter, tuple[str, str]] = weakref.WeakKeyDictionary()
+
+
+def inline_read(get: Getter) -> tuple[str, str] | None:
+    """`("path" | "query" | "header", key)` for a getter whose read can be written inline
+    (the same read: `_gather`), else None."""
+    return _READS.get(get)
 
 
 def is_json_media(content_type: str) -> bool:
@@ -53,9 +62,11 @@ def scalar_getter(
         )
         return _path_getter(key, stringify)
     if source == "query":
-        return _multi_getter(key, is_list, "query_params")
+        return _multi_getter(key, is_list, "query_params") if is_list else _query_getter(key)
     if source == "header":
-        return _multi_getter(key.lower(), is_list, "headers")  # stored lower-cased
+        if not is_list:
+            return _header_getter(key.lower())  # stored lower-cased
+        return _multi_getter(key.lower(), is_list, "headers")
     if source == "cookie":
         return _cookie_getter(key)
     return _form_getter(key, is_list, not marker.required)
@@ -73,6 +84,7 @@ def _path_getter(key: str, stringify: bool) -> Getter:
     def get(request: Request) -> Any:
         return request.path_params.get(key, MISSING)
 
+    _READS[get] = ("path", key)
     return get
 
 
@@ -88,6 +100,30 @@ def _multi_getter(key: str, is_list: bool, attribute: str) -> Getter:
     def get(request: Request) -> Any:
         return source(request).get(key, MISSING)
 
+    return get
+
+
+def _query_getter(key: str) -> Getter:
+    # PERF: the parsed query's dict read directly once parsed, not through the property
+    # and `QueryParams.get` (two calls a parameter; bench_instructions "GET /items").
+    def get(request: Request) -> Any:
+        query = request._query
+        if query is None:
+            query = request.query_params
+        return query._dict.get(key, MISSING)
+
+    _READS[get] = ("query", key)
+    return get
+
+
+def _header_getter(key: str) -> Getter:
+    # PERF: `request._header` reads the dict of the pairs (no index built) and answers as
+    # `request.headers.get` does (bench_instructions "GET /deps").
+    def get(request: Request) -> Any:
+        value = request._header(key)
+        return MISSING if value is None else value
+
+    _READS[get] = ("header", key)
     return get
 
 

@@ -15,10 +15,14 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_index", "_items")
 
-    def __init__(self, items: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, items: Sequence[tuple[str, str]] = (), index: dict[str, str] | None = None
+    ) -> None:
+        """`index`, when given, is `dict(items)` for items in which no name comes twice
+        (what `_lookup` would build; a request has made it already)."""
         # Names are stored lower-cased, as both ASGI and Granian already give them.
         self._items = list(items)
-        self._index: dict[str, str] | None = None
+        self._index = index
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str]) -> Headers:
@@ -92,6 +96,18 @@ class MutableHeaders(Headers):
         """Append headers whose names are lower-case already, in one call (repeats kept)."""
         self._items.extend(items)
         self._index = None
+
+    def extend_absent(self, items: Iterable[tuple[str, str]], names: frozenset[str]) -> bool:
+        """Append `items` (lower-case names) when no header named in `names` is there yet,
+        and say so; False (nothing added) when one is. PERF: the layers' usual case in one
+        call (`ambi.middleware._headers.put_headers`; bench_realistic's mix)."""
+        current = self._items
+        for key, _ in current:
+            if key in names:
+                return False
+        current.extend(items)
+        self._index = None
+        return True
 
     def setdefault(self, key: str, value: str) -> str:
         current = self.get(key)

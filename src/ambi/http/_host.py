@@ -17,17 +17,17 @@ _MAX_NAME = 253 + 1  # a full DNS name, and its root dot
 
 #: Hosts seen valid: the usual request asks a set, not the parser (bounded: no growth
 #: on a flood of distinct names).
-_KNOWN: set[str] = set()
+KNOWN_HOSTS: set[str] = set()
 _KNOWN_MAX = 512
 
 
 def valid_host(host: str) -> bool:
     """Whether `host` (a Host header's value) is `name[:port]` or `[IPv6][:port]`."""
-    if host in _KNOWN:
+    if host in KNOWN_HOSTS:
         return True
     ok = _check(host)
-    if ok and len(_KNOWN) < _KNOWN_MAX:
-        _KNOWN.add(host)
+    if ok and len(KNOWN_HOSTS) < _KNOWN_MAX:
+        KNOWN_HOSTS.add(host)
     return ok
 
 
@@ -52,8 +52,12 @@ def _valid_port(port: str) -> bool:
     return 0 < len(port) <= 5 and port.isascii() and port.isdigit() and 0 < int(port) <= 65535
 
 
-def request_host_error(raw_headers: list[tuple[str, str]]) -> str | None:
+def request_host_error(
+    raw_headers: list[tuple[str, str]], index: dict[str, str] | None
+) -> str | None:
     """What is wrong with the Host headers among `raw_headers` (lower-case names), or None.
+    `index` is `dict(raw_headers)` when no name comes twice, else None (the request's
+    `_header_dict`).
 
     PERF: `dict()` over the pairs (which the adapters have already) is one C loop and
     tells at once whether any name comes twice; only then are the Host headers counted
@@ -61,10 +65,9 @@ def request_host_error(raw_headers: list[tuple[str, str]]) -> str | None:
     on Granian 2.8.9, `scope.headers.get_all("host")` took ~240 ns, `dict(items)` with 4
     headers ~150 ns. (GET /json instruction counts: benchmarks/RESULTS.md, issue 8.)
     """
-    index = dict(raw_headers)
-    if len(index) == len(raw_headers):  # no header name twice
+    if index is not None:  # no header name twice
         host = index.get("host")
-        if host is None or host in _KNOWN:
+        if host is None or host in KNOWN_HOSTS:
             return None
         return host_error([host])
     return host_error([value for name, value in raw_headers if name == "host"])

@@ -172,8 +172,27 @@ class Response:
 class JSONResponse(Response):
     media_type = "application/json"
 
+    def __init__(
+        self,
+        content: Any = b"",
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        if headers or media_type is not None or type(self) is not JSONResponse:
+            super().__init__(content, status_code, headers, media_type)
+            return
+        # PERF: the usual JSON answer (no headers, the class's own rendering) made in this
+        # one frame: its one header is a constant (bench_instructions "GET /json").
+        self.status_code = status_code
+        self.body = dump_json(content)
+        self.headers = MutableHeaders([_JSON_CONTENT_TYPE])
+
     def render(self, content: Any) -> bytes:
         return dump_json(content)
+
+
+_JSON_CONTENT_TYPE = ("content-type", JSONResponse.media_type)
 
 
 class HTMLResponse(Response):

@@ -174,6 +174,11 @@ class WebSocket:
             self._headers = Headers(self.raw_headers)
         return self._headers
 
+    def _header(self, name: str) -> str | None:
+        """`headers.get(name)` for a lower-case `name`: what a `Header()` parameter reads,
+        from a request (`Request._header`) and from a websocket alike."""
+        return self.headers.get(name)
+
     @property
     def query_params(self) -> QueryParams:
         if self._query is None:

@@ -97,7 +97,8 @@ class RequestId(Builtin):
         set_id = _current.set
 
         async def request_id_layer(request: Request) -> Response:
-            given = request_header(request, header)
+            index = request._header_dict  # PERF: `request_header`, inlined for a dict
+            given = index.get(header) if index is not None else request_header(request, header)
             rid = given if given is not None and valid(given) else generate()
             set_id(rid)
             response = await call_next(request)

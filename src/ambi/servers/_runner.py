@@ -107,7 +107,7 @@ def serve(
     _application(app, target)  # an app object or an import string, else ConfigurationError
     websockets = websockets or WebSocketSettings()
     _check_websockets(app, server, websockets)
-    if app is not None:
+    if app is not None and app.freeze_gc is None:
         app.freeze_gc = True  # a served process keeps its startup objects to the end
     if reload and target is None:
         raise ConfigurationError("reload needs an import string: use `ambi run module:app`")

@@ -101,7 +101,7 @@ async def serve_http(app: App, scope: ASGIScope, receive: ASGIReceive, send: ASG
     request = _request_from_scope(app, scope, source)
     response = None
     try:
-        bad_host = request_host_error(request.raw_headers)
+        bad_host = request_host_error(request.raw_headers, request._header_dict)
         if bad_host is not None:
             response = await app._error_response(request, HTTPException(400, bad_host))
         else:
