@@ -12,12 +12,16 @@ this module imports nothing from it.
 - A background task gets a span `background <name>` (after the response) or
   `task <name>` (the app task queue); its parent is the server span of the request that
   queued it, which has ended by then: the trace shows the work the request caused.
+- A task of the distributed queue gets a span `task <name>` per run in the worker
+  process: the context of the code that queued it travels in the message (`trace`, W3C
+  `traceparent` headers, written only while tracing is on), and the worker's span is its
+  child (`traced_worker_run`), with the outcome of the run.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 #: The server span of the request being served (set by the tracing stage; read when a
@@ -144,3 +148,46 @@ async def traced_task(
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             raise
+
+
+def context_headers() -> dict[str, str]:
+    """The context `parent_context()` gives, as W3C trace context headers (`traceparent`,
+    `tracestate`): for a task run by another process."""
+    from opentelemetry.propagate import inject
+
+    headers: dict[str, str] = {}
+    inject(headers, context=parent_context())
+    return headers
+
+
+async def traced_worker_run(
+    tracer: Any,
+    message: dict[str, Any],
+    run: Callable[[], Awaitable[tuple[str, BaseException | None]]],
+) -> None:
+    """Await `run()` (one run of a distributed task, recorded: it gives the outcome,
+    "done", "retried" or "failed", and the task's exception) in a span `task <name>`,
+    the child of the context that queued the task (`message["trace"]`)."""
+    from opentelemetry.propagate import extract
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    attributes = {
+        "ambi.task.name": message["name"],
+        "ambi.task.id": message["id"],
+        "ambi.task.attempt": message["attempt"],
+    }
+    with tracer.start_as_current_span(
+        f"task {message['name']}", context=extract(message.get("trace") or {}),
+        kind=SpanKind.CONSUMER, attributes=attributes,
+        record_exception=False, set_status_on_exception=False,
+    ) as span:  # fmt: skip
+        try:
+            outcome, error = await run()
+        except BaseException as exc:  # not recorded (the status write failed; cancelled)
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        span.set_attribute("ambi.task.outcome", outcome)
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))

@@ -1,17 +1,77 @@
-"""The table the app's dispatch buckets most latencies with gives `bucket(ns)` exactly."""
+"""Latencies appended by requests are counted later, in batches (`count_samples`): each in
+the bucket `bucket()` gives its whole nanoseconds, none lost, none counted twice."""
+
+from __future__ import annotations
+
+import threading
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ambi.metrics._histogram import FAST_BUCKETS, FAST_FROM, FAST_LIMIT, FAST_SHIFT, bucket
+from ambi.metrics._histogram import bucket, count_samples, new_counts, upper_bound
+from ambi.metrics._route import RouteMetrics
+
+seconds = st.floats(min_value=0.0, max_value=1e5, allow_nan=False, allow_infinity=False)
 
 
-@given(st.integers(min_value=FAST_FROM << FAST_SHIFT, max_value=(FAST_LIMIT << FAST_SHIFT) - 1))
-def test_the_fast_table_is_the_bucket_function(ns: int) -> None:
-    assert FAST_BUCKETS[ns >> FAST_SHIFT] == bucket(ns)
+@given(st.lists(seconds, max_size=300))
+def test_a_batch_counts_each_sample_in_its_bucket(samples: list[float]) -> None:
+    expected = new_counts()
+    for s in samples:
+        expected[bucket(int(s * 1e9))] += 1
+    counts = new_counts()
+    count_samples(counts, list(samples))
+    assert counts == expected
 
 
-def test_the_fast_table_covers_every_bucket_boundary_in_its_range() -> None:
-    for group in range(FAST_FROM, FAST_LIMIT):
-        low, high = group << FAST_SHIFT, ((group + 1) << FAST_SHIFT) - 1
-        assert bucket(low) == bucket(high) == FAST_BUCKETS[group]
+@given(st.integers(min_value=1, max_value=2**46).flatmap(lambda i: st.sampled_from([i - 1, i])))
+def test_samples_on_a_bucket_bound_fall_on_its_side(ns: int) -> None:
+    # whole nanoseconds next to every bound, as floats: the bisection agrees with bucket()
+    bound = upper_bound(bucket(ns))
+    samples = [ns / 1e9, bound / 1e9, (bound - 1) / 1e9]
+    expected = new_counts()
+    for s in samples:
+        expected[bucket(int(s * 1e9))] += 1
+    counts = new_counts()
+    count_samples(counts, samples)
+    assert counts == expected
+
+
+def test_a_route_folds_by_status_class_and_sums() -> None:
+    metrics = RouteMetrics("GET", "/x")
+    metrics.record[200](0.001)
+    metrics.record[204](0.003)
+    metrics.record[404](0.002)
+    metrics.record_status(1200, 0.5)  # outside 100-599: counted, in no class shown
+    metrics.fold()
+    assert metrics.status == [1, 0, 2, 0, 1, 0]
+    assert metrics.pending == [[]] * 6
+    assert abs(metrics.latency_sum - 0.506) < 1e-12
+    snapshot = metrics.snapshot(in_flight=0)
+    assert snapshot["requests"] == 4
+    assert snapshot["responses"] == {"1xx": 0, "2xx": 2, "3xx": 0, "4xx": 1, "5xx": 0}
+    metrics.fold()  # nothing new: nothing counted twice
+    assert sum(metrics.status) == 4
+
+
+def test_appends_during_folds_are_all_counted_once() -> None:
+    metrics = RouteMetrics("GET", "/x")
+    record = metrics.record[200]
+    total = 200_000
+    done = threading.Event()
+
+    def fold_until_done() -> None:
+        while not done.is_set():
+            metrics.fold()
+
+    folder = threading.Thread(target=fold_until_done)
+    folder.start()
+    try:
+        for _ in range(total):
+            record(0.001)
+    finally:
+        done.set()
+        folder.join()
+    metrics.fold()
+    assert metrics.status[2] == total
+    assert abs(metrics.latency_sum - total * 0.001) < 1e-6

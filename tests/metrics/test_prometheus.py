@@ -55,7 +55,11 @@ def test_exposition_parses_and_counts(client_for: ClientFor) -> None:
     assert value(parsed, "ambi_http_requests_total", status_class="4xx", **route) == 1
     assert value(parsed, "ambi_http_request_duration_seconds_count", **route) == 4
     assert value(parsed, "ambi_http_request_duration_seconds_bucket", le="+Inf", **route) == 4
+    assert 0 < value(parsed, "ambi_http_request_duration_seconds_sum", **route) < 4 * 5.0
     assert value(parsed, "ambi_http_requests_in_flight", **route) == 0
+    assert value(parsed, "ambi_http_cancelled_total", **route) == 0
+    scrape = {"method": "GET", "route": "/metrics"}
+    assert value(parsed, "ambi_http_requests_in_flight", **scrape) == 1  # itself
     assert value(parsed, "ambi_thread_pool_max_workers") == 40
     assert value(parsed, "ambi_handlers", kind="async") == 1
     assert value(parsed, "ambi_handlers", kind="thread") == 0

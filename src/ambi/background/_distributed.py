@@ -9,6 +9,9 @@ A task is named by its import path, `module:qualname`, and must be a module-leve
 (anything else is refused at enqueue): the worker imports it. Arguments, keyword arguments
 and results travel as JSON.
 
+With `app.enable_tracing()`, a message carries the trace context of the code that queued
+it (`trace`), and the worker runs it in a span that continues that trace (`ambi._spans`).
+
 Delivery is at least once. A worker acknowledges a message only after the task ran and its
 outcome was recorded (Redis: the final status and the acknowledgement in one MULTI/EXEC;
 NATS: the status first). A status write that fails is tried again; if it keeps failing the
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .._spans import context_headers
 from ..bridge import smartasync
 from ..exceptions import ConfigurationError, QueueClosed, QueueFull
 from ._status import TaskOptions, TaskStatus, new_task_id, now, task_name
@@ -207,6 +211,8 @@ class DistributedQueue:
             "attempt": 1,
             "enqueued_at": enqueued,
         }
+        if self.app.engine.tracer is not None:  # app.enable_tracing(): for the worker's span
+            message["trace"] = context_headers()
         with self._lock:
             if self._closed:
                 raise QueueClosed("the task queue is shut down")

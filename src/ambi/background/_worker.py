@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from taskiq import Context, TaskiqDepends  # module-level: taskiq reads the hints of `run`
 
+from .._spans import traced_worker_run
 from ..exceptions import ConfigurationError
 from ..execution import ExecutionKind, Invoker
 from ._distributed import TASKIQ_TASK, DistributedQueue, queued_status, resolve
@@ -113,10 +114,23 @@ async def _best_effort(write: asyncio.Future[None], message: dict[str, Any]) -> 
 async def execute(
     queue: DistributedQueue, invokers: dict[str, Invoker], message: dict[str, Any], ack: Ack
 ) -> None:
-    """Run one delivery of a task, record what happened, then acknowledge it."""
+    """Run one delivery of a task, record what happened, then acknowledge it (in a span
+    of its own with `app.enable_tracing()`)."""
     wait = message["eta"] - now()
     if wait > 0:  # delayed, or backing off before a retry
         await asyncio.sleep(wait)
+    tracer = queue.app.engine.tracer
+    if tracer is None:
+        await _run(queue, invokers, message, ack)
+    else:
+        await traced_worker_run(tracer, message, lambda: _run(queue, invokers, message, ack))
+
+
+async def _run(
+    queue: DistributedQueue, invokers: dict[str, Invoker], message: dict[str, Any], ack: Ack
+) -> tuple[str, Exception | None]:
+    """Run the task, record its outcome and acknowledge it: the outcome ("done",
+    "retried" or "failed") and the task's exception."""
     started = now()
     status = TaskStatus(
         id=message["id"],
@@ -139,14 +153,14 @@ async def execute(
         orjson.dumps(result)  # refuse a result no other process could read
     except Exception as exc:
         await _best_effort(running, message)
-        await _failed(queue, message, status, exc, ack)
-        return
+        return await _failed(queue, message, status, exc, ack), exc
     await _best_effort(running, message)
     done = TaskStatus(
         **{**status.to_dict(), "state": "done", "result": result, "finished_at": now()}
     )
     await finish(queue, message, [done], ack)
     queue.counts["done"] += 1
+    return "done", None
 
 
 async def _failed(
@@ -155,7 +169,8 @@ async def _failed(
     status: TaskStatus,
     exc: Exception,
     ack: Ack,
-) -> None:
+) -> str:
+    """Record a failed run: "retried" (sent again) or "failed" (no retries left)."""
     error = describe_error(exc)
     attempt = message["attempt"]
     if attempt <= message["max_retries"]:
@@ -176,7 +191,7 @@ async def _failed(
         queued = queued_status(retry, error=error, started_at=status.started_at, finished_at=now())
         await finish(queue, message, [queued], ack)
         queue.counts["retried"] += 1
-        return
+        return "retried"
     logger.error(
         "task %s (%s) failed after %d attempt(s): %s",
         message["id"],
@@ -193,6 +208,7 @@ async def _failed(
     )
     await finish(queue, message, [final], ack)
     queue.counts["failed"] += 1
+    return "failed"
 
 
 async def serve(app: App, stop: asyncio.Event) -> None:

@@ -4,9 +4,10 @@
 - `app.metrics()` / `get_performance_metrics()`: per route template, requests, responses
   by status class, latency p50/p95/p99 (fixed log buckets, exact counts), in flight; the
   thread pool (size, busy, queued) and the process pool. Request counts need
-  `app.enable_metrics()`: then the app's dispatch counts and times every route's requests
-  around its whole pipeline (outermost, as a stage at `StageOrder.METRICS` would), chosen
-  once at startup, so an app without metrics pays nothing.
+  `app.enable_metrics()`: then the app's dispatch times every route's requests around its
+  whole pipeline (outermost, as a stage at `StageOrder.METRICS` would), chosen once at
+  startup, so an app without metrics pays nothing; a request only appends its latency,
+  the counting happens later (`_route.py`).
   The engine's counters (thread-pool 503s, loop lag and stalls by route with their
   stacks, route limits, the process pool) and those of the features that are on
   (background tasks, cache hits/misses, rate-limit refusals) are read at snapshot time
@@ -62,6 +63,7 @@ def enable_metrics(
         raise ConfigurationError("metrics are already enabled on this app")
     if metrics is None:
         metrics = Metrics(app)
+        app.add_event_handler("shutdown", metrics.stop)
     metrics.implicit = False
     if path is not None:
         from ._prometheus import Exposition

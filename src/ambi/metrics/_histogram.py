@@ -1,4 +1,4 @@
-"""Latency histograms: log buckets over integer nanoseconds, exact counts, cheap to record.
+"""Latency histograms: log buckets over integer nanoseconds, exact counts.
 
 The bucket of a duration of `ns` nanoseconds comes from its bits alone (`bucket(ns)`): its
 bit length and the 3 bits after the leading one, so each power of two is split in 8
@@ -6,13 +6,14 @@ buckets at most 12.5 % wide (HDR-histogram style). A percentile read from the bu
 within 12.5 % of the true value; the counts themselves are exact, and histograms of
 several processes add up bucket by bucket (the same buckets everywhere).
 
-# PERF: a few integer operations instead of a `bisect` over ~190 float bounds (8 rich
-# comparisons); in callgrind the whole metrics stage went from +5,503 to +5,274
-# instructions per GET /json (benchmarks/RESULTS.md, "metrics stage").
+Requests do not bucket their own latency: the app's dispatch appends it (float seconds)
+to a list, and `count_samples` puts a batch of them in their buckets later, when the
+metrics are read and once a second (`RouteMetrics.fold`).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 
 SUB_BITS = 3  # 8 buckets per power of two
@@ -20,19 +21,9 @@ SIZE = 64 << SUB_BITS  # every 64-bit duration in ns has a bucket
 
 
 def bucket(ns: int) -> int:
-    """The bucket of a duration of `ns` nanoseconds (what the route stage inlines)."""
+    """The bucket of a duration of `ns` nanoseconds."""
     bits = ns.bit_length()
     return (bits << 3) | ((ns >> (bits - 4)) & 7) if bits > 4 else ns
-
-
-#: `bucket(ns)` by `ns >> FAST_SHIFT`, for 2**13 ns (8 µs, where buckets become at least
-#: 2**FAST_SHIFT ns wide: exact) up to FAST_LIMIT << FAST_SHIFT ns (~16.8 ms).
-# PERF: one tuple lookup instead of bit_length() and five integer operations for most
-# request latencies (bench_instructions "GET /json, metrics on"; 128 KiB, made once).
-FAST_SHIFT = 10
-FAST_LIMIT = 1 << 14
-FAST_BUCKETS: tuple[int, ...] = tuple(bucket(group << FAST_SHIFT) for group in range(FAST_LIMIT))
-FAST_FROM = 8  # groups below: narrower buckets than a group, computed
 
 
 def upper_bound(index: int) -> int:
@@ -41,6 +32,29 @@ def upper_bound(index: int) -> int:
     if bits <= 4:
         return index + 1
     return (9 + sub) << (bits - 4)
+
+
+#: the bounds as floats (exact: 4 significant bits), compared with seconds * 1e9
+_UPPER = [float(upper_bound(index)) for index in range(SIZE)]
+_TO_NS = (1e9).__mul__  # seconds -> nanoseconds (a float)
+
+
+def count_samples(counts: list[int], samples: list[float]) -> None:
+    """Add `samples` (durations in seconds, >= 0) to `counts`, each in the bucket of its
+    whole nanoseconds, `bucket(int(seconds * 1e9))`. Sorts `samples` in place.
+
+    # PERF: one sort (in C) and one bisection per bucket met, not a bucket computed per
+    # sample in Python (benchmarks/RESULTS.md, "metrics off the request path").
+    """
+    samples.sort()
+    end = len(samples)
+    low = 0
+    while low < end:
+        index = bucket(int(samples[low] * 1e9))
+        # the first sample past this bucket: int(x) >= bound <=> x >= bound (bound whole)
+        high = bisect_left(samples, _UPPER[index], low, end, key=_TO_NS)
+        counts[index] += high - low
+        low = high
 
 
 def new_counts() -> list[int]:

@@ -54,20 +54,25 @@ _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 def _state(metrics: Metrics) -> dict[str, Any]:
     """This process's raw counters, in the shape written to (and read from) files."""
-    return {
-        "pid": metrics.pid,
-        "routes": {
+    in_flight = metrics.in_flight()
+    with metrics.lock:
+        metrics.fold()
+        routes = {
             label: {
                 "method": m.method,
                 "route": m.path,
                 "status": m.status,
                 "disconnected": m.disconnected,
-                "in_flight": m.in_flight,
+                "cancelled": m.cancelled,
+                "in_flight": in_flight[m],
                 "latency": m.latency,
-                "latency_sum": m.latency_sum,
+                "latency_sum": m.latency_sum,  # seconds
             }
-            for label, m in metrics.routes.items()
-        },
+            for label, m in list(metrics.routes.items())
+        }
+    return {
+        "pid": metrics.pid,
+        "routes": routes,
         "thread_pool": thread_pool_stats(metrics.app.engine),
         "runtime": runtime_state(metrics.app),
     }
@@ -94,12 +99,13 @@ def _merge(states: list[dict[str, Any]]) -> dict[str, Any]:
             into = routes.setdefault(
                 label,
                 {"method": r["method"], "route": r["route"], "status": [0] * 6,
-                 "disconnected": 0, "in_flight": 0, "latency": new_counts(),
-                 "latency_sum": 0},
+                 "disconnected": 0, "cancelled": 0, "in_flight": 0, "latency": new_counts(),
+                 "latency_sum": 0.0},
             )  # fmt: skip
             into["status"] = [a + b for a, b in zip(into["status"], r["status"], strict=True)]
             into["latency"] = [a + b for a, b in zip(into["latency"], r["latency"], strict=True)]
             into["disconnected"] += r["disconnected"]
+            into["cancelled"] += r["cancelled"]
             into["latency_sum"] += r["latency_sum"]
             if live:
                 into["in_flight"] += r["in_flight"]
@@ -210,6 +216,10 @@ class _AmbiCollector(Collector):
             "ambi_http_disconnected", "Requests whose client left before the response",
             labels=labels,
         )  # fmt: skip
+        cancelled = CounterMetricFamily(
+            "ambi_http_cancelled", "Requests cancelled before their response (e.g. cut at "
+            "shutdown)", labels=labels,
+        )  # fmt: skip
         latency = HistogramMetricFamily(
             "ambi_http_request_duration_seconds",
             "Time from routing to the response being ready", labels=labels,
@@ -222,9 +232,10 @@ class _AmbiCollector(Collector):
             for index, name in enumerate(_CLASSES, start=1):
                 requests.add_metric([*values, name], r["status"][index])
             disconnected.add_metric(values, r["disconnected"])
-            latency.add_metric(values, cumulative_buckets(r["latency"]), r["latency_sum"] / 1e9)
+            cancelled.add_metric(values, r["cancelled"])
+            latency.add_metric(values, cumulative_buckets(r["latency"]), r["latency_sum"])
             in_flight.add_metric(values, r["in_flight"])
-        yield from (requests, disconnected, latency, in_flight)
+        yield from (requests, disconnected, cancelled, latency, in_flight)
         handlers = GaugeMetricFamily(
             "ambi_handlers", "Route handlers by execution kind", labels=["kind"]
         )

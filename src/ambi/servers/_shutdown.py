@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
-from types import CodeType
+from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..http import JSONResponse, Request, Response
@@ -64,6 +65,23 @@ def _in_flight(loop: asyncio.AbstractEventLoop) -> Iterator[tuple[asyncio.Task[A
             request = _request_of(task)
             if request is not None:
                 yield task, request
+
+
+def requests_in_flight(loop: asyncio.AbstractEventLoop) -> list[Request]:
+    """The requests being served now on `loop` (what `app.metrics()` counts as in flight),
+    read from any thread: those whose task waits, found down its chain of awaited
+    coroutines, and the one running at this moment, found on its thread's stack (a
+    running coroutine does not tell what it awaits)."""
+    found = {id(request): request for _, request in _in_flight(loop)}
+    for top in sys._current_frames().values():
+        frame: FrameType | None = top
+        while frame is not None:
+            if frame.f_code in ADAPTER_CODES:
+                request = frame.f_locals.get("request")
+                if isinstance(request, Request):
+                    found[id(request)] = request
+            frame = frame.f_back
+    return list(found.values())
 
 
 def _route_name(request: Request) -> str:
