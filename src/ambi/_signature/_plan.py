@@ -60,6 +60,14 @@ class ParamSpec:
         return scalar_getter(self.source, self.key, self.annotation, self.marker, converter)
 
 
+def _plain_text(spec: ParamSpec) -> bool:
+    """Whether `spec` is validated as a `str` that any text passes unchanged."""
+    if spec.annotation is not str or spec.is_model or spec.is_list:
+        return False
+    info = spec.marker.field_info()
+    return not info.metadata and info.validate_default is not True
+
+
 class CallPlan:
     """How to call one callable of a route (the handler or a dependency)."""
 
@@ -133,6 +141,7 @@ class HandlerPlan:
         "_errors",
         "_gather",
         "_getters",
+        "_strings",
         "body_model",
         "body_params",
         "dependencies",
@@ -168,6 +177,9 @@ class HandlerPlan:
         self._getters = tuple((s.field, s.getter(types_.get(s.key))) for s in params)
         #: The getters' reads in one function written for this route (`_gather`).
         self._gather = gatherer(self._getters, handler.label)
+        #: Every input is a plain `str` (no constraint, no body): a text value found is
+        #: its own validated value.
+        self._strings = model is not None and not body_params and all(map(_plain_text, params))
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
         #: A route whose one input is a JSON body: its validator, for `extract`.
         self._body_only = _body_only_validator(self)
@@ -224,6 +236,18 @@ class HandlerPlan:
         model = self.model
         if model is None:
             return _NO_VALUES
+        if self._strings:
+            # PERF: text inputs that are all there need no model built (bench_instructions
+            # "GET /deps-sync": the Host header its dependency reads); any missing one
+            # goes through the validator for its default or its 422.
+            texts: dict[str, Any] = {}
+            for field, get in self._getters:
+                value = get(request)
+                if type(value) is not str:
+                    break
+                texts[field] = value
+            else:
+                return texts
         raw = self._gather(request)
         if self.body_params:
             body = self._body(request)
