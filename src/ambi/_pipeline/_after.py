@@ -59,12 +59,13 @@ async def _exit_async(gen: AsyncGenerator[Any, None], error: BaseException | Non
 
 
 def exit_batch(
-    batch: Sequence[Any], error: BaseException | None, report: Callable[[BaseException], None]
+    batch: Sequence[Exit], error: BaseException | None, report: Callable[[BaseException], None]
 ) -> BaseException | None:
-    """Resume the sync generators of `batch` in order, in one pool job, throwing `error`
-    (the exception the request ended with) into each when there is one. A new exception
-    one of them raises is given to `report` and thrown into the next ones."""
-    for gen in batch:
+    """Resume the sync generators of `batch` (entered in this order), last first, in one
+    pool job, throwing `error` (the exception the request ended with) into each when there
+    is one. A new exception one of them raises is given to `report` and thrown into the
+    next ones."""
+    for gen, _ in reversed(batch):
         try:
             if error is None:
                 # PERF: `next` with a default: no StopIteration made for a generator that
@@ -108,11 +109,10 @@ async def close_exits(
                     report(exc)
                     error = exc
             continue
-        batch = []
+        end = index + 1
         while index >= 0 and not exits[index][1]:
-            batch.append(exits[index][0])
             index -= 1
-        error = await run_batch(batch, error, report)
+        error = await run_batch(exits[index + 1 : end], error, report)
     return error
 
 
@@ -160,14 +160,13 @@ class AfterResponse:
         adaptive = run_batch.adaptive
         if adaptive is None or adaptive.state != "inline":
             return False
-        batch = []
-        for gen, is_async in reversed(self.exits):
+        exits = self.exits
+        for _, is_async in exits:
             if is_async:
                 return False
-            batch.append(gen)
         self.done = True
         try:
-            adaptive.call_now(batch, self.error, self._report)
+            adaptive.call_now(exits, self.error, self._report)
         except Exception:
             logger.exception("dependency cleanup could not run in %s", self.label)
         return True

@@ -134,10 +134,8 @@ class DependencyRunner:
             "AfterResponse": AfterResponse,
             "label": label,
         }
-        lines = run_function(
-            self._segments, self.plan.handler, self.joins, self.plan.model is not None, namespace
-        )
-        self.run, self.source = build(lines, namespace, label)
+        lines = run_function(self._segments, self.plan, self.joins, namespace)
+        self.source = build(lines, namespace, label)
         first_trip = namespace.get("first_trip")
         if first_trip is not None:
             joins = self.joins and len(self._segments) == 1
@@ -147,6 +145,8 @@ class DependencyRunner:
             self._first = namespace["first"] = Invoker(
                 first_trip, engine, self._run_label, route=label
             )
+        # All sync: the first trip is the whole run.
+        self.run = namespace.get("run") or namespace["first"]
 
     def trace(self, tracer: Any) -> None:
         """Run each dependency in a span of its own (`app.enable_tracing()`, at startup)."""

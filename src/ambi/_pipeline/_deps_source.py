@@ -4,7 +4,9 @@
 sync steps in one pool trip, each async step on the loop); this module writes the code
 that runs them for one request, with every argument of every call spelled out:
 
-    def first_trip(request, values):               # sync steps (+ the def handler)
+    def first_trip(request):          # def dependencies and a def handler: one pool trip
+        t0 = text0(request)
+        values = {'p0': t0} if type(t0) is str else validate(request)
         r0 = f0(host=values['p0'])
         g1 = f1()
         try:
@@ -18,15 +20,14 @@ that runs them for one request, with every argument of every call spelled out:
         after.run_batch = cleanup
         return handler(user=r0, db=r1)
 
-    def run(request):
-        return first(request, validate(request))
+(awaited as `first(request)`, the trip's adaptive `Invoker`: in the pool, or inline once
+proven trivial). An async step is awaited in `async def run(request)` instead, and a run
+of sync steps between async ones is a trip of its own, given the results it takes.
 
 Results live in local variables (`r<i>`), an entered generator (`g<i>`) is handed to the
 request's after-send work at once, so nothing is allocated per request that the graph
 does not need, and no loop, dict of keyword arguments or dispatch on a step's kind is left
 to run per request.
-# PERF: GET /deps-sync and GET /deps in callgrind instruction counts
-# (benchmarks/bench_instructions.py; benchmarks/RESULTS.md, 2026-11-30).
 
 The source is registered with `linecache` under a name per route, so tracebacks through
 it show the generated line; `DependencyRunner.source` keeps it for reading.
@@ -37,10 +38,10 @@ from __future__ import annotations
 import itertools
 import keyword
 import linecache
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._signature import CallPlan
+from .._signature import CallPlan, HandlerPlan
 from .._signature._sources import BODY_FIELD
 
 if TYPE_CHECKING:
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
 Segment = tuple[bool, tuple["Step", ...]]
 
 _serial = itertools.count()
+
+# PERF: generated straight-line code, not a loop over steps building keyword arguments:
+# GET /deps-sync 124k -> ~75k instructions per request, GET /deps 116k -> ~80k
+# (bench_instructions; benchmarks/RESULTS.md, 2026-11-30).
 
 
 def arguments(call: CallPlan, tag: str, namespace: dict[str, Any]) -> str:
@@ -118,8 +123,8 @@ def trip_function(
     handler: CallPlan | None,
     namespace: dict[str, Any],
     *,
-    returns: Sequence[int],
-    scoped: bool,
+    returns: Sequence[int] = (),
+    scoped: bool = False,
 ) -> tuple[list[str], list[str]]:
     """One pool trip, `name(request, values[, scoped], r<earlier>...)`: its parameters and
     the lines of its body."""
@@ -134,18 +139,43 @@ def trip_function(
     return params, body
 
 
+def values_lines(plan: HandlerPlan, namespace: dict[str, Any]) -> list[str]:
+    """The lines setting `values`: the validated inputs of the route, by field."""
+    if plan.model is None:
+        return ["values = NO_VALUES"]
+    if plan.text_inputs is None:
+        return ["values = validate(request)"]
+    # PERF: text inputs, all found, are their own values: no model built, no call of the
+    # validator's (bench_instructions "GET /deps-sync": the Host header).
+    lines = []
+    for k, (_, get) in enumerate(plan.text_inputs):
+        namespace[f"text{k}"] = get
+        lines.append(f"t{k} = text{k}(request)")
+    found = " and ".join(f"type(t{k}) is str" for k in range(len(plan.text_inputs)))
+    fields = ", ".join(f"{field!r}: t{k}" for k, (field, _) in enumerate(plan.text_inputs))
+    return [*lines, f"values = {{{fields}}} if {found} else validate(request)"]
+
+
 def run_function(
     segments: Sequence[Segment],
-    handler: CallPlan,
+    plan: HandlerPlan,
     joins: bool,
-    validates: bool,
     namespace: dict[str, Any],
 ) -> list[str]:
     """The source of the route's run (`run(request)`, awaited by the route) and of its
     sync trips. The first trip is called as `first(...)` (the route's first pool job,
-    adaptive); later ones go to the pool as `engine.run_in_thread(trip<k>, ...)`."""
+    adaptive); later ones go to the pool as `engine.run_in_thread(trip<k>, ...)`. A
+    route whose dependencies and handler are all sync is one trip, `first_trip(request)`,
+    and no `run`: the route awaits `first(request)`."""
     scoped = any(step.scoped for _, steps in segments for step in steps)
-    values = "validate(request)" if validates else "NO_VALUES"
+    handler = plan.handler
+    if len(segments) == 1 and joins and not scoped:
+        # PERF: one sync trip holds everything, the validation too: the route awaits the
+        # trip itself (`first`), no function or coroutine of ours around it (GET /deps-sync).
+        _, trip = trip_function("first_trip", segments[0][1], handler, namespace)
+        values = values_lines(plan, namespace)
+        return ["def first_trip(request):", *(f"    {line}" for line in (*values, *trip))]
+    values = [f"    {line}" for line in values_lines(plan, namespace)]
     source: list[str] = []
     body: list[str] = []
     last = len(segments) - 1
@@ -168,10 +198,7 @@ def run_function(
             body.append(f"await {target}")
     if not joins:
         body.append(f"result = await invoker({arguments(handler, 'handler', namespace)})")
-    if len(segments) == 1 and joins and not scoped:
-        # PERF: one sync trip holding everything: no coroutine of our own (GET /deps-sync).
-        return [*source, "def run(request):", f"    return first(request, {values})"]
-    lines = ["async def run(request):", f"    values = {values}"]
+    lines = ["async def run(request):", *values]
     if not scoped:
         body[-1] = body[-1].replace("result = ", "return ", 1)  # the handler's, or the trip's
         return [*source, *lines, *(f"    {line}" for line in body)]
@@ -189,12 +216,10 @@ def run_function(
     ]
 
 
-def build(
-    lines: list[str], namespace: dict[str, Any], label: str
-) -> tuple[Callable[..., Any], str]:
-    """Compile the generated `lines`; the `run` function and the source."""
+def build(lines: list[str], namespace: dict[str, Any], label: str) -> str:
+    """Compile the generated `lines` into `namespace`; the source."""
     source = "\n".join(lines) + "\n"
     filename = f"<ambi dependencies {label} #{next(_serial)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # our own text, written above
-    return namespace["run"], source
+    return source

@@ -141,7 +141,6 @@ class HandlerPlan:
         "_errors",
         "_gather",
         "_getters",
-        "_strings",
         "body_model",
         "body_params",
         "dependencies",
@@ -151,6 +150,7 @@ class HandlerPlan:
         "model",
         "params",
         "reads_form",
+        "text_inputs",
     )
 
     def __init__(
@@ -177,9 +177,12 @@ class HandlerPlan:
         self._getters = tuple((s.field, s.getter(types_.get(s.key))) for s in params)
         #: The getters' reads in one function written for this route (`_gather`).
         self._gather = gatherer(self._getters, handler.label)
-        #: Every input is a plain `str` (no constraint, no body): a text value found is
-        #: its own validated value.
-        self._strings = model is not None and not body_params and all(map(_plain_text, params))
+        #: When every input is a plain `str` (no constraint, no body), its getters: a
+        #: text value found for each is its own validated value (`validate` is for the
+        #: rest: a default to apply, a 422 to give).
+        self.text_inputs: tuple[tuple[str, Getter], ...] | None = None
+        if model is not None and not body_params and all(map(_plain_text, params)):
+            self.text_inputs = self._getters
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
         #: A route whose one input is a JSON body: its validator, for `extract`.
         self._body_only = _body_only_validator(self)
@@ -236,18 +239,6 @@ class HandlerPlan:
         model = self.model
         if model is None:
             return _NO_VALUES
-        if self._strings:
-            # PERF: text inputs that are all there need no model built (bench_instructions
-            # "GET /deps-sync": the Host header its dependency reads); any missing one
-            # goes through the validator for its default or its 422.
-            texts: dict[str, Any] = {}
-            for field, get in self._getters:
-                value = get(request)
-                if type(value) is not str:
-                    break
-                texts[field] = value
-            else:
-                return texts
         raw = self._gather(request)
         if self.body_params:
             body = self._body(request)
