@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -44,18 +44,6 @@ _DONE: Any = object()
 
 def _name(gen: Any) -> str:
     return str(getattr(gen, "__qualname__", gen))
-
-
-async def _exit_async(gen: AsyncGenerator[Any, None], error: BaseException | None) -> None:
-    try:
-        if error is None:
-            await gen.__anext__()
-        else:
-            await gen.athrow(error)
-    except StopAsyncIteration:
-        return
-    await gen.aclose()
-    raise RuntimeError(f"dependency {_name(gen)} yielded more than once")
 
 
 def exit_batch(
@@ -101,13 +89,23 @@ async def close_exits(
     while index >= 0:
         gen, is_async = exits[index]
         if is_async:
+            # PERF: resumed here, not in a coroutine of its own (GET /deps in callgrind).
             index -= 1
             try:
-                await _exit_async(gen, error)
+                if error is None:
+                    await gen.__anext__()
+                else:
+                    await gen.athrow(error)
+            except StopAsyncIteration:
+                continue
             except Exception as exc:
                 if exc is not error:
                     report(exc)
                     error = exc
+                continue
+            await gen.aclose()
+            error = RuntimeError(f"dependency {_name(gen)} yielded more than once")
+            report(error)
             continue
         end = index + 1
         while index >= 0 and not exits[index][1]:
