@@ -119,13 +119,19 @@ class AfterResponse:
 
     __slots__ = ("done", "engine", "error", "exits", "label", "run_batch", "tasks")
 
-    def __init__(self, engine: Engine, label: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        label: str,
+        exits: list[Exit] | None = None,
+        run_batch: Invoker | None = None,
+    ) -> None:
         self.engine = engine
         self.label = label
-        self.exits: list[Exit] = []
+        self.exits: list[Exit] = [] if exits is None else exits
         #: How the sync cleanups run: the route's cleanup `Invoker` (set by the route's
         #: dependencies), else on the pool's cleanup threads.
-        self.run_batch: Invoker | None = None
+        self.run_batch = run_batch
         self.tasks: list[TaskGroup] = []
         self.error: BaseException | None = None
         self.done = False

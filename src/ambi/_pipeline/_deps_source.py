@@ -15,9 +15,10 @@ that runs them for one request, with every argument of every call spelled out:
             raise RuntimeError(m1) from None
         after = request._after
         if after is None:
-            after = request._after = AfterResponse(engine, label)
-        after.exits.append((g1, False))
-        after.run_batch = cleanup
+            request._after = AfterResponse(engine, label, [(g1, False)], cleanup)
+        else:
+            after.exits.append((g1, False))
+            after.run_batch = cleanup
         return handler(user=r0, db=r1)
 
 (awaited as `first(request)`, the trip's adaptive `Invoker`: in the pool, or inline once
@@ -97,9 +98,10 @@ def step_lines(step: Step, namespace: dict[str, Any]) -> list[str]:
         *lines,
         "after = request._after",
         "if after is None:",
-        "    after = request._after = AfterResponse(engine, label)",
-        f"after.exits.append({entry})",
-        "after.run_batch = cleanup",
+        f"    request._after = AfterResponse(engine, label, [{entry}], cleanup)",
+        "else:",
+        f"    after.exits.append({entry})",
+        "    after.run_batch = cleanup",
     ]
 
 
