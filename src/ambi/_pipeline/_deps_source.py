@@ -6,8 +6,10 @@ that runs them for one request, with every argument of every call spelled out:
 
     def first_trip(request):          # def dependencies and a def handler: one pool trip
         t0 = text0(request)
-        values = {'p0': t0} if type(t0) is str else validate(request)
-        r0 = f0(host=values['p0'])
+        if not (type(t0) is str):
+            values = validate(request)
+            t0 = values['p0']
+        r0 = f0(host=t0)
         g1 = f1()
         try:
             r1 = next(g1)
@@ -39,7 +41,7 @@ from __future__ import annotations
 import itertools
 import keyword
 import linecache
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._signature import CallPlan, HandlerPlan
@@ -52,19 +54,24 @@ if TYPE_CHECKING:
 Segment = tuple[bool, tuple["Step", ...]]
 
 _serial = itertools.count()
+#: No input in a local variable: all read from `values`.
+_VALUES: Mapping[str, str] = {}
 
 # PERF: generated straight-line code, not a loop over steps building keyword arguments:
 # GET /deps-sync 124k -> ~75k instructions per request, GET /deps 116k -> ~80k
 # (bench_instructions; benchmarks/RESULTS.md, 2026-11-30).
 
 
-def arguments(call: CallPlan, tag: str, namespace: dict[str, Any]) -> str:
-    """`call`'s keyword arguments as source (`name=<expression>, ...`)."""
+def arguments(
+    call: CallPlan, tag: str, namespace: dict[str, Any], fields: Mapping[str, str]
+) -> str:
+    """`call`'s keyword arguments as source (`name=<expression>, ...`); `fields` names the
+    local variables holding validated inputs (the others are read from `values`)."""
     parts = [f"{name}=request" for name in call.request_names]
     for k, (name, factory) in enumerate(call.injected):
         namespace[f"{tag}_in{k}"] = factory
         parts.append(f"{name}={tag}_in{k}(request)")
-    parts += [f"{name}=values[{field!r}]" for name, field in call.outputs]
+    parts += [f"{name}={fields.get(field) or f'values[{field!r}]'}" for name, field in call.outputs]
     body = f"values[{BODY_FIELD!r}]"
     for name, attribute in call.body_args:
         if attribute is None:
@@ -77,11 +84,11 @@ def arguments(call: CallPlan, tag: str, namespace: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def step_lines(step: Step, namespace: dict[str, Any]) -> list[str]:
+def step_lines(step: Step, namespace: dict[str, Any], fields: Mapping[str, str]) -> list[str]:
     """The lines running one dependency: its value in `r<index>`."""
     i = step.index
     namespace[f"f{i}"] = step.factory
-    call = f"f{i}({arguments(step.call, f'f{i}', namespace)})"
+    call = f"f{i}({arguments(step.call, f'f{i}', namespace, fields)})"
     if not step.is_gen:
         return [f"r{i} = {'await ' if step.is_async else ''}{call}"]
     namespace[f"m{i}"] = f"dependency {step.call.label} did not yield"
@@ -127,15 +134,16 @@ def trip_function(
     *,
     returns: Sequence[int] = (),
     scoped: bool = False,
+    fields: Mapping[str, str] = _VALUES,
 ) -> tuple[list[str], list[str]]:
     """One pool trip, `name(request, values[, scoped], r<earlier>...)`: its parameters and
     the lines of its body."""
     params = ["request", "values", *(["scoped"] if scoped else [])]
     params += [f"r{index}" for index in _taken(steps, handler)]
-    body = [line for step in steps for line in step_lines(step, namespace)]
+    body = [line for step in steps for line in step_lines(step, namespace, fields)]
     if handler is not None:
         namespace["handler"] = handler.fn
-        body.append(f"return handler({arguments(handler, 'handler', namespace)})")
+        body.append(f"return handler({arguments(handler, 'handler', namespace, fields)})")
     else:
         body.append(f"return ({''.join(f'r{index}, ' for index in returns)})")
     return params, body
@@ -149,13 +157,31 @@ def values_lines(plan: HandlerPlan, namespace: dict[str, Any]) -> list[str]:
         return ["values = validate(request)"]
     # PERF: text inputs, all found, are their own values: no model built, no call of the
     # validator's (bench_instructions "GET /deps-sync": the Host header).
-    lines = []
-    for k, (_, get) in enumerate(plan.text_inputs):
-        namespace[f"text{k}"] = get
-        lines.append(f"t{k} = text{k}(request)")
-    found = " and ".join(f"type(t{k}) is str" for k in range(len(plan.text_inputs)))
+    lines, found = _read_texts(plan.text_inputs, namespace)
     fields = ", ".join(f"{field!r}: t{k}" for k, (field, _) in enumerate(plan.text_inputs))
     return [*lines, f"values = {{{fields}}} if {found} else validate(request)"]
+
+
+def text_lines(plan: HandlerPlan, namespace: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """For a route run in one function: the lines validating its inputs, and the local
+    variable holding each (`t<k>`) when they are all text; else `values_lines`."""
+    if plan.text_inputs is None:
+        return values_lines(plan, namespace), {}
+    lines, found = _read_texts(plan.text_inputs, namespace)
+    fields = {field: f"t{k}" for k, (field, _) in enumerate(plan.text_inputs)}
+    fallback = [f"    {name} = values[{field!r}]" for field, name in fields.items()]
+    return [*lines, f"if not ({found}):", "    values = validate(request)", *fallback], fields
+
+
+def _read_texts(
+    inputs: Sequence[tuple[str, Any]], namespace: dict[str, Any]
+) -> tuple[list[str], str]:
+    """The lines reading each text input into `t<k>`, and the test that all were found."""
+    lines = []
+    for k, (_, get) in enumerate(inputs):
+        namespace[f"text{k}"] = get
+        lines.append(f"t{k} = text{k}(request)")
+    return lines, " and ".join(f"type(t{k}) is str" for k in range(len(inputs)))
 
 
 def run_function(
@@ -174,8 +200,8 @@ def run_function(
     if len(segments) == 1 and joins and not scoped:
         # PERF: one sync trip holds everything, the validation too: the route awaits the
         # trip itself (`first`), no function or coroutine of ours around it (GET /deps-sync).
-        _, trip = trip_function("first_trip", segments[0][1], handler, namespace)
-        values = values_lines(plan, namespace)
+        values, fields = text_lines(plan, namespace)
+        _, trip = trip_function("first_trip", segments[0][1], handler, namespace, fields=fields)
         return ["def first_trip(request):", *(f"    {line}" for line in (*values, *trip))]
     values = [f"    {line}" for line in values_lines(plan, namespace)]
     source: list[str] = []
@@ -183,7 +209,7 @@ def run_function(
     last = len(segments) - 1
     for position, (is_async, steps) in enumerate(segments):
         if is_async:
-            body += step_lines(steps[0], namespace)
+            body += step_lines(steps[0], namespace, _VALUES)
             continue
         call = handler if joins and position == last else None
         returns = [] if call is not None else _used_after(segments, position, handler)
@@ -199,7 +225,8 @@ def run_function(
         else:
             body.append(f"await {target}")
     if not joins:
-        body.append(f"result = await invoker({arguments(handler, 'handler', namespace)})")
+        arguments_ = arguments(handler, "handler", namespace, _VALUES)
+        body.append(f"result = await invoker({arguments_})")
     lines = ["async def run(request):", *values]
     if not scoped:
         body[-1] = body[-1].replace("result = ", "return ", 1)  # the handler's, or the trip's
