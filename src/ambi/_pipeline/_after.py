@@ -132,9 +132,15 @@ class AfterResponse:
         #: How the sync cleanups run: the route's cleanup `Invoker` (set by the route's
         #: dependencies), else on the pool's cleanup threads.
         self.run_batch = run_batch
-        self.tasks: list[TaskGroup] = []
+        # PERF: no list until a request has background tasks (bench_instructions "GET
+        # /deps-sync": its after-send work is a cleanup only).
+        self.tasks: Sequence[TaskGroup] = ()
         self.error: BaseException | None = None
         self.done = False
+
+    def add_tasks(self, group: TaskGroup) -> None:
+        """Run `group` after the response, after the groups added before it."""
+        self.tasks = [*self.tasks, group]
 
     def _report(self, exc: BaseException) -> None:
         logger.error("dependency cleanup failed in %s", self.label, exc_info=exc)
