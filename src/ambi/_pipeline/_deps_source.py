@@ -58,7 +58,7 @@ _serial = itertools.count()
 _VALUES: Mapping[str, str] = {}
 
 # PERF: generated straight-line code, not a loop over steps building keyword arguments:
-# GET /deps-sync 124k -> ~75k instructions per request, GET /deps 116k -> ~80k
+# GET /deps-sync 124k -> 73k instructions per request, GET /deps 117k -> 79k
 # (bench_instructions; benchmarks/RESULTS.md, 2026-11-30).
 
 
