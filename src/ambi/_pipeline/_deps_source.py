@@ -5,7 +5,7 @@ sync steps in one pool trip, each async step on the loop); this module writes th
 that runs them for one request, with every argument of every call spelled out:
 
     def first_trip(request):          # def dependencies and a def handler: one pool trip
-        t0 = text0(request)
+        t0 = request._header('host')
         if not (type(t0) is str):
             values = validate(request)
             t0 = values['p0']
@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._signature import CallPlan, HandlerPlan
-from .._signature._sources import BODY_FIELD
+from .._signature._sources import BODY_FIELD, inline_read
 
 if TYPE_CHECKING:
     from ._deps import Step
@@ -179,8 +179,13 @@ def _read_texts(
     """The lines reading each text input into `t<k>`, and the test that all were found."""
     lines = []
     for k, (_, get) in enumerate(inputs):
-        namespace[f"text{k}"] = get
-        lines.append(f"t{k} = text{k}(request)")
+        read = inline_read(get)
+        if read is not None and read[0] == "header":  # None when absent: not a str
+            # PERF: the header read inline, as `_gather` does (GET /deps-sync: its Host).
+            lines.append(f"t{k} = request._header({read[1]!r})")
+        else:
+            namespace[f"text{k}"] = get
+            lines.append(f"t{k} = text{k}(request)")
     return lines, " and ".join(f"type(t{k}) is str" for k in range(len(inputs)))
 
 
