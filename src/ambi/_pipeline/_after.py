@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..execution import Engine
+    from ..execution import Engine, Invoker
     from ..http import Request
 
 logger = logging.getLogger("ambi.app")
@@ -39,55 +39,39 @@ class TaskGroup(Protocol):
 # managers (one object and three calls fewer per dependency; GET /deps in callgrind).
 
 
+_DONE: Any = object()
+
+
 def _name(gen: Any) -> str:
     return str(getattr(gen, "__qualname__", gen))
 
 
-def enter_sync(gen: Generator[Any, None, None]) -> Any:
-    """Run a dependency's generator up to its `yield`; the value it yields."""
-    try:
-        return next(gen)
-    except StopIteration:
-        raise RuntimeError(f"dependency {_name(gen)} did not yield") from None
-
-
-def _exit_sync(gen: Generator[Any, None, None], error: BaseException | None) -> None:
-    """Resume a dependency's generator after its `yield`, throwing `error` into it when the
-    request failed. Raises what the generator raises; returns when it finished."""
-    try:
-        if error is None:
-            next(gen)
-        else:
-            gen.throw(error)
-    except StopIteration:
-        return
-    gen.close()
-    raise RuntimeError(f"dependency {_name(gen)} yielded more than once")
-
-
-async def _exit_async(gen: AsyncGenerator[Any, None], error: BaseException | None) -> None:
-    try:
-        if error is None:
-            await gen.__anext__()
-        else:
-            await gen.athrow(error)
-    except StopAsyncIteration:
-        return
-    await gen.aclose()
-    raise RuntimeError(f"dependency {_name(gen)} yielded more than once")
-
-
 def exit_batch(
-    batch: Sequence[Any], error: BaseException | None, report: Callable[[BaseException], None]
+    batch: Sequence[Exit], error: BaseException | None, report: Callable[[BaseException], None]
 ) -> BaseException | None:
-    """Resume the sync generators of `batch` in order, in one pool job."""
-    for gen in batch:
+    """Resume the sync generators of `batch` (entered in this order), last first, in one
+    pool job, throwing `error` (the exception the request ended with) into each when there
+    is one. A new exception one of them raises is given to `report` and thrown into the
+    next ones."""
+    for gen, _ in reversed(batch):
         try:
-            _exit_sync(gen, error)
+            if error is None:
+                # PERF: `next` with a default: no StopIteration made for a generator that
+                # finishes (GET /deps-sync in callgrind).
+                if next(gen, _DONE) is _DONE:
+                    continue
+            else:
+                gen.throw(error)
+        except StopIteration:
+            continue
         except Exception as exc:
             if exc is not error:
                 report(exc)
                 error = exc
+            continue
+        gen.close()
+        error = RuntimeError(f"dependency {_name(gen)} yielded more than once")
+        report(error)
     return error
 
 
@@ -105,19 +89,28 @@ async def close_exits(
     while index >= 0:
         gen, is_async = exits[index]
         if is_async:
+            # PERF: resumed here, not in a coroutine of its own (GET /deps in callgrind).
             index -= 1
             try:
-                await _exit_async(gen, error)
+                if error is None:
+                    await gen.__anext__()
+                else:
+                    await gen.athrow(error)
+            except StopAsyncIteration:
+                continue
             except Exception as exc:
                 if exc is not error:
                     report(exc)
                     error = exc
+                continue
+            await gen.aclose()
+            error = RuntimeError(f"dependency {_name(gen)} yielded more than once")
+            report(error)
             continue
-        batch = []
+        end = index + 1
         while index >= 0 and not exits[index][1]:
-            batch.append(exits[index][0])
             index -= 1
-        error = await run_batch(batch, error, report)
+        error = await run_batch(exits[index + 1 : end], error, report)
     return error
 
 
@@ -126,15 +119,28 @@ class AfterResponse:
 
     __slots__ = ("done", "engine", "error", "exits", "label", "run_batch", "tasks")
 
-    def __init__(self, engine: Engine, label: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        label: str,
+        exits: list[Exit] | None = None,
+        run_batch: Invoker | None = None,
+    ) -> None:
         self.engine = engine
         self.label = label
-        self.exits: list[Exit] = []
-        #: How the sync cleanups run (set by the route's dependency runner).
-        self.run_batch: RunBatch = functools.partial(engine.run_cleanup, exit_batch)
-        self.tasks: list[TaskGroup] = []
+        self.exits: list[Exit] = [] if exits is None else exits
+        #: How the sync cleanups run: the route's cleanup `Invoker` (set by the route's
+        #: dependencies), else on the pool's cleanup threads.
+        self.run_batch = run_batch
+        # PERF: no list until a request has background tasks (bench_instructions "GET
+        # /deps-sync": its after-send work is a cleanup only).
+        self.tasks: Sequence[TaskGroup] = ()
         self.error: BaseException | None = None
         self.done = False
+
+    def add_tasks(self, group: TaskGroup) -> None:
+        """Run `group` after the response, after the groups added before it."""
+        self.tasks = [*self.tasks, group]
 
     def _report(self, exc: BaseException) -> None:
         logger.error("dependency cleanup failed in %s", self.label, exc_info=exc)
@@ -144,10 +150,36 @@ class AfterResponse:
         for group in self.tasks:
             await group.run_after(self.engine, self.label)
         if self.exits:
+            run_batch: RunBatch = self.run_batch or functools.partial(
+                self.engine.run_cleanup, exit_batch
+            )
             try:
-                await close_exits(self.exits, self.error, self.run_batch, self._report)
+                await close_exits(self.exits, self.error, run_batch, self._report)
             except Exception:  # the pool is gone (shutdown): nothing more can be done
                 logger.exception("dependency cleanup could not run in %s", self.label)
+
+    def run_now(self) -> bool:
+        """Do the work here and now if it allows (False: `await run()` instead): no
+        background tasks, sync cleanups only, and those run inline at present (the route's
+        cleanup was proven trivial: adaptive inline)."""
+        # PERF: no coroutine per layer for the usual after-send work of a def route with a
+        # generator dependency (bench_instructions "GET /deps-sync").
+        run_batch = self.run_batch
+        if self.tasks or run_batch is None:
+            return False
+        adaptive = run_batch.adaptive
+        if adaptive is None or adaptive.state != "inline":
+            return False
+        exits = self.exits
+        for _, is_async in exits:
+            if is_async:
+                return False
+        self.done = True
+        try:
+            adaptive.call_now(exits, self.error, self._report)
+        except Exception:
+            logger.exception("dependency cleanup could not run in %s", self.label)
+        return True
 
 
 def after_response(request: Request, label: str | None = None) -> AfterResponse:

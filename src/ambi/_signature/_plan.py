@@ -60,6 +60,14 @@ class ParamSpec:
         return scalar_getter(self.source, self.key, self.annotation, self.marker, converter)
 
 
+def _plain_text(spec: ParamSpec) -> bool:
+    """Whether `spec` is validated as a `str` that any text passes unchanged."""
+    if spec.annotation is not str or spec.is_model or spec.is_list:
+        return False
+    info = spec.marker.field_info()
+    return not info.metadata and info.validate_default is not True
+
+
 class CallPlan:
     """How to call one callable of a route (the handler or a dependency)."""
 
@@ -142,6 +150,7 @@ class HandlerPlan:
         "model",
         "params",
         "reads_form",
+        "text_inputs",
     )
 
     def __init__(
@@ -168,6 +177,12 @@ class HandlerPlan:
         self._getters = tuple((s.field, s.getter(types_.get(s.key))) for s in params)
         #: The getters' reads in one function written for this route (`_gather`).
         self._gather = gatherer(self._getters, handler.label)
+        #: When every input is a plain `str` (no constraint, no body), its getters: a
+        #: text value found for each is its own validated value (`validate` is for the
+        #: rest: a default to apply, a 422 to give).
+        self.text_inputs: tuple[tuple[str, Getter], ...] | None = None
+        if model is not None and not body_params and all(map(_plain_text, params)):
+            self.text_inputs = self._getters
         locs = {s.field: (s.loc,) if s.is_model else (s.loc, s.key) for s in params}
         #: A route whose one input is a JSON body: its validator, for `extract`.
         self._body_only = _body_only_validator(self)

@@ -50,7 +50,7 @@ class BackgroundTasks:
         if request is not None:
             after = after_response(request)
             if not after.done:  # not created by the request's own background work
-                after.tasks.append(self)
+                after.add_tasks(self)
 
     def add_task(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         """Call `func(*args, **kwargs)` after the response (sync or async `func`)."""
@@ -108,7 +108,7 @@ def _shared_tasks(request: Request) -> BackgroundTasks:
     tasks = BackgroundTasks.__new__(BackgroundTasks)
     tasks.tasks = []
     tasks._shared = True
-    after.tasks.append(tasks)
+    after.add_tasks(tasks)
     return tasks
 
 

@@ -128,6 +128,28 @@ class Adaptive:
             elapsed = _perf_counter() - started
             self._judge(elapsed, before, _usage())
 
+    def call_now(self, *args: Any) -> Any:
+        """While inline (`state == "inline"`): the call `await invoker(*args)` makes, made
+        without a coroutine, for a caller that is not one (a route's dependency cleanup
+        from `Request.finish`). Timed and judged as `inline` / `inline_checked` do."""
+        # PERF: the coroutine of `inline` saved where it is all there is to await
+        # (bench_instructions "GET /deps-sync"); `inline` keeps its own body, as the route
+        # handler's call (GET /sync-json) must not pay a call more.
+        if self._checking > 0:  # watched closely: `inline_checked`
+            before = _usage()
+            started = _perf_counter()
+            try:
+                return _copy_context().run(self.fn, *args)
+            finally:
+                self._judge(_perf_counter() - started, before, _usage())
+        started = _perf_counter()
+        try:
+            return _copy_context().run(self.fn, *args)
+        finally:
+            elapsed = _perf_counter() - started
+            if elapsed > self._threshold:
+                self._suspect(elapsed)
+
     def _suspect(self, elapsed: float) -> None:
         if elapsed > self._stall:
             self._demote(elapsed, f"over the {self._stall * 1000:.0f} ms stall limit")
