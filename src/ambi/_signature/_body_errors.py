@@ -69,6 +69,17 @@ class BodyErrors:
                 "ctx": {"error": exc.msg},
             }
             return exc.doc, error
+        except UnicodeDecodeError as exc:
+            # json.loads reads bytes as UTF-8, -16 or -32 by their first bytes; a body that
+            # looks like UTF-16/32 and is cut short is a decode error, not a server error
+            error = {
+                "type": "json_invalid",
+                "loc": ("body", exc.start),
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": f"not {exc.encoding} text: {exc.reason}"},
+            }
+            return raw.decode("utf-8", "replace"), error
 
     def errors(self, body: Any, empty: bool) -> list[Error]:
         """FastAPI's errors for the decoded `body` (`empty`: there was no body at all)."""
