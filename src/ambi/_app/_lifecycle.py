@@ -78,6 +78,13 @@ class LifecycleMixin:
 
     # Lifecycle ----------------------------------------------------------------------------
 
+    def _being_served(self) -> None:
+        """A server's process keeps its startup objects to the end: freeze them out of the
+        collector's scans after startup, unless `freeze_gc` says otherwise (a test client
+        never calls this, so its app stays unfrozen)."""
+        if self.freeze_gc is None:
+            self.freeze_gc = True
+
     async def startup(self) -> None:
         """Start the pools, enter the lifespan, run the startup hooks (once)."""
         await self.engine.startup()  # (re)bind to the running loop, even when already started

@@ -107,8 +107,8 @@ def serve(
     _application(app, target)  # an app object or an import string, else ConfigurationError
     websockets = websockets or WebSocketSettings()
     _check_websockets(app, server, websockets)
-    if app is not None and app.freeze_gc is None:
-        app.freeze_gc = True  # a served process keeps its startup objects to the end
+    if app is not None:
+        app._being_served()
     if reload and target is None:
         raise ConfigurationError("reload needs an import string: use `ambi run module:app`")
     if reload and server == "granian" and importlib.util.find_spec("watchfiles") is None:

@@ -217,8 +217,7 @@ def init(app: App, loop: asyncio.AbstractEventLoop) -> None:
     says otherwise. Not frozen, they made every full collection a pause of 15-30 ms on
     POST /orders, its p99 (RESULTS.md, issue 15).
     """
-    if app.freeze_gc is None:
-        app.freeze_gc = True
+    app._being_served()
     try:
         loop.run_until_complete(app.startup())
     except BaseException:
