@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
-from . import _shutdown
+from . import _granian_signals, _shutdown
 
 if TYPE_CHECKING:
     import uvicorn
@@ -242,6 +242,8 @@ def _serve_granian(run: _Run) -> None:
         reload=run.reload,
     )
     _announce(run.where, "granian", run.interface, run.workers)
+    # its workers get SIGINT and SIGTERM together on Ctrl-C: one must not hang them
+    _granian_signals.set_stop_event_once()
 
     application = run.application
     if isinstance(application, str):
