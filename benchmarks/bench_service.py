@@ -60,6 +60,14 @@ OUT = Path(__file__).with_name("out")
 BASELINE = "ambi-baseline"
 
 
+def python_path(*first: str | Path) -> str:
+    """The servers' PYTHONPATH: `first`, then the caller's own (so that a directory with a
+    `sitecustomize.py` can set a process-wide knob for an experiment, as RESULTS.md's
+    switch-interval runs did)."""
+    given = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join([*map(str, first), *([given] if given else [])])
+
+
 def argv_of(contender: str, port: int, workers: int) -> list[str]:
     if contender in ("ambi", BASELINE):
         return [
@@ -250,7 +258,7 @@ def measure(
     args, env, watch = bench.args, bench.env, bench.watch
     log = OUT / "logs" / f"service-{contender}.log"
     if contender == BASELINE:
-        env = {**env, "PYTHONPATH": f"{args.baseline}{os.pathsep}{ROOT}"}
+        env = {**env, "PYTHONPATH": python_path(args.baseline, ROOT)}
     with serving(contender, workers, env, log) as (port, proc):
         check(port, bench.sample)
         if args.warmup:
@@ -320,7 +328,7 @@ def main() -> int:
         return 2
     settings = setup.bench_settings()
     users = setup.create(settings)
-    env = {**os.environ, **setup.env_of(settings), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **setup.env_of(settings), "PYTHONPATH": python_path(ROOT)}
     watch = Connections(setup.ADMIN_DSN, setup.database_name(settings))
     contenders = args.contenders.split(",")
     if args.baseline:
