@@ -128,10 +128,11 @@ class Adaptive:
             elapsed = _perf_counter() - started
             self._judge(elapsed, before, _usage())
 
-    def call_now(self, *args: Any) -> Any:
-        """While inline (`state == "inline"`): the call `await invoker(*args)` makes, made
-        without a coroutine, for a caller that is not one (a route's dependency cleanup
-        from `Request.finish`). Timed and judged as `inline` / `inline_checked` do."""
+    def call_now(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """While inline (`state == "inline"`): `fn(*args)`, the invoker's own call or a part
+        of it (resuming one generator of a route's cleanup), made without a coroutine, for
+        a caller that is not one (a route's dependency cleanup from `Request.finish`).
+        Timed and judged as `inline` / `inline_checked` do."""
         # PERF: the coroutine of `inline` saved where it is all there is to await
         # (bench_instructions "GET /deps-sync"); `inline` keeps its own body, as the route
         # handler's call (GET /sync-json) must not pay a call more.
@@ -139,12 +140,12 @@ class Adaptive:
             before = _usage()
             started = _perf_counter()
             try:
-                return _copy_context().run(self.fn, *args)
+                return _copy_context().run(fn, *args)
             finally:
                 self._judge(_perf_counter() - started, before, _usage())
         started = _perf_counter()
         try:
-            return _copy_context().run(self.fn, *args)
+            return _copy_context().run(fn, *args)
         finally:
             elapsed = _perf_counter() - started
             if elapsed > self._threshold:
