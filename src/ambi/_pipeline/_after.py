@@ -214,7 +214,7 @@ class PendingExit:
             request._after = self.upgrade(gen)
             return False
         try:
-            if adaptive.call_now(next, gen, _DONE) is _DONE:
+            if adaptive.step_now(gen, _DONE) is _DONE:
                 return True
             adaptive.call_now(gen.close)
         except Exception as exc:

@@ -151,8 +151,12 @@ class DependencyRunner:
             self._first = namespace["first"] = Invoker(
                 first_trip, engine, self._run_label, route=label
             )
-        # All sync: the first trip is the whole run.
-        self.run = namespace.get("run") or namespace["first"]
+        run = namespace.get("run")
+        if run is None:  # all sync: the first trip, `first(request)`, is the whole run
+            run = namespace["first"]
+            if run.adaptive is not None:
+                run.adaptive.called_with_one_argument()
+        self.run = run
 
     def trace(self, tracer: Any) -> None:
         """Run each dependency in a span of its own (`app.enable_tracing()`, at startup)."""

@@ -15,10 +15,10 @@ that runs them for one request, with every argument of every call spelled out:
             r1 = next(g1)
         except StopIteration:
             raise RuntimeError(m1) from None
-        after = request._after
-        if after is None:
+        if request._after is None:
             request._after = (pending_exit, g1)   # the route's one generator: a pair
         else:
+            after = request._after
             after.exits.append((g1, False))
             after.run_batch = cleanup
         return handler(user=r0, db=r1)
@@ -110,10 +110,10 @@ def step_lines(step: Step, namespace: dict[str, Any], fields: Mapping[str, str])
     )
     return [
         *lines,
-        "after = request._after",
-        "if after is None:",
+        "if request._after is None:",
         f"    request._after = {made}",
         "else:",
+        "    after = request._after",
         f"    after.exits.append({entry})",
         "    after.run_batch = cleanup",
     ]
