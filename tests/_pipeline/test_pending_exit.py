@@ -2,14 +2,15 @@
 `AfterResponse` (`PendingExit`): once its cleanup runs inline, every guarantee still holds
 (after the response, the request's exception thrown in, failures logged, a slow cleanup
 sent back to the pool, background tasks first, its context variables kept to itself), and
-a WebSocket route holding one runs it too; over ASGI and RSGI."""
+a WebSocket route holding one runs it too; an async one is resumed as `close_exits` does;
+over ASGI and RSGI."""
 
 import asyncio
 import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -240,3 +241,51 @@ async def test_async_handlers_with_one_def_generator_clean_up_too(interface: str
             await asyncio.sleep(0.01)
     assert [r.text for r in responses] == ["db+user"] * (AFTER + 2)
     assert log == ["exit"] * (AFTER + 2)
+
+
+async def test_one_async_generator_cleanup_failures_are_logged(
+    interface: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed: list[str] = []
+    state = {"mode": "ok"}
+
+    async def session() -> AsyncIterator[str]:
+        try:
+            yield "db"
+            if state["mode"] == "raise":
+                raise RuntimeError("cleanup broke")
+            if state["mode"] == "twice":
+                yield "again"
+        finally:
+            closed.append(state["mode"])
+
+    app = App()
+
+    @app.get("/adb")
+    async def handler(db: str = Depends(session)) -> str:
+        return db
+
+    async with AsyncTestClient(app, interface=interface) as client:  # type: ignore[arg-type]
+        for mode, logged in (
+            ("ok", None),
+            ("raise", "cleanup broke"),
+            ("twice", "yielded more than once"),
+        ):
+            state["mode"] = mode
+            caplog.clear()
+            with caplog.at_level(logging.ERROR, logger="ambi.app"):
+                [response] = await requests(client, "/adb", 1)
+                for _ in range(100):
+                    if len(closed) == 1 + ["ok", "raise", "twice"].index(mode):
+                        break
+                    await asyncio.sleep(0.01)
+            assert (response.status_code, response.text) == (200, "db")
+            failures = [r for r in caplog.records if "dependency cleanup failed" in r.message]
+            if logged is None:
+                assert failures == []
+                continue
+            [record] = failures
+            assert "GET /adb" in record.message
+            assert record.exc_info is not None
+            assert logged in str(record.exc_info[1])
+    assert closed == ["ok", "raise", "twice"]

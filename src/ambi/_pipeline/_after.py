@@ -183,35 +183,38 @@ class AfterResponse:
 
 
 class PendingExit:
-    """A route's one request-scoped `def` dependency with `yield`, when it is all the
-    after-send work the route makes: its entered generator `gen` is left on the request as
-    the pair `(pending_exit, gen)`, not in an `AfterResponse` (made from the pair only if
-    the request needs one after all: an error to throw in, background tasks, a cleanup
-    that does not run inline; see `pending`)."""
+    """A route's one request-scoped dependency with `yield`, when it is all the after-send
+    work the route makes: its entered generator `gen` is left on the request as the pair
+    `(pending_exit, gen)`, not in an `AfterResponse` (made from the pair only if the
+    request needs one after all: an error to throw in, background tasks; see `pending`).
 
-    # PERF: a pair instead of an `AfterResponse` per request, and the generator resumed
-    # with no `exit_batch` frame (bench_instructions "GET /deps-sync").
+    `Request.finish` asks `run_now(request, gen)` (a `def` generator's cleanup, inline at
+    present: done there and then), else awaits `run(gen)`."""
 
-    __slots__ = ("_report", "adaptive", "cleanup", "engine", "label")
+    # PERF: a pair instead of an `AfterResponse` per request, the generator resumed with
+    # no `exit_batch` frame, an async one with no `close_exits` coroutine
+    # (bench_instructions "GET /deps-sync", "GET /deps").
 
-    def __init__(self, engine: Engine, label: str, cleanup: Invoker) -> None:
+    __slots__ = ("_report", "adaptive", "cleanup", "engine", "is_async", "label")
+
+    def __init__(self, engine: Engine, label: str, cleanup: Invoker, is_async: bool) -> None:
         self.engine = engine
         self.label = label
         self.cleanup = cleanup
-        self.adaptive = cleanup.adaptive
+        self.is_async = is_async
+        #: The cleanup's adaptive state, for a sync generator (None: always in the pool).
+        self.adaptive = None if is_async else cleanup.adaptive
         self._report = functools.partial(_report, label)
 
     def upgrade(self, gen: Any) -> AfterResponse:
         """The `AfterResponse` the pair stands for."""
-        return AfterResponse(self.engine, self.label, [(gen, False)], self.cleanup)
+        return AfterResponse(self.engine, self.label, [(gen, self.is_async)], self.cleanup)
 
     def run_now(self, request: Request, gen: Any) -> bool:
-        """`AfterResponse.run_now` for the pair: the cleanup run here and now when the
-        route's cleanup runs inline at present; else (False) the request's `_after` is the
-        `AfterResponse` to `await run()`."""
+        """`AfterResponse.run_now` for the pair: a sync generator's cleanup run here and
+        now when the route's cleanup runs inline at present; else False (`await run`)."""
         adaptive = self.adaptive
         if adaptive is None or adaptive.state != "inline":
-            request._after = self.upgrade(gen)
             return False
         try:
             if adaptive.step_now(gen, _DONE) is _DONE:
@@ -222,6 +225,21 @@ class PendingExit:
             return True
         self._report(RuntimeError(f"dependency {_name(gen)} yielded more than once"))
         return True
+
+    async def run(self, gen: Any) -> None:
+        """`AfterResponse.run` for the pair."""
+        if not self.is_async:  # its cleanup in the pool (or no longer inline)
+            await self.upgrade(gen).run()
+            return
+        try:  # as `close_exits` resumes an async generator
+            await gen.__anext__()
+        except StopAsyncIteration:
+            return
+        except Exception as exc:
+            self._report(exc)
+            return
+        await gen.aclose()
+        self._report(RuntimeError(f"dependency {_name(gen)} yielded more than once"))
 
 
 def _report(label: str, exc: BaseException) -> None:

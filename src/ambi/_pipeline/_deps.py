@@ -41,8 +41,8 @@ class Step:
         self.call = call
         self.index = index
         self.scoped = call.scope == "function"
-        #: The route's only request-scoped generator, a sync one: its cleanup is left on
-        #: the request as a `PendingExit` pair (set by `DependencyRunner`).
+        #: The route's only request-scoped generator: its cleanup is left on the request
+        #: as a `PendingExit` pair (set by `DependencyRunner`).
         self.alone = False
         self.factory: Callable[..., Any] = fn
         shape = shape_of(fn)
@@ -103,7 +103,7 @@ class DependencyRunner:
         self._traced = False
         steps = [Step(call, index) for index, call in enumerate(plan.dependencies)]
         exits = [step for step in steps if step.is_gen and not step.scoped]
-        if len(exits) == 1 and not exits[0].is_async:
+        if len(exits) == 1:
             exits[0].alone = True
         self._segments = segments = _segments(steps)
         #: A sync handler right after sync steps joins their trip.
@@ -135,7 +135,7 @@ class DependencyRunner:
             "engine": engine,
             "invoker": self.invoker,
             "cleanup": self._cleanup,
-            "pending_exit": PendingExit(engine, label, self._cleanup),
+            "pending_exit": self._pending_exit(),
             "close_scoped": self._close_scoped,
             "AfterResponse": AfterResponse,
             "label": label,
@@ -157,6 +157,14 @@ class DependencyRunner:
             if run.adaptive is not None:
                 run.adaptive.called_with_one_argument()
         self.run = run
+
+    def _pending_exit(self) -> PendingExit | None:
+        """The route's one request-scoped generator's `PendingExit`, if it has just one."""
+        for _, steps in self._segments:
+            for step in steps:
+                if step.alone:
+                    return PendingExit(self.engine, self.label, self._cleanup, step.is_async)
+        return None
 
     def trace(self, tracer: Any) -> None:
         """Run each dependency in a span of its own (`app.enable_tracing()`, at startup)."""

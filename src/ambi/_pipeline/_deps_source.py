@@ -101,7 +101,7 @@ def step_lines(step: Step, namespace: dict[str, Any], fields: Mapping[str, str])
     if step.scoped:  # closed right after the handler
         return [*lines, f"scoped.append({entry})"]
     # Request scope: the after-send work owns it from now on (also if a later step fails).
-    # PERF: the route's only one, sync: a pair on the request, no `AfterResponse` made
+    # PERF: the route's only one: a pair on the request, no `AfterResponse` made
     # (bench_instructions "GET /deps-sync"; `PendingExit`).
     made = (
         f"(pending_exit, g{i})"

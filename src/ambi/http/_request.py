@@ -506,7 +506,7 @@ class Request:
             # A pair (pending exit, generator): a route's one def dependency with `yield`
             # (ambi._pipeline._after.PendingExit); else an AfterResponse.
             if type(after) is tuple:
-                if not after[0].run_now(self, after[1]):  # now an AfterResponse
+                if not after[0].run_now(self, after[1]):
                     return self._finish_after()
             elif not after.run_now():
                 return self._finish_after()
@@ -521,7 +521,7 @@ class Request:
     async def _finish_after(self) -> None:
         after, self._after = self._after, None
         try:
-            await after.run()
+            await (after[0].run(after[1]) if type(after) is tuple else after.run())
         finally:
             form = self._form
             if form is not None and form.on_disk():

@@ -215,8 +215,8 @@ class WebSocket:
         `yield`, background tasks); the app calls it once the handler is done."""
         after, self._after = self._after, None
         if type(after) is tuple:  # a PendingExit pair (see `Request.finish`)
-            after = after[0].upgrade(after[1])
-        if after is not None:
+            await after[0].run(after[1])
+        elif after is not None:
             await after.run()
 
     # Accepting and closing ------------------------------------------------------------------
