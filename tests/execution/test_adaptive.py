@@ -62,9 +62,14 @@ async def test_one_slow_inline_call_demotes_for_good(
     assert [r for r in caplog.records if ROUTE in r.getMessage()], "the demotion is logged"
 
 
-async def test_slow_inline_calls_under_the_stall_limit_are_checked(engine: Engine) -> None:
+@pytest.mark.parametrize("one_argument", [False, True])
+async def test_slow_inline_calls_under_the_stall_limit_are_checked(
+    engine: Engine, one_argument: bool
+) -> None:
     """One inline call over the threshold (under the stall limit) may be noise: the next
-    calls are watched closely, and two more slow ones because of the handler demote it."""
+    calls are watched closely, and two more slow ones because of the handler demote it.
+    The same for a callable always called with one argument (a route's dependency trip),
+    whose inline call is `inline_one`."""
 
     def handler(delay: float) -> int:
         time.sleep(delay)  # a wait: a voluntary context switch, the handler's doing
@@ -73,11 +78,15 @@ async def test_slow_inline_calls_under_the_stall_limit_are_checked(engine: Engin
     invoker = Invoker(handler, engine, route=ROUTE)
     adaptive = invoker.adaptive
     assert adaptive is not None
+    if one_argument:
+        adaptive.called_with_one_argument()
+    fast = adaptive.inline_one if one_argument else adaptive.inline
     await calls(invoker, 5, 0)
+    assert invoker.__call__ == fast
     assert await calls(invoker, 1, 0.025) == [True]  # suspicious: watched from now on
     assert invoker.__call__ == adaptive.inline_checked
     assert await calls(invoker, 1000, 0) == [True] * 1000  # nothing more: it was noise
-    assert invoker.__call__ == adaptive.inline
+    assert invoker.__call__ == fast
     assert await calls(invoker, 1, 0.025) == [True]
     assert await calls(invoker, 2, 0.025) == [True, True]  # two strikes while watched
     assert invoker.inline_state == "demoted"

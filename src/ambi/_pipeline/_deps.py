@@ -27,20 +27,23 @@ from .._signature._plan import _NO_VALUES
 from .._spans import traced_dependency
 from ..execution import Engine, ExecutionKind, Invoker, Shape, classify, shape_of
 from ..http import Request
-from ._after import AfterResponse, close_exits, exit_batch
+from ._after import AfterResponse, PendingExit, close_exits, exit_batch, pending
 from ._deps_source import Segment, build, run_function
 
 
 class Step:
     """One dependency, compiled: how to call it and where its result goes."""
 
-    __slots__ = ("call", "factory", "index", "is_async", "is_gen", "scoped")
+    __slots__ = ("alone", "call", "factory", "index", "is_async", "is_gen", "scoped")
 
     def __init__(self, call: CallPlan, index: int) -> None:
         fn = call.fn
         self.call = call
         self.index = index
         self.scoped = call.scope == "function"
+        #: The route's only request-scoped generator: its cleanup is left on the request
+        #: as a `PendingExit` pair (set by `DependencyRunner`).
+        self.alone = False
         self.factory: Callable[..., Any] = fn
         shape = shape_of(fn)
         if shape is Shape.ASYNC_GENERATOR:
@@ -98,9 +101,11 @@ class DependencyRunner:
         self.engine = engine
         self.label = label
         self._traced = False
-        self._segments = segments = _segments(
-            [Step(call, index) for index, call in enumerate(plan.dependencies)]
-        )
+        steps = [Step(call, index) for index, call in enumerate(plan.dependencies)]
+        exits = [step for step in steps if step.is_gen and not step.scoped]
+        if len(exits) == 1:
+            exits[0].alone = True
+        self._segments = segments = _segments(steps)
         #: A sync handler right after sync steps joins their trip.
         self.joins = invoker.kind is ExecutionKind.THREAD and bool(segments) and not segments[-1][0]
         # The first trip (sync steps first: the request's first pool job) and the cleanup of
@@ -130,6 +135,7 @@ class DependencyRunner:
             "engine": engine,
             "invoker": self.invoker,
             "cleanup": self._cleanup,
+            "pending_exit": self._pending_exit(),
             "close_scoped": self._close_scoped,
             "AfterResponse": AfterResponse,
             "label": label,
@@ -145,8 +151,20 @@ class DependencyRunner:
             self._first = namespace["first"] = Invoker(
                 first_trip, engine, self._run_label, route=label
             )
-        # All sync: the first trip is the whole run.
-        self.run = namespace.get("run") or namespace["first"]
+        run = namespace.get("run")
+        if run is None:  # all sync: the first trip, `first(request)`, is the whole run
+            run = namespace["first"]
+            if run.adaptive is not None:
+                run.adaptive.called_with_one_argument()
+        self.run = run
+
+    def _pending_exit(self) -> PendingExit | None:
+        """The route's one request-scoped generator's `PendingExit`, if it has just one."""
+        for _, steps in self._segments:
+            for step in steps:
+                if step.alone:
+                    return PendingExit(self.engine, self.label, self._cleanup, step.is_async)
+        return None
 
     def trace(self, tracer: Any) -> None:
         """Run each dependency in a span of its own (`app.enable_tracing()`, at startup)."""
@@ -178,7 +196,7 @@ class DependencyRunner:
 def failed(request: Request, error: BaseException) -> None:
     """Give the exception the request ended with to its after-send work (the cleanups of
     dependencies with `yield` see it)."""
-    after = request._after
+    after = pending(request)
     if after is not None:
         after.error = error
 

@@ -15,10 +15,10 @@ that runs them for one request, with every argument of every call spelled out:
             r1 = next(g1)
         except StopIteration:
             raise RuntimeError(m1) from None
-        after = request._after
-        if after is None:
-            request._after = AfterResponse(engine, label, [(g1, False)], cleanup)
+        if request._after is None:
+            request._after = (pending_exit, g1)   # the route's one generator: a pair
         else:
+            after = request._after
             after.exits.append((g1, False))
             after.run_batch = cleanup
         return handler(user=r0, db=r1)
@@ -101,12 +101,19 @@ def step_lines(step: Step, namespace: dict[str, Any], fields: Mapping[str, str])
     if step.scoped:  # closed right after the handler
         return [*lines, f"scoped.append({entry})"]
     # Request scope: the after-send work owns it from now on (also if a later step fails).
+    # PERF: the route's only one: a pair on the request, no `AfterResponse` made
+    # (bench_instructions "GET /deps-sync"; `PendingExit`).
+    made = (
+        f"(pending_exit, g{i})"
+        if step.alone
+        else f"AfterResponse(engine, label, [{entry}], cleanup)"
+    )
     return [
         *lines,
-        "after = request._after",
-        "if after is None:",
-        f"    request._after = AfterResponse(engine, label, [{entry}], cleanup)",
+        "if request._after is None:",
+        f"    request._after = {made}",
         "else:",
+        "    after = request._after",
         f"    after.exits.append({entry})",
         "    after.run_batch = cleanup",
     ]

@@ -25,7 +25,7 @@ import contextvars
 import logging
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._classify import is_awaitable
@@ -54,6 +54,7 @@ class Adaptive:
     __slots__ = (
         "_after",
         "_checking",
+        "_inline_call",
         "_refusable",
         "_stall",
         "_streak",
@@ -79,6 +80,8 @@ class Adaptive:
         self._streak = 0
         self._checking = 0  # calls left to watch closely
         self._strikes = 0
+        #: The call while inline and not watched closely: `inline`, or `inline_one`.
+        self._inline_call: Callable[..., Any] = self.inline
         #: A pooled call is a route job (refused with a 503 when the queue is full), or
         #: plain work that must run (`Invoker(refusable=False)`).
         self._refusable = invoker.refusable
@@ -118,6 +121,26 @@ class Adaptive:
             if elapsed > self._threshold:
                 self._suspect(elapsed)
 
+    async def inline_one(self, arg: Any) -> Any:
+        """`inline` for a callable always called with one positional argument (see
+        `called_with_one_argument`)."""
+        # PERF: no arguments packed and spread again (a list, a tuple and a dict per call;
+        # bench_instructions "GET /deps-sync": its trip, `first_trip(request)`).
+        started = _perf_counter()
+        try:
+            return _copy_context().run(self.fn, arg)
+        finally:
+            elapsed = _perf_counter() - started
+            if elapsed > self._threshold:
+                self._suspect(elapsed)
+
+    def called_with_one_argument(self) -> None:
+        """Every caller passes exactly one positional argument: inline, `inline_one` is
+        the call."""
+        self._inline_call = self.inline_one
+        if self.invoker.__call__ == self.inline:
+            self.invoker.__call__ = self.inline_one
+
     async def inline_checked(self, *args: Any, **kwargs: Any) -> Any:
         """`inline`, also reading the thread's resource usage around the call."""
         before = _usage()
@@ -128,10 +151,11 @@ class Adaptive:
             elapsed = _perf_counter() - started
             self._judge(elapsed, before, _usage())
 
-    def call_now(self, *args: Any) -> Any:
-        """While inline (`state == "inline"`): the call `await invoker(*args)` makes, made
-        without a coroutine, for a caller that is not one (a route's dependency cleanup
-        from `Request.finish`). Timed and judged as `inline` / `inline_checked` do."""
+    def call_now(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """While inline (`state == "inline"`): `fn(*args)`, the invoker's own call or a part
+        of it (resuming one generator of a route's cleanup), made without a coroutine, for
+        a caller that is not one (a route's dependency cleanup from `Request.finish`).
+        Timed and judged as `inline` / `inline_checked` do."""
         # PERF: the coroutine of `inline` saved where it is all there is to await
         # (bench_instructions "GET /deps-sync"); `inline` keeps its own body, as the route
         # handler's call (GET /sync-json) must not pay a call more.
@@ -139,12 +163,27 @@ class Adaptive:
             before = _usage()
             started = _perf_counter()
             try:
-                return _copy_context().run(self.fn, *args)
+                return _copy_context().run(fn, *args)
             finally:
                 self._judge(_perf_counter() - started, before, _usage())
         started = _perf_counter()
         try:
-            return _copy_context().run(self.fn, *args)
+            return _copy_context().run(fn, *args)
+        finally:
+            elapsed = _perf_counter() - started
+            if elapsed > self._threshold:
+                self._suspect(elapsed)
+
+    def step_now(self, gen: Iterator[Any], default: Any) -> Any:
+        """`call_now(next, gen, default)`: one step of a generator (a route's dependency
+        cleanup), with no arguments spread."""
+        # PERF: no list made and turned into a tuple per call (bench_instructions "GET
+        # /deps-sync").
+        if self._checking > 0:
+            return self.call_now(next, gen, default)
+        started = _perf_counter()
+        try:
+            return _copy_context().run(next, gen, default)
         finally:
             elapsed = _perf_counter() - started
             if elapsed > self._threshold:
@@ -169,11 +208,11 @@ class Adaptive:
                 return
         self._checking -= 1
         if self._checking <= 0 and self.state == "inline":
-            self.invoker.__call__ = self.inline  # it was noise
+            self.invoker.__call__ = self._inline_call  # it was noise
 
     def _promote(self) -> None:
         self.state = "inline"
-        self.invoker.__call__ = self.inline
+        self.invoker.__call__ = self._inline_call
         self.engine.stats.promoted[self.label] = self._streak
         logger.debug(
             "%s: %d calls under %.2f ms in a row; it runs inline on the event loop now",

@@ -170,7 +170,8 @@ class Request:
         self._form: FormData | None = None
         self._limit: int | None = None  # the route's body limit, for stream()
         self._state: State | None = None
-        self._after: Any = None  # after-send work (ambi._pipeline.AfterResponse), if any
+        #: after-send work (ambi._pipeline.AfterResponse, or a PendingExit pair), if any
+        self._after: Any = None
         self._session: Session | None = None  # set by the session layer (ambi.sessions)
         self._response: Any = None  # the `response: Response` parameter's object, if any
 
@@ -502,7 +503,12 @@ class Request:
         # inline: bench_instructions "GET /deps-sync").
         after = self._after
         if after is not None:
-            if not after.run_now():
+            # A pair (pending exit, generator): a route's one def dependency with `yield`
+            # (ambi._pipeline._after.PendingExit); else an AfterResponse.
+            if type(after) is tuple:
+                if not after[0].run_now(self, after[1]):
+                    return self._finish_after()
+            elif not after.run_now():
                 return self._finish_after()
             self._after = None
         form = self._form
@@ -515,7 +521,7 @@ class Request:
     async def _finish_after(self) -> None:
         after, self._after = self._after, None
         try:
-            await after.run()
+            await (after[0].run(after[1]) if type(after) is tuple else after.run())
         finally:
             form = self._form
             if form is not None and form.on_disk():

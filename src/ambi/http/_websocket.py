@@ -162,7 +162,7 @@ class WebSocket:
         self._query: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
         self._state: State | None = None
-        self._after: Any = None  # work after the handler (ambi._pipeline.AfterResponse)
+        self._after: Any = None  # work after the handler (AfterResponse, or a PendingExit pair)
         #: What authenticated the handshake (the claims of a verified JWT), else None.
         self.auth: Any = None
 
@@ -214,7 +214,9 @@ class WebSocket:
         """Run the work left for after the handler (the cleanup of dependencies with
         `yield`, background tasks); the app calls it once the handler is done."""
         after, self._after = self._after, None
-        if after is not None:
+        if type(after) is tuple:  # a PendingExit pair (see `Request.finish`)
+            await after[0].run(after[1])
+        elif after is not None:
             await after.run()
 
     # Accepting and closing ------------------------------------------------------------------
