@@ -15,7 +15,6 @@ pages with zeros first), so it is done only where it was measured to pay.
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import tempfile
@@ -144,9 +143,7 @@ class Spool:
         size = max(end - self.written, PREALLOCATE)
         try:
             _fallocate(file.fileno(), self.written, size)  # type: ignore[misc]
-        except OSError as exc:
-            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                raise  # a full disk: the write would fail too
+        except OSError:  # not supported after all, or no room for a reserve: plain writes
             self.allocated = -1
             return
         self.allocated = self.written + size
