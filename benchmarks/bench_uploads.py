@@ -191,16 +191,34 @@ def warm_up(port: int, small_request: bytes, small_size: int, count: int) -> Non
         asyncio.run(phase(port, small_request, small_size, count))
 
 
-def settle(pids: list[int], limit: float = 2.0) -> None:
-    """Wait until the server uses (next to) no CPU (work left after its last answer:
-    closing a temporary file, collecting garbage), so that each phase is charged its own
-    work."""
+def running_threads(pids: list[int]) -> int:
+    """How many threads of `pids` are running or waiting for a core (state R)."""
+    running = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as stat:
+                    running += stat.read().rsplit(b")", 1)[1].split()[0] == b"R"
+            except (OSError, IndexError):
+                continue
+    return running
+
+
+def settle(pids: list[int], limit: float = 5.0) -> None:
+    """Wait until the server is idle (work left after its last answer: closing a temporary
+    file, collecting garbage), so that each phase is charged its own work: no thread
+    running or waiting for a core, and (next to) no CPU used over 50 ms. (CPU alone is not
+    enough on a loaded machine: a server waiting for its core uses none.)"""
     deadline = time.monotonic() + limit
     last = server_cpu_seconds(pids)
     while time.monotonic() < deadline:
         time.sleep(0.05)
         now = server_cpu_seconds(pids)
-        if now - last < 0.0005:  # idle threads' wake-ups: ~0.1 ms in 50 ms
+        if now - last < 0.0005 and not running_threads(pids):  # wake-ups: ~0.1 ms in 50
             return
         last = now
 
