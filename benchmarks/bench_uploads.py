@@ -3,7 +3,7 @@ uploads, in one run on one machine.
 
     python -m benchmarks.bench_uploads [--rounds 3] [--big-mb 100] [--small-kb 100]
                                        [--small-count 200] [--small-waves 1] [--warmup N]
-                                       [--contenders a,b]
+                                       [--contenders a,b] [--baseline SRC]
 
 Each contender (one worker, pinned to core 0) gets the same request bytes from a raw-socket
 client pinned to core 1: multipart bodies built once in memory, each sent on a fresh
@@ -16,11 +16,17 @@ the warm-up, and the peak is reported. MB/s are upload bytes over wall time of a
 "overall" is both phases' bytes over both phases' time. Rounds are interleaved and the
 median is reported.
 
-Server CPU is the utime + stime of the server's processes (/proc) over each phase (until
-the server is idle again, so the big upload's temporary file closed after its answer is
-charged to it): the big upload's, and the small ones' divided by their count; a figure the
-machine's load skews much less than wall time, in 10 ms clock ticks. Client CPU is this
-process's over both phases (with the RSS sampler's thread).
+Server CPU is the time on CPU of the server's threads (/proc/PID/task/TID/schedstat, in
+nanoseconds) over each phase (until the server is idle again, so the big upload's temporary
+file closed after its answer is charged to it): the big upload's, and the small ones'
+divided by their count; a figure the machine's load skews much less than wall time. (A
+thread that ends during a phase takes its time with it; the servers' threads here live as
+long as the server.) Client CPU is this process's over both phases (with the RSS sampler's
+thread).
+
+`--baseline SRC` adds the contenders base-rsgi and base-asgi: ambi's app served with `SRC`
+(the `src` folder of another ambi tree, e.g. from `git archive main src`) first on the
+server's PYTHONPATH, in the same rounds (before and after a change, paired).
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_cpu import group_cpu_seconds
 from benchmarks.contenders import Contender, ServerOptions, package_version
 from benchmarks.servers import HOST, free_port, pinned, stop, wait_until_answering
 
@@ -48,8 +53,12 @@ CONTENDERS = {
         Contender("ambi-rsgi", "benchmarks.apps.uploads:ambi_app", "granian", "rsgi"),
         Contender("ambi-asgi", "benchmarks.apps.uploads:ambi_app", "granian", "asgi"),
         Contender("fastapi", "benchmarks.apps.uploads_fastapi:app", "uvicorn", "asgi"),
+        Contender("base-rsgi", "benchmarks.apps.uploads:ambi_app", "granian", "rsgi"),
+        Contender("base-asgi", "benchmarks.apps.uploads:ambi_app", "granian", "asgi"),
     )
 }
+#: The contenders served with `--baseline`'s tree (run only when it is given).
+BASELINE = ("base-rsgi", "base-asgi")
 BOUNDARY = "ambi-bench-boundary-7d1f"
 MB = 1_000_000
 
@@ -153,6 +162,23 @@ class PeakRSS:
         self._thread.join()
 
 
+def server_cpu_seconds(pids: list[int]) -> float:
+    """The time on CPU of every thread of `pids` (schedstat: nanoseconds, not 10 ms ticks)."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as stat:
+                    total += int(stat.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
 def warm_up(port: int, small_request: bytes, small_size: int, count: int) -> None:
     """A 4 MB upload (spooled to disk) and `count` small ones at once, not measured: the
     measured phases then see the server in its steady state (its first collections of
@@ -165,15 +191,34 @@ def warm_up(port: int, small_request: bytes, small_size: int, count: int) -> Non
         asyncio.run(phase(port, small_request, small_size, count))
 
 
-def settle(pgid: int, limit: float = 2.0) -> None:
-    """Wait until the server uses no CPU (work left after its last answer: closing a
-    temporary file, collecting garbage), so that each phase is charged its own work."""
+def running_threads(pids: list[int]) -> int:
+    """How many threads of `pids` are running or waiting for a core (state R)."""
+    running = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as stat:
+                    running += stat.read().rsplit(b")", 1)[1].split()[0] == b"R"
+            except (OSError, IndexError):
+                continue
+    return running
+
+
+def settle(pids: list[int], limit: float = 5.0) -> None:
+    """Wait until the server is idle (work left after its last answer: closing a temporary
+    file, collecting garbage), so that each phase is charged its own work: no thread
+    running or waiting for a core, and (next to) no CPU used over 50 ms. (CPU alone is not
+    enough on a loaded machine: a server waiting for its core uses none.)"""
     deadline = time.monotonic() + limit
-    last = group_cpu_seconds(pgid)
+    last = server_cpu_seconds(pids)
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        now = group_cpu_seconds(pgid)
-        if now == last:
+        now = server_cpu_seconds(pids)
+        if now - last < 0.0005 and not running_threads(pids):  # wake-ups: ~0.1 ms in 50
             return
         last = now
 
@@ -200,9 +245,13 @@ def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOpti
     log.parent.mkdir(parents=True, exist_ok=True)
     big_size, small_size = args.big_mb * MB, args.small_kb * 1000
     big, small = multipart(big_size), multipart(small_size)
+    env = None
+    if contender.name in BASELINE:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([args.baseline, os.getcwd()])}
     with log.open("ab") as log_file:
         proc = subprocess.Popen(
             pinned(contender.argv(port, options), None if args.no_pin else 0),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -213,18 +262,19 @@ def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOpti
         rss = PeakRSS(proc.pid)  # idle: the server as it started
         big_request, small_request = request_bytes(port, big), request_bytes(port, small)
         warm_up(port, small_request, small_size, args.warmup)
-        settle(proc.pid)
+        pids = rss.pids
+        settle(pids)
         with rss:
-            client_before, cpu_before = client_cpu_seconds(), group_cpu_seconds(proc.pid)
+            client_before, cpu_before = client_cpu_seconds(), server_cpu_seconds(pids)
             big_s = asyncio.run(phase(port, big_request, big_size, 1))
-            settle(proc.pid)  # the big upload's temporary file closed: charged to it
-            cpu_between = group_cpu_seconds(proc.pid)
+            settle(pids)  # the big upload's temporary file closed: charged to it
+            cpu_between = server_cpu_seconds(pids)
             small_s = sum(
                 asyncio.run(phase(port, small_request, small_size, args.small_count))
                 for _ in range(args.small_waves)
             )
-            settle(proc.pid)
-            cpu_after, client_after = group_cpu_seconds(proc.pid), client_cpu_seconds()
+            settle(pids)
+            cpu_after, client_after = server_cpu_seconds(pids), client_cpu_seconds()
         return Cell(
             big_s,
             small_s,
@@ -238,7 +288,8 @@ def run_cell(contender: Contender, args: argparse.Namespace, options: ServerOpti
         stop(proc)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """The options, and the contenders to run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--big-mb", type=int, default=100)
@@ -248,8 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         "--small-waves",
         type=int,
         default=1,
-        help="the small phase this many times over, one wave after the other (server CPU "
-        "is read in 10 ms ticks: more uploads, a finer figure per upload)",
+        help="the small phase this many times over, one wave after the other (more "
+        "uploads, a steadier figure per upload)",
     )
     parser.add_argument(
         "--warmup",
@@ -257,33 +308,39 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="small uploads at once before measuring (default: --small-count)",
     )
-    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument(
+        "--contenders",
+        default=None,
+        help="default: ambi-rsgi, ambi-asgi, fastapi (and base-rsgi, base-asgi with --baseline)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="the src folder of another ambi tree, served as base-rsgi and base-asgi",
+    )
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--log", default="benchmarks/out/logs/uploads.log")
     args = parser.parse_args(argv)
     if args.warmup is None:
         args.warmup = args.small_count
-    names = [n for n in args.contenders.split(",") if n]
+    if args.contenders is None:
+        names = [c for c in CONTENDERS if c not in BASELINE or args.baseline is not None]
+    else:
+        names = [n for n in args.contenders.split(",") if n]
     unknown = set(names) - set(CONTENDERS)
     if unknown:
         parser.error(f"unknown contenders: {sorted(unknown)}")
-    if not args.no_pin:  # the client on core 1
-        os.sched_setaffinity(0, {1})
-    options = ServerOptions.detect()
-    cells: dict[str, list[Cell]] = {name: [] for name in names}
-    for round_ in range(args.rounds):
-        order = names[round_ % len(names) :] + names[: round_ % len(names)]
-        for name in order:
-            cells[name].append(run_cell(CONTENDERS[name], args, options))
-            print(f"round {round_ + 1}: {name} done", file=sys.stderr)
+    if args.baseline is None and set(names) & set(BASELINE):
+        parser.error("base-rsgi and base-asgi need --baseline")
+    if args.baseline is not None:
+        args.baseline = os.path.abspath(args.baseline)
+    return args, names
+
+
+def report(args: argparse.Namespace, names: list[str], cells: dict[str, list[Cell]]) -> None:
+    """The table of medians, and each contender's ratio to FastAPI."""
     small_count = args.small_count * args.small_waves
     big_mb, small_mb = args.big_mb, args.small_kb * small_count / 1000
-    waves = f" ({args.small_waves} waves)" if args.small_waves > 1 else ""
-    print(f"uploads: 1 x {big_mb} MB, then {args.small_count} x {args.small_kb} KB at once{waves}")
-    print(
-        f"granian {package_version('granian')}, uvicorn {package_version('uvicorn')}, "
-        f"fastapi {package_version('fastapi')}, loop {options.loop}, http {options.http}"
-    )
     header = (
         "contender",
         "big MB/s",
@@ -311,13 +368,36 @@ def main(argv: list[str] | None = None) -> int:
         client_cpu = statistics.median(c.client_cpu for c in runs)
         print(
             f"| {name} | {big:,.0f} | {small:,.1f} | {total:,.1f} | "
-            f"{idle:.0f} MiB | {peak:.0f} MiB | {big_cpu:,.0f} ms | {small_cpu:,.0f} µs | "
+            f"{idle:.0f} MiB | {peak:.0f} MiB | {big_cpu:,.1f} ms | {small_cpu:,.0f} µs | "
             f"{client_cpu:.2f} s |"
         )
     if "fastapi" in overall:
         for name in names:
             if name != "fastapi":
                 print(f"{name}: {overall[name] / overall['fastapi']:.2f}x FastAPI overall")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, names = parse_args(argv)
+    if not args.no_pin:  # the client on core 1
+        os.sched_setaffinity(0, {1})
+    options = ServerOptions.detect()
+    cells: dict[str, list[Cell]] = {name: [] for name in names}
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
+        for name in order:
+            cells[name].append(run_cell(CONTENDERS[name], args, options))
+            print(f"round {round_ + 1}: {name} done", file=sys.stderr)
+    waves = f" ({args.small_waves} waves)" if args.small_waves > 1 else ""
+    print(
+        f"uploads: 1 x {args.big_mb} MB, then {args.small_count} x {args.small_kb} KB "
+        f"at once{waves}"
+    )
+    print(
+        f"granian {package_version('granian')}, uvicorn {package_version('uvicorn')}, "
+        f"fastapi {package_version('fastapi')}, loop {options.loop}, http {options.http}"
+    )
+    report(args, names, cells)
     return 0
 
 

@@ -169,6 +169,31 @@ def test_upload_benchmark_runs(tmp_path: Path) -> None:
     assert rows == ["ambi-rsgi", "ambi-asgi"]
 
 
+def test_upload_benchmark_serves_a_baseline_tree(tmp_path: Path) -> None:
+    # the baseline is this tree's own src: the same app, served through PYTHONPATH
+    command = [
+        *(sys.executable, "-m", "benchmarks.bench_uploads", "--rounds", "1", "--no-pin"),
+        *("--big-mb", "2", "--small-kb", "10", "--small-count", "5", "--baseline", "src"),
+        *("--contenders", "ambi-rsgi,base-rsgi", "--log", str(tmp_path / "uploads.log")),
+    ]
+    proc = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if "MiB |" in line]
+    assert rows == ["ambi-rsgi", "base-rsgi"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_uploads", "--contenders", "base-rsgi"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_S,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "need --baseline" in refused.stderr
+
+
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_process_pool_benchmark_runs() -> None:
     done = subprocess.run(

@@ -7,20 +7,20 @@ name in advance, so python-multipart stays (benchmarks/RESULTS.md, "Uploads").
 
 `read_form` reads a request body chunk by chunk from the server: text fields are kept in
 memory (all of them together within `FormLimits.fields`), file parts go to `UploadFile`
-spools, written to their temporary files in the thread pool in 1 MiB batches, one batch in
-flight while the next chunks are read. Every limit is checked as the bytes arrive, so a
-body over one is refused (413) without reading the rest. `parse_form` parses a body already
-in memory (`request.form()` on a route that read the body whole); `read_whole_form` reads a
-form body announced no longer than `FormLimits.whole` (at most `WHOLE_READ`, and within
-every byte limit of the route, so reading it whole crosses none) with one call, then parses
-it the same way. The value is a `FormData` (`_formdata.py`).
+spools (`_spool.py`), written to their temporary files in the thread pool in 1 MiB
+batches, one batch in flight while the next chunks are read. Every limit is checked as the
+bytes arrive, so a body over one is refused (413) without reading the rest. `parse_form`
+parses a body already in memory (`request.form()` on a route that read the body whole);
+`read_whole_form` reads a form body announced no longer than `FormLimits.whole` (at most
+`WHOLE_READ`, and within every byte limit of the route, so reading it whole crosses none)
+with one call, then parses it the same way. The value is a `FormData` (`_formdata.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -29,7 +29,8 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 
 from ..exceptions import HTTPException
 from ._formdata import FormData
-from ._upload import SPOOL_MAX_SIZE, Spool, UploadFile
+from ._spool import Spool
+from ._upload import SPOOL_MAX_SIZE, UploadFile
 
 if TYPE_CHECKING:
     from ..execution import Engine
@@ -195,18 +196,16 @@ class _Parts:
             upload.file.close()
 
 
-def _write_batches(batches: list[tuple[Spool, list[bytes]]]) -> None:
+def _write_batches(
+    batches: list[tuple[Spool, list[bytes]]], finished: Sequence[tuple[UploadFile, Spool]] = ()
+) -> None:
+    """In the pool: write the batches; then hand every rolled-over upload of `finished`
+    its file, rewound (the body's last batches and the files' hand-over: one trip)."""
     for spool, chunks in batches:
         spool.write(chunks)
-
-
-def _finish_files(spools: list[tuple[UploadFile, Spool]]) -> None:
-    """In the pool: rewind every rolled-over upload and hand its file over."""
-    for upload, spool in spools:
+    for upload, spool in finished:
         if spool.rolled and spool.file is not None:
-            spool.file.flush()
-            spool.file.seek(0)
-            upload.file = spool.file
+            upload.file = spool.finish()
 
 
 def _form_type(content_type: str) -> tuple[bytes, bytes]:
@@ -284,12 +283,18 @@ class _Writer:
         self.engine = engine
         self.pending: asyncio.Future[None] | None = None
 
-    async def submit(self, batches: list[tuple[Spool, list[bytes]]]) -> None:
+    async def submit(
+        self,
+        batches: list[tuple[Spool, list[bytes]]],
+        finished: list[tuple[UploadFile, Spool]] | None = None,
+    ) -> None:
+        """Once the batch in flight is written, send `batches` (and the hand-over of the
+        `finished` files: the last submit) to the pool."""
         pending, self.pending = self.pending, None
         if pending is not None:
             await pending
-        if batches:
-            self.pending = self.engine.run_in_thread(_write_batches, batches)
+        if batches or finished:
+            self.pending = self.engine.run_in_thread(_write_batches, batches, finished or ())
 
     async def settle(self) -> None:
         """After an error: let the batch in flight finish before its file is closed."""
@@ -346,11 +351,9 @@ async def read_form(
             if parts.due:
                 await writer.submit(parts.take_due())
         _check_end(parser)
-        if writer.pending is not None or parts.due:
-            await writer.submit(parts.take_due())
-            await writer.submit([])
-        if any(spool.rolled for _, spool in parts.spools):
-            await engine.run_in_thread(_finish_files, parts.spools)
+        rolled = any(spool.rolled for _, spool in parts.spools)
+        await writer.submit(parts.take_due(), parts.spools if rolled else None)
+        await writer.submit([])
     except BaseException:
         await writer.settle()
         await _discard(parts, engine)

@@ -2,10 +2,8 @@
 file; and `safe_filename`, which turns a client's file name into one safe to save under.
 
 While a multipart body arrives (`_multipart.py`), a file part's bytes are collected by its
-`Spool`: in memory up to the threshold, then in a temporary file that the parser writes in
-the thread pool, in batches (never on the event loop). The temporary file has no name in
-the folder (`tempfile.TemporaryFile`: removed by the system as soon as it is closed, and
-also when the process dies).
+`Spool` (`_spool.py`): in memory up to the threshold, then in a temporary file written in
+the thread pool.
 
 The methods that touch the file (`read`, `seek`, `write`, `close`, `save_to`) are
 `smartasync`: from a `def` handler they run and return; from async code they return an
@@ -18,7 +16,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from typing import IO
@@ -27,66 +24,10 @@ from ..bridge import smartasync
 
 #: Files larger than this are spooled to disk instead of memory (`App(upload_spool_size=)`).
 SPOOL_MAX_SIZE = 1024 * 1024
-#: Bytes gathered in memory before one write to a spooled file (one trip to the pool).
-WRITE_BATCH = 1024 * 1024
 #: Chunk size of `save_to(stream=True)`.
 COPY_CHUNK = 1024 * 1024
 _MAX_NAME_BYTES = 200  # well under the 255 bytes most file systems allow, for "-N" suffixes
 _FORBIDDEN = frozenset('/\\<>:"|?*')
-
-
-class Spool:
-    """Where an upload's bytes go while it arrives (used by the multipart reader).
-
-    On the loop: `append` keeps the bytes; `due()` says whether they should be written now.
-    In the pool: `write(chunks)` writes a batch (making the temporary file on first use).
-    """
-
-    __slots__ = ("directory", "file", "pending", "pending_size", "rolled", "threshold")
-
-    def __init__(self, threshold: int, directory: str | None) -> None:
-        self.threshold = threshold
-        self.directory = directory
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.rolled = False  # past the threshold: the bytes go to a temporary file
-        self.file: IO[bytes] | None = None
-
-    def append(self, data: bytes) -> None:
-        self.pending.append(data)
-        self.pending_size += len(data)
-
-    def due(self, total: int) -> bool:
-        """Whether the pending bytes should go to the file now (`total`: the upload's size)."""
-        if self.rolled:
-            return self.pending_size >= WRITE_BATCH
-        if total > self.threshold:
-            self.rolled = True
-            return True
-        return False
-
-    def take(self) -> list[bytes]:
-        chunks, self.pending, self.pending_size = self.pending, [], 0
-        return chunks
-
-    def write(self, chunks: list[bytes]) -> None:
-        """In the pool: write `chunks` to the temporary file."""
-        file = self.file
-        if file is None:
-            file = self.file = tempfile.TemporaryFile(prefix="ambi-upload-", dir=self.directory)  # noqa: SIM115
-        for chunk in chunks:
-            file.write(chunk)
-
-    def in_memory(self) -> IO[bytes]:
-        """The finished upload, when it never left memory."""
-        pending = self.take()
-        return io.BytesIO(pending[0] if len(pending) == 1 else b"".join(pending))
-
-    def discard(self) -> None:
-        """Drop what is held (on an error); closes the temporary file, if any."""
-        self.pending, self.pending_size = [], 0
-        if self.file is not None:
-            self.file.close()
 
 
 class UploadFile:
