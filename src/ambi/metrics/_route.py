@@ -40,12 +40,12 @@ class RouteMetrics:
     any thread, under the app's metrics lock (`Metrics.lock`)."""
 
     __slots__ = (
+        "by_code",
         "cancelled",
         "disconnected",
         "latency_sum",
         "method",
         "path",
-        "by_code",
         "pending",
         "rows",
     )
@@ -59,7 +59,9 @@ class RouteMetrics:
         #: list itself, not its bound `append`: `by_code[code].append(seconds)` is the call
         #: the interpreter inlines (3.11's PRECALL_NO_KW_LIST_APPEND), no builtin call
         #: (bench_instructions "GET /json, metrics on"; RESULTS.md, session 9)
-        self.by_code: list[list[float]] = [self.pending[status_class(code)] for code in range(CODES)]
+        self.by_code: list[list[float]] = [
+            self.pending[status_class(code)] for code in range(CODES)
+        ]
         #: latency buckets (`_histogram.bucket` of ns) by status class
         self.rows = [new_counts() for _ in range(CLASSES)]
         self.latency_sum = 0.0  # seconds, of the counted latencies
