@@ -11,11 +11,12 @@ difference over N is the instructions one request costs (startup cancels out). R
 
 The loop-blocking detector is off: its thread wakes on a timer, so its instructions follow
 wall time (which valgrind and the machine's load stretch), not requests; with it running,
-the same build's /json moved by thousands of instructions per request between runs. The warm-up serves 1,100 requests first, so that a
-trivial `def` handler is measured as adaptive inline runs it once promoted (its time limits
-scaled by `VALGRIND_SLOWDOWN`: unscaled, valgrind's slowness and thread switches kept
-trivial handlers from ever being promoted, unlike natively). After the requests, the app's
-metrics are read once (`app.metrics()`), so that with metrics on the histogram work they
+the same build's /json moved by thousands of instructions per request between runs. The
+warm-up serves 1,100 requests first, so that a trivial `def` handler is measured as
+adaptive inline runs it once promoted (its time limits scaled by `VALGRIND_SLOWDOWN`:
+unscaled, valgrind's slowness and thread switches kept trivial handlers from ever being
+promoted, unlike natively). After the requests, the app's metrics are read once
+(`app.metrics()`), so that with metrics on the histogram work they
 leave for later is in the count.
 """
 
