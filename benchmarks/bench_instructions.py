@@ -9,14 +9,14 @@ difference over N is the instructions one request costs (startup cancels out). R
 (CASE: a key of `bench_request.CASES`, default: the /json cases.) Needs valgrind.
 `--keep DIR` keeps the callgrind files (`callgrind_annotate DIR/<case>-<N>.out`).
 
-The loop-blocking detector's thread is stopped once the app has started: it wakes on a
-timer, so its instructions follow wall time (which valgrind and the machine's load
-stretch), not requests; with it running, the same build's /json moved by thousands of
-instructions per request between runs. The warm-up serves 1,100 requests first, so that a
-trivial `def` handler is measured as adaptive inline runs it once promoted (its time limits
-scaled by `VALGRIND_SLOWDOWN`: unscaled, valgrind's slowness and thread switches kept
-trivial handlers from ever being promoted, unlike natively). After the requests, the app's
-metrics are read once (`app.metrics()`), so that with metrics on the histogram work they
+The loop-blocking detector is off: its thread wakes on a timer, so its instructions follow
+wall time (which valgrind and the machine's load stretch), not requests; with it running,
+the same build's /json moved by thousands of instructions per request between runs. The
+warm-up serves 1,100 requests first, so that a trivial `def` handler is measured as
+adaptive inline runs it once promoted (its time limits scaled by `VALGRIND_SLOWDOWN`:
+unscaled, valgrind's slowness and thread switches kept trivial handlers from ever being
+promoted, unlike natively). After the requests, the app's metrics are read once
+(`app.metrics()`), so that with metrics on the histogram work they
 leave for later is in the count.
 """
 
@@ -57,10 +57,15 @@ def _scale_adaptive_limits() -> None:
 async def _drive(name: str, n: int, freeze: bool = False) -> None:
     _scale_adaptive_limits()
     app, scope = CASES[name]
+    # The loop-blocking detector off (a timer thread: instructions by wall time, not by
+    # request). Stopped after startup instead, it sometimes reported valgrind's slow startup
+    # as a stall (a stack formatted from source lines, a warning logged): ~4M instructions
+    # in one process and not in its pair, +2,000 "per request" (RESULTS.md, session 9).
+    app.engine.block_threshold = None
     await app.startup()
     watchdog = app.engine.watchdog
     if watchdog is not None:
-        watchdog.stop()  # a timer thread: instructions by wall time, not by request
+        watchdog.stop()  # made by an earlier start
     try:
         # Warm: first-use caches, lazy imports, and past adaptive inline's promotion of a
         # trivial `def` (DEFAULT_INLINE_AFTER calls): the steady state a server reaches.

@@ -39,9 +39,9 @@ def test_samples_on_a_bucket_bound_fall_on_its_side(ns: int) -> None:
 
 def test_a_route_folds_by_status_class_and_sums() -> None:
     metrics = RouteMetrics("GET", "/x")
-    metrics.record[200](0.001)
-    metrics.record[204](0.003)
-    metrics.record[404](0.002)
+    metrics.by_code[200].append(0.001)
+    metrics.by_code[204].append(0.003)
+    metrics.by_code[404].append(0.002)
     metrics.record_status(1200, 0.5)  # outside 100-599: counted, in no class shown
     metrics.fold()
     assert metrics.status == [1, 0, 2, 0, 1, 0]
@@ -56,7 +56,7 @@ def test_a_route_folds_by_status_class_and_sums() -> None:
 
 def test_appends_during_folds_are_all_counted_once() -> None:
     metrics = RouteMetrics("GET", "/x")
-    record = metrics.record[200]
+    record = metrics.by_code[200].append
     total = 200_000
     done = threading.Event()
 
