@@ -167,6 +167,14 @@ CONTENDERS: dict[str, Contender] = {
             note="ambi with the loop-blocking detector off",
             default=False,
         ),
+        Contender(
+            "ambi-metrics",
+            "benchmarks.apps.ambi_variants:metrics_app",
+            "granian",
+            "rsgi",
+            note="ambi with app.enable_metrics() on (issue 12's overhead, served)",
+            default=False,
+        ),
         Contender("starlette", "benchmarks.apps.starlette_app:app", "uvicorn", "asgi"),
         Contender(FASTAPI, "benchmarks.apps.fastapi_app:app", "uvicorn", "asgi"),
         Contender(

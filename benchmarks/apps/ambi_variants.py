@@ -1,9 +1,12 @@
-"""The ambi benchmark app with one execution feature turned off, for A/B runs in the same
-benchmark run (contenders `ambi-pool` and `ambi-nowatch`, run only when named).
+"""The ambi benchmark app with one feature turned off or on, for A/B runs in the same
+benchmark run (contenders `ambi-pool`, `ambi-nowatch` and `ambi-metrics`, run only when
+named).
 
 - `pool_app`: adaptive inline off (`inline_threshold=None`): `def` handlers always run in
   the thread pool, as before issue 21.
 - `nowatch_app`: the loop-blocking detector off (`loop_block_threshold=None`).
+- `metrics_app`: `app.enable_metrics()` on (issue 12: its cost, in process with
+  bench_instructions and served with `benchmarks.run --frameworks ambi,ambi-metrics`).
 """
 
 from __future__ import annotations
