@@ -42,8 +42,9 @@ class TaskGroup(Protocol):
 _DONE: Any = object()
 
 
-def _name(gen: Any) -> str:
-    return str(getattr(gen, "__qualname__", gen))
+def _yielded_twice(gen: Any) -> RuntimeError:
+    """The error for a dependency generator that yields again when resumed to finish."""
+    return RuntimeError(f"dependency {getattr(gen, '__qualname__', gen)} yielded more than once")
 
 
 def exit_batch(
@@ -70,7 +71,7 @@ def exit_batch(
                 error = exc
             continue
         gen.close()
-        error = RuntimeError(f"dependency {_name(gen)} yielded more than once")
+        error = _yielded_twice(gen)
         report(error)
     return error
 
@@ -104,7 +105,7 @@ async def close_exits(
                     error = exc
                 continue
             await gen.aclose()
-            error = RuntimeError(f"dependency {_name(gen)} yielded more than once")
+            error = _yielded_twice(gen)
             report(error)
             continue
         end = index + 1
@@ -223,7 +224,7 @@ class PendingExit:
         except Exception as exc:
             self._report(exc)
             return True
-        self._report(RuntimeError(f"dependency {_name(gen)} yielded more than once"))
+        self._report(_yielded_twice(gen))
         return True
 
     async def run(self, gen: Any) -> None:
@@ -239,7 +240,7 @@ class PendingExit:
             self._report(exc)
             return
         await gen.aclose()
-        self._report(RuntimeError(f"dependency {_name(gen)} yielded more than once"))
+        self._report(_yielded_twice(gen))
 
 
 def _report(label: str, exc: BaseException) -> None:

@@ -81,6 +81,7 @@ class DependencyRunner:
     `failed`), or `await runner(request)`, which does both."""
 
     __slots__ = (
+        "_alone",
         "_cleanup",
         "_first",
         "_run_label",
@@ -103,8 +104,10 @@ class DependencyRunner:
         self._traced = False
         steps = [Step(call, index) for index, call in enumerate(plan.dependencies)]
         exits = [step for step in steps if step.is_gen and not step.scoped]
-        if len(exits) == 1:
-            exits[0].alone = True
+        #: The route's one request-scoped generator, if it has just one (`PendingExit`).
+        self._alone = exits[0] if len(exits) == 1 else None
+        if self._alone is not None:
+            self._alone.alone = True
         self._segments = segments = _segments(steps)
         #: A sync handler right after sync steps joins their trip.
         self.joins = invoker.kind is ExecutionKind.THREAD and bool(segments) and not segments[-1][0]
@@ -135,7 +138,9 @@ class DependencyRunner:
             "engine": engine,
             "invoker": self.invoker,
             "cleanup": self._cleanup,
-            "pending_exit": self._pending_exit(),
+            "pending_exit": None
+            if self._alone is None
+            else PendingExit(engine, label, self._cleanup, self._alone.is_async),
             "close_scoped": self._close_scoped,
             "AfterResponse": AfterResponse,
             "label": label,

@@ -59,21 +59,25 @@ def _preallocates(fd: int) -> bool:
     return known
 
 
+def _write_rest(fd: int, data: bytes | memoryview) -> None:
+    """Write all of `data` (an unbuffered write may take only part of it)."""
+    rest = memoryview(data)
+    while rest:
+        rest = rest[os.write(fd, rest) :]
+
+
 def _write_all(file: IO[bytes], chunks: list[bytes]) -> None:
     """Write `chunks` at the file's position, all of them (a short write is resumed)."""
+    fd = file.fileno()
     if _writev is None:  # pragma: no cover - every POSIX system has it
         for chunk in chunks:
-            file.write(chunk)  # an unbuffered file: resumed below
+            _write_rest(fd, chunk)
         return
-    fd = file.fileno()
     for start in range(0, len(chunks), _IOV_MAX):
         group = chunks[start : start + _IOV_MAX]
         done = _writev(fd, group)
-        total = sum(map(len, group))
-        if done < total:  # rare on a regular file (a signal, a full disk)
-            rest = memoryview(b"".join(group))[done:]
-            while rest:
-                rest = rest[os.write(fd, rest) :]
+        if done < sum(map(len, group)):  # rare on a regular file (a signal, a full disk)
+            _write_rest(fd, memoryview(b"".join(group))[done:])
 
 
 class Spool:
