@@ -88,19 +88,24 @@ def _count(name: str, n: int, keep: str | None = None, freeze: bool = False) -> 
         out = tmp if keep is None else keep
         os.makedirs(out, exist_ok=True)
         file = f"{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}-{n}.out"
-        argv = [
-            *("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/{file}"),
-            *(sys.executable, "-m", "benchmarks.bench_instructions", "--child", name, str(n)),
-            *(["--freeze"] if freeze else []),
-        ]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
-        if proc.returncode != 0:
-            raise SystemExit(proc.stderr[-2000:])
-        match = re.search(r"Collected : (\d+)", proc.stderr)
-        if match is None:
-            raise SystemExit(f"no instruction count in valgrind's output:\n{proc.stderr[-2000:]}")
-        return int(match.group(1))
+        child = ["-m", "benchmarks.bench_instructions", "--child", name, str(n)]
+        return callgrind(f"{out}/{file}", [*child, *(["--freeze"] if freeze else [])])
+
+
+def callgrind(out_file: str, python_args: list[str]) -> int:
+    """Instructions counted by callgrind over `python python_args` (output in `out_file`)."""
+    argv = [
+        *("valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}"),
+        *(sys.executable, *python_args),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if match is None:
+        raise SystemExit(f"no instruction count in valgrind's output:\n{proc.stderr[-2000:]}")
+    return int(match.group(1))
 
 
 def main() -> None:

@@ -19,16 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
-import re
-import subprocess
-import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .apps import realistic as spec
-from .bench_instructions import VALGRIND_SLOWDOWN
+from .bench_instructions import VALGRIND_SLOWDOWN, callgrind
 from .bench_request import _Proto
 
 SIDES = ("bare-rsgi", "ambi")
@@ -103,19 +99,8 @@ async def _drive(side: str, rounds: int) -> None:
 
 def _count(side: str, rounds: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        argv = [
-            *("valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out"),
-            *(sys.executable, "-m", "benchmarks.bench_realistic_instructions"),
-            *("--child", side, str(rounds)),
-        ]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-2000:])
-    match = re.search(r"Collected : (\d+)", proc.stderr)
-    if match is None:
-        raise SystemExit(f"no instruction count in valgrind's output:\n{proc.stderr[-2000:]}")
-    return int(match.group(1))
+        child = ["-m", "benchmarks.bench_realistic_instructions", "--child", side, str(rounds)]
+        return callgrind(f"{tmp}/out", child)
 
 
 def main() -> None:

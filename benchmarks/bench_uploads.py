@@ -41,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,9 +163,8 @@ class PeakRSS:
         self._thread.join()
 
 
-def server_cpu_seconds(pids: list[int]) -> float:
-    """The time on CPU of every thread of `pids` (schedstat: nanoseconds, not 10 ms ticks)."""
-    total = 0
+def _thread_files(pids: list[int], name: str) -> Iterator[bytes]:
+    """The `/proc/PID/task/TID/<name>` file of every thread of `pids` still there."""
     for pid in pids:
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
@@ -172,11 +172,15 @@ def server_cpu_seconds(pids: list[int]) -> float:
             continue
         for tid in tasks:
             try:
-                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as stat:
-                    total += int(stat.read().split()[0])
-            except (OSError, IndexError, ValueError):
+                with open(f"/proc/{pid}/task/{tid}/{name}", "rb") as file:
+                    yield file.read()
+            except OSError:
                 continue
-    return total / 1e9
+
+
+def server_cpu_seconds(pids: list[int]) -> float:
+    """The time on CPU of every thread of `pids` (schedstat: nanoseconds, not 10 ms ticks)."""
+    return sum(int(stat.split()[0]) for stat in _thread_files(pids, "schedstat")) / 1e9
 
 
 def warm_up(port: int, small_request: bytes, small_size: int, count: int) -> None:
@@ -193,19 +197,7 @@ def warm_up(port: int, small_request: bytes, small_size: int, count: int) -> Non
 
 def running_threads(pids: list[int]) -> int:
     """How many threads of `pids` are running or waiting for a core (state R)."""
-    running = 0
-    for pid in pids:
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as stat:
-                    running += stat.read().rsplit(b")", 1)[1].split()[0] == b"R"
-            except (OSError, IndexError):
-                continue
-    return running
+    return sum(stat.rsplit(b")", 1)[1].split()[0] == b"R" for stat in _thread_files(pids, "stat"))
 
 
 def settle(pids: list[int], limit: float = 5.0) -> None:
