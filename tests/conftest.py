@@ -21,14 +21,23 @@ from ambi.testing import TestClient
 
 #: How long the interpreter may take to exit once the tests are over.
 EXIT_GRACE = 30.0
+#: The tests' verdict, kept by `pytest_sessionfinish` for the exit guard.
+_EXIT_STATUS = pytest.StashKey[int]()
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
     """The suite ends by itself: if the process is still alive `EXIT_GRACE` seconds after
     pytest finished (a non-daemon thread a test left running, an exit hook waiting on
     something a test left behind), print every thread's stack, save the coverage data and
     exit with the tests' own verdict, instead of hanging until CI's time runs out with
-    nothing to show. The stacks say which test to mend."""
+    nothing to show. The stacks say which test to mend.
+
+    The clock starts here, at pytest's very last hook, not at `pytest_sessionfinish`: the
+    session's own cleanup (tmp_path's removal of old runs' directories, fixtures' teardown)
+    runs after the first sessionfinish hook and may take long on a slow disk; that is
+    pytest's work, not a hang."""
+    exitstatus = config.stash.get(_EXIT_STATUS, 0)
 
     def guard() -> None:
         time.sleep(EXIT_GRACE)
@@ -36,7 +45,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if out is not None:
             out.write(
                 f"\nEXIT HANG: the test process was still alive {EXIT_GRACE:g} s after the "
-                "tests ended; its threads:\n"
+                f"tests ended (their exit status: {exitstatus}); its threads:\n"
             )
             faulthandler.dump_traceback(file=out, all_threads=True)
             out.flush()
@@ -47,9 +56,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if running is not None:
                 running.stop()
                 running.save()
-        os._exit(int(exitstatus))
+        os._exit(exitstatus)
 
     threading.Thread(target=guard, name="exit-guard", daemon=True).start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Keep the tests' verdict for the exit guard (`pytest_unconfigure`)."""
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
 
 
 @pytest.fixture(params=["asgi", "rsgi"])
