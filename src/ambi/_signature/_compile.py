@@ -39,22 +39,17 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel, Json, create_model
-from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from pydantic import BaseModel
 
 from ..exceptions import SignatureError
-from ..http import Request, UploadFile
+from ..http import Request
 from ..params import (
     BodyParam,
     DependsParam,
-    FileParam,
-    FormParam,
-    HeaderParam,
     Param,
     PathParam,
-    QueryParam,
     SecurityParam,
     SecurityScopes,
 )
@@ -62,17 +57,23 @@ from ..routing import Converter
 from ..security._base import SecurityBase
 from ._annotations import (
     callable_name,
-    is_body_type,
     is_model_class,
     is_sequence,
-    mentions,
     receives_connection,
-    replace,
     strip_optional,
     type_hints,
 )
+from ._fields import (
+    Marker,
+    body_field,
+    build_model,
+    inferred,
+    split_annotated,
+    validated_type,
+    wire_key,
+)
 from ._plan import CallPlan, HandlerPlan, ParamSpec, Source
-from ._sources import BODY_FIELD, UploadBytesType, UploadFileType
+from ._sources import BODY_FIELD
 
 #: Types injected by ambi rather than read from the request: type -> factory(request).
 #: Features (BackgroundTasks, ...) register theirs with `register_injectable`.
@@ -84,54 +85,6 @@ def register_injectable(cls: type, factory: Callable[[Request], Any]) -> None:
     """Make every argument annotated `cls` (handler or dependency) get `factory(request)`;
     the factory returns the same object for the same request when it should be shared."""
     _INJECTABLES[cls] = factory
-
-
-Marker = Param | DependsParam
-
-
-def _split_annotated(annotation: Any, label: str) -> tuple[Any, Marker | None]:
-    if get_origin(annotation) is Annotated:
-        base, *extras = get_args(annotation)
-        markers = [e for e in extras if isinstance(e, Param | DependsParam)]
-        if len(markers) > 1:
-            raise SignatureError(f"{label}: more than one parameter marker in {annotation!r}")
-        rest = [e for e in extras if not isinstance(e, Param | DependsParam)]
-        if rest:
-            base = Annotated[(base, *rest)]  # keep constraints such as Field(ge=1)
-        return base, (markers[0] if markers else None)
-    return annotation, None
-
-
-def _inferred(name: str, annotation: Any, default: Any, path_names: Mapping[str, Any]) -> Param:
-    """The marker for an unmarked argument (FastAPI's inference rules)."""
-    value = ... if default is inspect.Parameter.empty else default
-    if name in path_names:
-        return PathParam(value)
-    if mentions(strip_optional(annotation), UploadFile):
-        return FileParam(value)
-    if is_body_type(annotation):
-        return BodyParam(value)
-    return QueryParam(value)
-
-
-def _wire_key(name: str, marker: Param) -> str:
-    """The name on the wire, as declared (headers are matched case-insensitively by
-    `Headers`, and keep their declared spelling in errors and in OpenAPI)."""
-    if marker.alias is not None:
-        return marker.alias
-    if isinstance(marker, HeaderParam) and marker.convert_underscores:
-        return name.replace("_", "-")
-    return name
-
-
-def _validated_type(base: Any, marker: Param) -> Any:
-    """The type the validator checks: files become upload validators."""
-    if isinstance(marker, FormParam):
-        if mentions(base, UploadFile):
-            return replace(base, UploadFile, UploadFileType)
-        if isinstance(marker, FileParam) and mentions(base, bytes):
-            return replace(base, bytes, UploadBytesType)
-    return base
 
 
 class _Call:
@@ -259,7 +212,7 @@ class _Compiler:
             raise SignatureError(
                 f"{call.label}: positional-only parameter {name!r} is not supported"
             )
-        base, marker = _split_annotated(annotation, call.label)
+        base, marker = split_annotated(annotation, call.label)
         if isinstance(parameter.default, DependsParam):
             if marker is not None:
                 raise SignatureError(f"{call.label}: {name!r} has a marker twice")
@@ -303,7 +256,7 @@ class _Compiler:
         elif isinstance(marker, Param) and parameter.default is not inspect.Parameter.empty:
             marker = marker.with_default(parameter.default)
         if not isinstance(marker, Param):
-            marker = _inferred(name, base, parameter.default, self.path_names)
+            marker = inferred(name, base, parameter.default, self.path_names)
         if isinstance(marker, PathParam):
             if (marker.alias or name) not in self.path_names:
                 raise SignatureError(
@@ -326,8 +279,8 @@ class _Compiler:
             name=name,
             field=f"p{self.count}",
             source=source,
-            key=_wire_key(name, marker),
-            annotation=strip_optional(base) if is_model else _validated_type(base, marker),
+            key=wire_key(name, marker),
+            annotation=strip_optional(base) if is_model else validated_type(base, marker),
             marker=marker,
             is_list=is_sequence(base),
             is_model=is_model,
@@ -380,7 +333,7 @@ class _Compiler:
             embed = len(self.body) > 1 or any(
                 isinstance(s.marker, BodyParam) and s.marker.embed for s in self.body
             )
-            field, body_model = _body_field(self.body, embed, self.label)
+            field, body_model = body_field(self.body, embed, self.label)
             self.fields[BODY_FIELD] = field
         if not embed:  # the one body argument gets the whole body
             for call in (*self.calls, handler):
@@ -392,7 +345,7 @@ class _Compiler:
             body_params=self.body,
             embed_body=embed,
             body_model=body_model,
-            model=_build_model(self.label, self.fields) if self.fields else None,
+            model=build_model(self.label, self.fields) if self.fields else None,
             path_types=dict(self.path_names),
         )
 
@@ -437,36 +390,3 @@ def _constant(value: Any) -> Callable[[Request], Any]:
         return value
 
     return factory
-
-
-def _title(key: str) -> str:
-    return key.replace("_", " ").replace("-", " ").title()
-
-
-def _json_of(annotation: Any) -> Any:
-    return Json[annotation]  # type: ignore[misc]
-
-
-def _body_field(
-    body: list[ParamSpec], embed: bool, label: str
-) -> tuple[tuple[Any, Any], type[BaseModel] | None]:
-    if not embed:
-        spec = body[0]
-        if spec.required:
-            return (_json_of(spec.annotation), ...), None
-        return (_json_of(spec.annotation), spec.marker.field_info()), None
-    inner_fields = {
-        s.field: (s.annotation, s.marker.field_info(alias=s.key, title=_title(s.key))) for s in body
-    }
-    inner = _build_model(f"Body {label}", inner_fields, suffix="")
-    # An absent embedded body is read as `{}` so that each field reports itself missing.
-    return (_json_of(inner), ...), inner
-
-
-def _build_model(label: str, fields: dict[str, Any], suffix: str = "_Params") -> type[BaseModel]:
-    name = "".join(ch if ch.isalnum() else "_" for ch in label).strip("_") + suffix
-    try:
-        model: type[BaseModel] = create_model(name, **fields)
-    except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
-        raise SignatureError(f"{label}: an annotation cannot be validated: {exc}") from exc
-    return model
