@@ -14,7 +14,9 @@ and `ambi worker` that way.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -39,9 +41,14 @@ upload_app = _app()
 analyze_app = _app()
 
 
+#: Where this process saves uploads: one directory, removed when the process exits.
+_UPLOADS = Path(tempfile.mkdtemp(prefix="ambi-seed-upload-"))
+atexit.register(shutil.rmtree, _UPLOADS, True)
+
+
 def save_uploaded_file(file: UploadFile) -> str:
-    """Save an upload under a fresh temporary directory; its path."""
-    directory = Path(tempfile.mkdtemp(prefix="ambi-seed-upload-"))
+    """Save an upload under a fresh directory of this process's own; its path."""
+    directory = Path(tempfile.mkdtemp(dir=_UPLOADS))
     path = directory / Path(file.filename or "upload").name
     file.seek(0)
     path.write_bytes(file.read())
