@@ -15,9 +15,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ambi import App
 from ambi.testing import TestClient
+
+# Property tests check behaviour, not speed (the benchmarks do that): no per-example
+# deadline, which a loaded CI machine turns into failures that say nothing about ambi.
+settings.register_profile(
+    "ambi", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("ambi")
 
 #: How long the interpreter may take to exit once the tests are over.
 EXIT_GRACE = 30.0
