@@ -5,6 +5,7 @@ response."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 import pytest
 
 from ambi import App, BaseModel, Body, ConfigurationError, File, Form, UploadFile
+from ambi.http import _spool
 from ambi.testing import TestClient
 
 MakeHandler = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -219,3 +221,33 @@ def test_upload_settings_are_checked(tmp_path: Path) -> None:
         App(upload_dir=tmp_path / "missing")
     with pytest.raises(ConfigurationError, match="upload_spool_size"):
         App(upload_spool_size=-1)
+
+
+def test_an_upload_the_disk_has_no_room_for_is_507_and_leaves_nothing(
+    client_for: ClientFor,
+    make_handler: MakeHandler,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = App(upload_spool_size=1024, upload_dir=tmp_path, max_body_size=20 * 1024 * 1024)
+    calls: list[int] = []
+
+    def handler(file: UploadFile) -> int:
+        calls.append(file.size)
+        return file.size
+
+    app.post("/up")(make_handler(handler))
+
+    def full(fd: int, buffers: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_spool, "_writev", full)
+    response = client_for(app).post("/up", files={"file": ("x.bin", os.urandom(3_000_000))})
+    assert response.status_code == 507
+    assert response.json() == {"detail": "the server has no room to store this upload"}
+    assert response.headers["connection"] == "close"
+    assert calls == []  # the handler never saw a truncated file
+    assert os.listdir(tmp_path) == []
+    assert open_files_under(tmp_path) == []
+    assert "could not be stored" in caplog.text

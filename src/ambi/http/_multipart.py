@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -68,6 +70,21 @@ class FormLimits:
     def __post_init__(self) -> None:
         limits = (self.spool, self.fields, self.body, *self.files.values())
         object.__setattr__(self, "whole", min(WHOLE_READ, *limits))
+
+
+logger = logging.getLogger("ambi.http")
+
+#: The errors of a file system with no room left for an upload's temporary file.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def no_room(exc: OSError) -> HTTPException:
+    """The 507 for an upload the server has no room to spool (a full disk, a quota): the
+    client's request was fine, and may succeed later; the operator is told in the log."""
+    logger.error("an upload could not be stored (%s): answered 507", exc)
+    return HTTPException(
+        507, "the server has no room to store this upload", headers={"connection": "close"}
+    )
 
 
 def too_large(what: str, limit: int) -> HTTPException:
@@ -354,8 +371,10 @@ async def read_form(
         rolled = any(spool.rolled for _, spool in parts.spools)
         await writer.submit(parts.take_due(), parts.spools if rolled else None)
         await writer.submit([])
-    except BaseException:
+    except BaseException as exc:
         await writer.settle()
         await _discard(parts, engine)
+        if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+            raise no_room(exc) from exc
         raise
     return FormData(parts.items)
