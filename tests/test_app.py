@@ -235,9 +235,9 @@ async def test_sync_handlers_overlap_in_the_pool(interface: str) -> None:
         responses = await asyncio.gather(*slow_requests)
         elapsed = time.perf_counter() - started
     assert fast.json() == {"fast": True}
-    assert fast_elapsed < 0.5  # the loop was free while 20 sync handlers slept (1 s each)
+    assert fast_elapsed < 0.9  # the loop was free while 20 sync handlers slept (1 s each)
     assert all(r.status_code == 200 for r in responses)
-    assert elapsed < 3.0  # serial would take 20 s
+    assert elapsed < 8.0  # serial would take 20 s
 
 
 def test_public_api_is_pinned() -> None:

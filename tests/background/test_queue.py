@@ -202,7 +202,7 @@ def test_an_async_task_over_its_timeout_is_cancelled() -> None:
     assert done.state == "failed"
     assert done.error == "TimeoutError: ran over its timeout of 0.1 s"
     assert done.duration is not None
-    assert done.duration < 1
+    assert done.duration < 4  # stopped at its timeout, not after the 5 s sleep
     assert cancelled.is_set()
 
 

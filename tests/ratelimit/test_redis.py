@@ -132,7 +132,7 @@ def test_an_unreachable_redis_fails_as_configured_and_never_hangs(
         rest = [client.get("/json") for _ in range(5)]
         rest_took = time.monotonic() - started
     assert first_took < 1.5  # bounded by the timeout (0.3 s), not hung
-    assert rest_took < 0.5  # the outage is remembered: no request waits on it again
+    assert rest_took < 1.2  # remembered: five waits on it would be 1.5 s
     expected = 200 if mode == "open" else 503
     assert {r.status_code for r in [first, *rest]} == {expected}
     if mode == "open":

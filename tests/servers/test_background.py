@@ -13,16 +13,16 @@ pytestmark = pytest.mark.server
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_the_response_arrives_before_a_one_second_task(base_url: str, kind: str) -> None:
+def test_the_response_arrives_before_a_two_second_task(base_url: str, kind: str) -> None:
     token = uuid.uuid4().hex
     with httpx.Client(base_url=base_url, timeout=10) as client:
         started = time.perf_counter()
         response = client.get(f"/background/{kind}/{token}")
         elapsed = time.perf_counter() - started
         assert response.json() == {"queued": token}
-        assert elapsed < 0.8, f"the response waited for the task ({elapsed:.2f} s)"
+        assert elapsed < 1.5, f"the response waited for the task ({elapsed:.2f} s)"
         assert token not in client.get("/records").json()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10
         while token not in client.get("/records").json():
             assert time.monotonic() < deadline, "the background task never finished"
             time.sleep(0.05)

@@ -89,7 +89,7 @@ async def test_full_queue_is_refused_at_once_and_async_routes_keep_answering(
 async def test_max_concurrency(start_app: StartApp) -> None:
     server = start_app("execution", ready_path="/ping")
     async with clients(server.base_url, 4) as made:
-        running = [asyncio.ensure_future(c.get("/limited", params={"d": 0.8})) for c in made[:2]]
+        running = [asyncio.ensure_future(c.get("/limited", params={"d": 2.0})) for c in made[:2]]
         await asyncio.sleep(0.3)
         third, took = await timed_get(made[2], "/limited?d=0.1")
         served = await asyncio.gather(*running)
@@ -98,7 +98,7 @@ async def test_max_concurrency(start_app: StartApp) -> None:
     assert [r.status_code for r in served] == [200, 200]
     assert third.status_code == 503
     assert third.headers["retry-after"] == "1"
-    assert took < 0.3  # refused at once, not after the 0.8 s the slots are held
+    assert took < 1.0  # refused at once, not after the 2 s the slots are held
     assert after.status_code == 200, "the slots are given back"
     assert stats["over_limit"] == {"GET /limited": 1}
 
@@ -115,7 +115,7 @@ async def test_timeouts(start_app: StartApp) -> None:
     assert async_answer.status_code == 504
     assert sync_answer.status_code == 504
     assert "0.3 s" in sync_answer.json()["detail"]
-    assert 0.25 < async_took < 1.0
+    assert 0.25 < async_took < 1.8
     assert 0.25 < sync_took < 0.9
     assert fast.status_code == 200
     assert stats["timed_out"] == {"GET /timeout/async": 1, "GET /timeout/sync": 1}

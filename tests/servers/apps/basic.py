@@ -199,18 +199,18 @@ def records(request: Request) -> Any:
 
 
 def _slow_record(token: str) -> None:
-    time.sleep(1.0)
+    time.sleep(2.0)
     RECORDS.append(token)
 
 
 async def _slow_record_async(token: str) -> None:
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2.0)
     RECORDS.append(token)
 
 
 @app.get("/background/{kind}/{token}")
 def background(request: Request, tasks: BackgroundTasks) -> Any:
-    """A 1 s background task (sync or async) that records `token` when it is done."""
+    """A 2 s background task (sync or async) that records `token` when it is done."""
     task = _slow_record if request.path_params["kind"] == "sync" else _slow_record_async
     tasks.add_task(task, request.path_params["token"])
     return {"queued": request.path_params["token"]}
