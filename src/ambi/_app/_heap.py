@@ -24,8 +24,8 @@ from collections.abc import Callable
 from ..exceptions import ConfigurationError
 
 #: `App.malloc_trim_threshold` when None and the app is served (bytes).
-#: PERF: on glibc, 74.8 -> 63.1 ms of server CPU per 100 MB upload and 189 -> 152 us per
-#: 100 KB upload, 200 at once; peak RSS unchanged, ~8 MiB more kept after the uploads
+#: PERF: on glibc, 72.9 -> 63.1 ms of server CPU per 100 MB upload and 187 -> 161 us per
+#: 100 KB upload, 200 at once; peak RSS unchanged, 6-11 MiB more kept after the uploads
 #: (benchmarks/bench_uploads.py's uploads; RESULTS.md, session 10, "uploads").
 DEFAULT_TRIM_THRESHOLD = 64 * 1024 * 1024
 #: glibc's `mallopt` parameter number (malloc.h).

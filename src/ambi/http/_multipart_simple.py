@@ -5,7 +5,7 @@ PERF: a 100 KB upload read whole (`read_whole_form`) cost ~31 us of the loop's C
 with python-multipart: 10 us its boundary search, ~8 us its state machine and callback
 dispatch over 13 events, the rest our callbacks. Here the same callbacks (`_Parts`, in the
 same order, with the same slices) are driven from a handful of `bytes.find` calls: ~20 us
-in all; server CPU per 100 KB upload, 200 at once, 152 -> 131 us (benchmarks/
+in all; server CPU per 100 KB upload, 200 at once, 161 -> 137 us (benchmarks/
 bench_uploads.py's uploads; RESULTS.md, session 10, "uploads").
 
 `split` recognises only this shape, byte for byte:
