@@ -220,6 +220,12 @@ class App(
         #: a Granian RSGI worker), off elsewhere, so that test suites starting many apps
         #: keep collecting normally; True or False decides it everywhere.
         self.freeze_gc: bool | None = None
+        #: How many freed bytes glibc keeps in the process's heaps before giving memory back
+        #: to the system (its M_TRIM_THRESHOLD; `ambi._app._heap`), set at startup. None
+        #: (the default): 64 MiB in a process a server serves (as `freeze_gc`), on glibc;
+        #: untouched elsewhere. A number of bytes sets it wherever the app starts
+        #: (ConfigurationError without glibc); False leaves glibc's own policy.
+        self.malloc_trim_threshold: int | bool | None = None
         self._init_middleware()
         self.dispatch = self._dispatch_unfrozen
         self._metrics: Metrics | None = None

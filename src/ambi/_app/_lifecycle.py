@@ -13,6 +13,7 @@ from ..exceptions import ConfigurationError
 from ..execution import Invoker
 from ..http import Request
 from ..servers import _shutdown
+from . import _heap
 
 if TYPE_CHECKING:
     from .._mount import Mounts
@@ -30,6 +31,7 @@ class LifecycleMixin:
     engine: Engine
     shutdown_timeout: float
     freeze_gc: bool | None
+    malloc_trim_threshold: int | bool | None
     lifespan_state: dict[str, Any]
     _started: bool
     _lifespan: Invoker | None
@@ -84,6 +86,8 @@ class LifecycleMixin:
         never calls this, so its app stays unfrozen)."""
         if self.freeze_gc is None:
             self.freeze_gc = True
+        if self.malloc_trim_threshold is None:
+            self.malloc_trim_threshold = _heap.served_default()
 
     async def startup(self) -> None:
         """Start the pools, enter the lifespan, run the startup hooks (once)."""
@@ -93,6 +97,7 @@ class LifecycleMixin:
         if self._started:
             return
         self.freeze()
+        _heap.apply_trim_threshold(self.malloc_trim_threshold)
         if self._lifespan is not None:
             await self._enter_lifespan(self._lifespan)
         await self._mounts.startup()

@@ -31,6 +31,7 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 
 from ..exceptions import HTTPException
 from ._formdata import FormData
+from ._multipart_simple import split
 from ._spool import Spool
 from ._upload import SPOOL_MAX_SIZE, UploadFile
 
@@ -277,10 +278,11 @@ def _parse(media: bytes, boundary: bytes, body: bytes, limits: FormLimits) -> Fo
             raise too_large("form fields", limits.fields)
         return _urlencoded(body)
     parts = _Parts(limits, spooled=False)
-    parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
     try:
-        parser.write(body)
-        _check_end(parser)
+        if not split(boundary, body, parts):  # PERF: the common shape, see its module
+            parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
+            parser.write(body)
+            _check_end(parser)
     except HTTPException:
         parts.discard()
         raise
