@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> App:
         title="ambi task tracker",
         version="1.0.0",
         description=DESCRIPTION,
-        sync_workers=settings.sync_workers,
+        sync_workers=settings.threads,
     )
     app.enable_jwt(settings.jwt_secret, required=True, exclude=PUBLIC)
     app.enable_cache(settings.cache_store)

@@ -9,6 +9,13 @@ SERVICE_TOKEN_MINUTES  how long an access token lives (default 30)
 SERVICE_PASSWORD_ITERATIONS  PBKDF2-SHA256 rounds of stored passwords (default 200000)
 SERVICE_POOL_SIZE      connections per pool and per process (default 8; three pools:
                        SQLAlchemy sync, SQLAlchemy async, the raw asyncpg pool)
+SERVICE_SYNC_WORKERS   threads of ambi's pool for the `def` routes (default: as many as
+                       SERVICE_POOL_SIZE). A `def` route here waits for one connection
+                       of one pool, so a thread more than there are connections only
+                       waits, and every waiting thread costs wake-ups around the GIL:
+                       8 threads instead of 40 cut `/stats`' surplus over `/stats/async`
+                       about in half and the mixed load's context switches by a third
+                       (benchmarks/RESULTS.md, session 10).
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ class Settings:
     token_minutes: int = 30
     password_iterations: int = 200_000
     pool_size: int = 8
-    sync_workers: int = 40
+    #: None: as many threads as `pool_size` (`threads`)
+    sync_workers: int | None = None
     max_upload_size: int = 5 * 1024 * 1024
 
     @classmethod
@@ -38,6 +46,7 @@ class Settings:
         """The environment's settings (the defaults above for what it does not set), then
         `overrides`."""
         env, default = os.environ, cls()
+        threads = env.get("SERVICE_SYNC_WORKERS")
         settings = cls(
             database_url=env.get("SERVICE_DATABASE_URL", default.database_url),
             redis_url=env.get("SERVICE_REDIS_URL", default.redis_url),
@@ -49,9 +58,14 @@ class Settings:
                 env.get("SERVICE_PASSWORD_ITERATIONS", default.password_iterations)
             ),
             pool_size=int(env.get("SERVICE_POOL_SIZE", default.pool_size)),
-            sync_workers=int(env.get("SERVICE_SYNC_WORKERS", default.sync_workers)),
+            sync_workers=None if threads is None else int(threads),
         )
         return replace(settings, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def threads(self) -> int:
+        """The threads of ambi's pool: `sync_workers`, or as many as `pool_size`."""
+        return self.pool_size if self.sync_workers is None else self.sync_workers
 
     def _with_driver(self, driver: str) -> str:
         parts = urlsplit(self.database_url)

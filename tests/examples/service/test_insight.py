@@ -77,7 +77,11 @@ def test_upload_and_download(client: TestClient) -> None:
     assert _audit(client, owner["headers"], 3)[0]["entity"] == "attachment"
 
 
-def test_stats_from_a_def_route_through_smartasync(client: TestClient, service_app: App) -> None:
+def test_stats_from_a_def_route_through_smartasync(
+    client: TestClient, service_app: App, service_settings: Settings
+) -> None:
+    # as many threads as connections per pool (Settings.threads)
+    assert service_app.engine.sync_workers == service_settings.pool_size
     headers = sign_up(client)["headers"]
     empty = {"projects": 0, "tasks": 0, "done": 0}
     assert client.get("/stats", headers=headers).json() == empty
