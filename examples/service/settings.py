@@ -12,10 +12,11 @@ SERVICE_POOL_SIZE      connections per pool and per process (default 8; three po
 SERVICE_SYNC_WORKERS   threads of ambi's pool for the `def` routes (default: as many as
                        SERVICE_POOL_SIZE). A `def` route here waits for one connection
                        of one pool, so a thread more than there are connections only
-                       waits, and every waiting thread costs wake-ups around the GIL:
-                       8 threads instead of 40 cut `/stats`' surplus over `/stats/async`
-                       about in half and the mixed load's context switches by a third
-                       (benchmarks/RESULTS.md, session 10).
+                       waits, and every waiting thread costs wake-ups around the GIL.
+                       8 threads instead of 40: `/stats`' extra context switches over
+                       `/stats/async` about halved (+3.5 a request against +6), the
+                       mixed load's down 29%, its req/s up 12% (benchmarks/RESULTS.md,
+                       session 10).
 """
 
 from __future__ import annotations
