@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ambi.bridge import smartasync
-from ambi.bridge._loops import _ThreadLoop
+from ambi.bridge._thread_loop import _ThreadLoop
 from ambi.exceptions import BridgeError
 
 STRICT = [sys.executable, "-X", "dev", "-W", "error"]  # any ResourceWarning shows
@@ -217,9 +217,9 @@ def test_interpreter_exit_is_not_held_by_a_task_that_ignores_cancellation() -> N
     proc = run_script(
         """
         import asyncio
-        from ambi.bridge import _loops, smartasync
+        from ambi.bridge import _thread_loop, smartasync
 
-        _loops._CLOSE_GRACE = 0.2
+        _thread_loop._CLOSE_GRACE = 0.2
 
         async def stubborn():
             while True:

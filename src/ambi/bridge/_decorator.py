@@ -13,16 +13,15 @@ from ..exceptions import BridgeError, ConfigurationError
 from ..execution import SHAPE_ATTRIBUTE, Shape, is_awaitable, shape_of
 from ._loops import (
     _await,
-    _check_timeout,
     _get_ident,
     _last,
     _loop_thread_error,
     _on_loop_thread,
     _run,
-    _timed,
 )
 from ._run_sync import run_sync
 from ._sessions import SyncContextManager, SyncIterator, _adapt_result, _from_sync
+from ._timeouts import _check_timeout, _timed
 
 if TYPE_CHECKING:
     from typing import Self

@@ -1,29 +1,28 @@
 """Where a sync call runs, and what every run shares.
 
 Case 1 (`_run_on_app_loop`): an ambi worker thread hands the coroutine to its app's loop and
-waits on a lock. Case 2 (`_ThreadLoop`): any other thread without a running loop runs it on
-a loop of its own, made once, closed with the thread. Case 3 (`_on_loop_thread`, then
-`_loop_thread_error`): a thread whose loop is running must not wait at all.
-Also here: the timeouts of sync calls (`_Deadline`) and async ones (`_timed`), and the
-contextvars that flow back to a sync caller.
+waits on a lock. Case 2 (`_ThreadLoop`, in `_thread_loop`): any other thread without a
+running loop runs it on a loop of its own, made once, closed with the thread. Case 3
+(`_on_loop_thread`, then `_loop_thread_error`): a thread whose loop is running must not wait
+at all. Also here: the contextvars that flow back to a sync caller; the timeouts are in
+`_timeouts`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import contextvars
-import os
-import select
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from ..exceptions import BridgeError, ConfigurationError
+from ..exceptions import BridgeError
 from ..execution import current_worker_loop, note_loop_use
 from ._inbox import inbox_for
+from ._thread_loop import _local, _new_thread_loop, _ThreadLoop
+from ._timeouts import _Deadline
 
 T = TypeVar("T")
 
@@ -34,7 +33,7 @@ _MISSING: Any = object()
 
 
 # --------------------------------------------------------------------------------------
-# Case 3 detection, errors, timeouts, contextvars
+# Case 3 detection, errors, contextvars
 # --------------------------------------------------------------------------------------
 
 
@@ -82,60 +81,6 @@ def _loop_thread_error(what: str, name: str) -> BridgeError:
     )
 
 
-def _check_timeout(timeout: Any) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return float(timeout)
-
-
-def _timeout_note(name: str, seconds: float) -> str:
-    return f"{name} did not finish within {seconds:g} s (ambi.smartasync)"
-
-
-async def _timed(aw: Awaitable[T], seconds: float, name: str) -> T:
-    """For async callers: `await aw`, cancelled after `seconds`; its `finally` blocks run
-    before TimeoutError is raised (sync callers get the same from `_Deadline`)."""
-    deadline = asyncio.timeout(seconds)
-    try:
-        async with deadline:
-            return await aw
-    except TimeoutError as exc:
-        if deadline.expired():
-            exc.add_note(_timeout_note(name, seconds))
-        raise
-
-
-class _Deadline:
-    """A sync call's timeout, on the loop: cancels the task when it expires.
-
-    The task then runs its `finally` blocks; the caller, seeing it cancelled with the
-    deadline expired, raises TimeoutError. No wrapping coroutine is made, so nothing is
-    left un-awaited if the call is refused before it starts.
-    """
-
-    __slots__ = ("expired", "handle", "seconds", "task")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], seconds: float):
-        self.expired = False
-        self.task = task
-        self.seconds = seconds
-        self.handle = loop.call_later(seconds, self._expire)
-
-    def _expire(self) -> None:
-        self.expired = True
-        self.task.cancel()
-
-    def timed_out(self, name: str) -> TimeoutError | None:
-        """The error to raise instead of the task's outcome, if the deadline cancelled it."""
-        if not (self.expired and self.task.cancelled()):
-            return None
-        error = TimeoutError()
-        error.add_note(_timeout_note(name, self.seconds))
-        return error
-
-
 async def _await(aw: Awaitable[T]) -> T:
     return await aw
 
@@ -169,203 +114,6 @@ def _flow_back_step(
         if var not in after and var in tokens:
             with contextlib.suppress(ValueError, RuntimeError):  # another context, or used
                 var.reset(tokens.pop(var))
-
-
-# --------------------------------------------------------------------------------------
-# Case 2: the loop private to a thread
-# --------------------------------------------------------------------------------------
-
-
-class _ThreadLoop:
-    """The event loop of one thread that has no loop of its own (case 2).
-
-    Lives in thread-local storage, with a `_Closer`: when the thread ends, that storage is
-    released and the closer closes the loop (for the main thread, an atexit hook does it
-    first); `ended` says so from then on. The closer, not `__del__`, because this object
-    can outlive the storage: the frames of a run on its loop refer to it (`self`, `tl`),
-    and 3.13 keeps such frames alive through tracebacks (a finished coroutine's frame links
-    back to its whole calling stack, and a cancelled task keeps its CancelledError).
-    """
-
-    __slots__ = ("__weakref__", "ended", "loop", "pid", "thread_id")
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.pid = os.getpid()
-        self.thread_id = threading.get_ident()
-        self.ended = False
-
-    def run(
-        self,
-        coro: Coroutine[Any, Any, T],
-        ctx: contextvars.Context,
-        timeout: float | None,
-        name: str,
-    ) -> T:
-        """Run `coro` to completion in a task with context `ctx`; on this thread only."""
-        loop = self.loop
-        if loop.is_closed():  # someone closed it (it escapes through get_running_loop())
-            self.loop = loop = asyncio.new_event_loop()
-        task = loop.create_task(coro, context=ctx)
-        deadline = None if timeout is None else _Deadline(loop, task, timeout)
-        try:
-            return loop.run_until_complete(task)
-        except BaseException as exc:
-            if not task.done():  # Ctrl-C (or SystemExit) arrived while the loop waited
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    loop.run_until_complete(task)  # let its finally blocks run
-                raise
-            if deadline is not None and (error := deadline.timed_out(name)):
-                raise error from exc
-            raise
-        finally:
-            if deadline is not None:
-                deadline.handle.cancel()
-
-    def check_owner(self, name: str) -> None:
-        if self.ended:
-            raise _ended_error(name)
-        if _get_ident() != self.thread_id:
-            raise BridgeError(
-                f"{name} made a sync iterator or context manager in one thread (with no app "
-                "loop) and was used from another thread; it runs on the first thread's "
-                "private loop, so use it there"
-            )
-
-    def call_soon(self, callback: Callable[[], object]) -> None:
-        self.loop.call_soon_threadsafe(callback)
-
-    def __call__(self) -> _ThreadLoop:  # the runner protocol of _AppLoop (see _runner)
-        return self
-
-    def close(self) -> None:
-        """Close the loop, first finishing what is left on it as `asyncio.run` would."""
-        loop = self.loop
-        if os.getpid() != self.pid:
-            self.ended = True
-            _release_in_child(loop)
-            return
-        if self.ended:  # the closer, then __del__: finish and close only once
-            return
-        self.ended = True
-        if loop.is_closed() or loop.is_running():
-            return
-        # Running the loop allocates thread state again, which a thread that is ending
-        # leaks (~200 bytes): do it only when there is something left to finish.
-        pending = asyncio.all_tasks(loop)
-        if not pending and not getattr(loop, "_asyncgens", None):
-            loop.close()
-        elif _get_running_loop() is None:
-            _finish_and_close(loop, pending)
-        else:
-            # Freed by a garbage collection on a thread whose own loop is running: ours
-            # cannot run here, and is idle (its thread is gone), so finish it elsewhere.
-            try:
-                threading.Thread(
-                    target=_finish_and_close, args=(loop, pending), name="ambi-loop-closer"
-                ).start()
-            except RuntimeError:  # interpreter shutdown: no new threads
-                loop.close()
-
-    def __del__(self) -> None:  # in case the storage let it go without its closer
-        self.close()
-
-
-class _Closer:
-    """Closes a thread's loop when the thread's storage, its only owner, is released.
-
-    Never handed out, so no frame or traceback can keep it alive past its thread.
-    """
-
-    __slots__ = ("tl",)
-
-    def __init__(self, tl: _ThreadLoop) -> None:
-        self.tl = tl
-
-    def __del__(self) -> None:
-        self.tl.close()
-
-
-def _ended_error(name: str) -> BridgeError:
-    return BridgeError(f"{name} was made in a thread that has ended, with its loop")
-
-
-#: How long the tasks left on a closing private loop get to finish once cancelled.
-_CLOSE_GRACE = 5.0
-
-
-def _finish_and_close(loop: asyncio.AbstractEventLoop, pending: set[asyncio.Task[Any]]) -> None:
-    """What `asyncio.run` does before closing: cancel what is left, close async generators.
-
-    Bounded, unlike `asyncio.run`: a task that ignores its cancellation (or an async
-    generator whose `finally` waits forever) must not keep the thread, or the interpreter
-    at exit, from ending; it is reported and left behind.
-    """
-    try:
-        for task in pending:
-            task.cancel()
-        if pending:
-            finished = asyncio.wait(pending, timeout=_CLOSE_GRACE)
-            done, stuck = loop.run_until_complete(finished)
-            for task in done:  # retrieved, as gather(return_exceptions=True) would
-                if not task.cancelled():
-                    task.exception()
-            if stuck:
-                names = ", ".join(sorted(task.get_name() for task in stuck))
-                loop.call_exception_handler(
-                    {
-                        "message": f"closing a smartasync loop: {len(stuck)} task(s) did "
-                        f"not finish within {_CLOSE_GRACE:g} s of being cancelled ({names})"
-                    }
-                )
-        closing = asyncio.wait_for(loop.shutdown_asyncgens(), _CLOSE_GRACE)
-        loop.run_until_complete(closing)
-    except Exception as exc:  # nobody to hand it to: report it as asyncio would
-        loop.call_exception_handler({"message": "closing a smartasync loop", "exception": exc})
-    finally:
-        loop.close()
-
-
-_local = threading.local()
-_inherited: list[asyncio.AbstractEventLoop] = []  # a forked child's copies it cannot close
-
-
-def _release_in_child(loop: asyncio.AbstractEventLoop) -> None:
-    """Close a forked child's copy of a parent's loop, leaving the parent's loop working.
-
-    The child shares the parent's epoll instance: `close()` unregisters the loop's
-    descriptors through it, which removes the parent's registrations (its self-pipe: the
-    parent's loop would stop waking up for call_soon_threadsafe). So the child's copy gets
-    an empty epoll of its own first. For a loop built otherwise, keep it open and unused.
-    """
-    selector = getattr(loop, "_selector", None)  # asyncio's selector loops
-    shared = getattr(selector, "_selector", None)  # selectors.EpollSelector's epoll
-    epoll = getattr(select, "epoll", None)
-    if epoll is None or not isinstance(shared, epoll) or loop.is_closed():
-        _inherited.append(loop)
-        return
-    selector._selector = epoll()  # type: ignore[union-attr]
-    shared.close()  # only the child's descriptor: the parent's instance lives on
-    loop.close()
-
-
-def _new_thread_loop() -> _ThreadLoop:
-    tl = _local.tl = _ThreadLoop()
-    _local.closer = _Closer(tl)
-    return tl
-
-
-def _forget_thread_loop() -> None:
-    """Drop (and close) the calling thread's loop now rather than when the thread ends."""
-    _local.__dict__.pop("closer", None)
-    tl: _ThreadLoop | None = _local.__dict__.pop("tl", None)
-    if tl is not None:
-        tl.close()
-
-
-# The main thread's storage outlives the interpreter's finalisation hooks: close it at exit.
-atexit.register(_forget_thread_loop)
 
 
 # --------------------------------------------------------------------------------------
@@ -526,19 +274,3 @@ def _run(coro: Coroutine[Any, Any, T], timeout: float | None, name: str) -> T:
         return tl.run(coro, ctx, timeout, name)
     finally:
         _flow_back(ctx)
-
-
-def _after_fork_in_child() -> None:
-    """A forked child starts with no loop of its own.
-
-    The forking thread's loop is released here (`_release_in_child`); those of the
-    parent's other threads were released as the child cleared their thread states.
-    """
-    _local.__dict__.pop("closer", None)
-    tl: _ThreadLoop | None = _local.__dict__.pop("tl", None)
-    if tl is not None:
-        tl.close()  # pid differs: released, not closed through the shared epoll
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

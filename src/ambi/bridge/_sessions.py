@@ -22,15 +22,14 @@ from ._loops import (
     _AppLoop,
     _await,
     _copy_context,
-    _ended_error,
     _flow_back_step,
     _loop_thread_error,
     _on_loop_thread,
     _run,
     _runner,
     _RunnerRef,
-    _ThreadLoop,
 )
+from ._thread_loop import _ended_error, _ThreadLoop
 
 T = TypeVar("T")
 Y = TypeVar("Y")
