@@ -35,6 +35,8 @@ from ._multipart_simple import split
 from ._spool import Spool
 from ._upload import SPOOL_MAX_SIZE, UploadFile
 
+logger = logging.getLogger("ambi.http")
+
 if TYPE_CHECKING:
     from ..execution import Engine
 
@@ -72,8 +74,6 @@ class FormLimits:
         limits = (self.spool, self.fields, self.body, *self.files.values())
         object.__setattr__(self, "whole", min(WHOLE_READ, *limits))
 
-
-logger = logging.getLogger("ambi.http")
 
 #: The errors of a file system with no room left for an upload's temporary file.
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
